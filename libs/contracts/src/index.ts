@@ -1,0 +1,5 @@
+export * from './experiment-spec';
+export * from './tasks';
+export * from './validation';
+export * from './runtime-info';
+export * from './queue';

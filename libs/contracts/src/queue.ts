@@ -1,0 +1,110 @@
+import { z } from 'zod';
+import { experimentSpecSchema } from './experiment-spec';
+import { runtimeInfoSchema } from './runtime-info';
+
+/** BullMQ queue names. The key prefix (TFLEET_QUEUE_PREFIX) separates deployments and tests. */
+export enum QueueName {
+  /** API -> workers: one job per experiment, job id = experiment id. */
+  Experiments = 'experiments',
+  /** Workers -> API: run events, persisted in order by the API (the only database writer). */
+  RunEvents = 'run-events',
+}
+
+export enum JobName {
+  TrainExperiment = 'train-experiment',
+  RunEvent = 'run-event',
+}
+
+export const trainExperimentJobDataSchema = z.strictObject({
+  experimentId: z.uuid(),
+  spec: experimentSpecSchema,
+});
+export type TrainExperimentJobData = z.infer<typeof trainExperimentJobDataSchema>;
+
+/** Metric name -> value. Names: loss, accuracy, perplexity, mse, tokenAccuracy, ... */
+export const metricValuesSchema = z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/), z.number());
+export type MetricValues = z.infer<typeof metricValuesSchema>;
+
+/** Live progress, reported through `job.updateProgress` and shown by the API. */
+export const trainingProgressSchema = z.strictObject({
+  epoch: z.int().min(0),
+  epochs: z.int().min(1),
+  step: z.int().min(0),
+  totalSteps: z.int().min(1),
+  loss: z.number().nullable(),
+  samplesPerSecond: z.number().min(0),
+});
+export type TrainingProgress = z.infer<typeof trainingProgressSchema>;
+
+const eventBase = {
+  experimentId: z.uuid(),
+  /** BullMQ attempt number that produced the event; the API ignores events of stale attempts. */
+  attempt: z.int().min(1),
+  /** Position of the event within its attempt; with the attempt it makes the event idempotent. */
+  seq: z.int().min(0),
+  at: z.iso.datetime(),
+};
+
+/** A model serialised with `tf.io.withSaveHandler`: topology, weight specs, one buffer (base64). */
+export const serializedModelSchema = z.strictObject({
+  modelTopology: z.record(z.string(), z.unknown()),
+  weightSpecs: z.array(
+    z.strictObject({
+      name: z.string(),
+      shape: z.array(z.int().min(0)),
+      dtype: z.enum(['float32', 'int32', 'bool']),
+    }),
+  ),
+  weightDataBase64: z.string(),
+});
+export type SerializedModel = z.infer<typeof serializedModelSchema>;
+
+export const checkpointPayloadSchema = z.strictObject({
+  step: z.int().min(0),
+  epoch: z.int().min(0),
+  kind: z.enum(['periodic', 'epoch', 'final']),
+  model: serializedModelSchema,
+  /** Optimizer variables (e.g. Adam's moments) in the order the optimizer reports them. */
+  optimizer: z
+    .strictObject({
+      weightSpecs: z.array(z.strictObject({ name: z.string(), shape: z.array(z.int().min(0)) })),
+      weightDataBase64: z.string(),
+    })
+    .optional(),
+  /** Everything else needed to continue exactly: data cursor, RNG state, task artefacts. */
+  state: z.record(z.string(), z.unknown()),
+});
+export type CheckpointPayload = z.infer<typeof checkpointPayloadSchema>;
+
+export const runEventSchema = z.discriminatedUnion('type', [
+  z.strictObject({ ...eventBase, type: z.literal('started'), runtime: runtimeInfoSchema, paramCount: z.int().min(0) }),
+  z.strictObject({
+    ...eventBase,
+    type: z.literal('epoch'),
+    epoch: z.int().min(1),
+    step: z.int().min(0),
+    train: metricValuesSchema,
+    validation: metricValuesSchema,
+    samplesPerSecond: z.number().min(0),
+    wallTimeMs: z.number().min(0),
+  }),
+  z.strictObject({ ...eventBase, type: z.literal('checkpoint'), checkpoint: checkpointPayloadSchema }),
+  z.strictObject({
+    ...eventBase,
+    type: z.literal('completed'),
+    test: metricValuesSchema,
+    /** Reference figures on the same split (e.g. unigram and bigram perplexity). */
+    baselines: metricValuesSchema,
+    steps: z.int().min(0),
+    epochs: z.int().min(0),
+    samplesPerSecond: z.number().min(0),
+    wallTimeMs: z.number().min(0),
+    scalingEfficiency: z.number().min(0).nullable(),
+  }),
+  z.strictObject({ ...eventBase, type: z.literal('failed'), error: z.string(), willRetry: z.boolean() }),
+  z.strictObject({ ...eventBase, type: z.literal('cancelled'), step: z.int().min(0) }),
+]);
+export type RunEvent = z.infer<typeof runEventSchema>;
+export type RunEventType = RunEvent['type'];
+/** Distributes Omit over the union so each event keeps its own fields. */
+export type RunEventBody = RunEvent extends infer E ? (E extends RunEvent ? Omit<E, 'experimentId' | 'attempt' | 'seq' | 'at'> : never) : never;

@@ -1,0 +1,3 @@
+export * from './data/rng';
+export * from './data/dataset';
+export * from './parallel/collective';
