@@ -3,3 +3,4 @@ export * from './tasks';
 export * from './validation';
 export * from './runtime-info';
 export * from './queue';
+export * from './rank-protocol';

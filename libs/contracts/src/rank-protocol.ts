@@ -1,0 +1,55 @@
+import { z } from 'zod';
+import { BACKEND_NAMES, experimentSpecSchema } from './experiment-spec';
+import { checkpointPayloadSchema, metricValuesSchema, trainingProgressSchema } from './queue';
+
+/**
+ * Messages between a worker process and its training ranks (worker threads or child
+ * processes). Ranks never open the database or Redis: they get a task and report back.
+ * Both directions are validated on receipt, as at every other boundary.
+ */
+export const rankTaskSchema = z.strictObject({
+  experimentId: z.uuid(),
+  attempt: z.int().min(1),
+  spec: experimentSpecSchema,
+  rank: z.int().min(0),
+  worldSize: z.int().min(1),
+  backend: z.enum(BACKEND_NAMES),
+  /** Continue from this checkpoint instead of fresh weights. */
+  resumeFrom: checkpointPayloadSchema.optional(),
+  /** Pretrained encoder to start from (BERT fine-tuning). */
+  pretrained: checkpointPayloadSchema.optional(),
+});
+export type RankTask = z.infer<typeof rankTaskSchema>;
+
+export const rankReportSchema = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('ready'),
+    rank: z.int().min(0),
+    paramCount: z.int().min(0),
+    backend: z.enum(BACKEND_NAMES),
+    device: z.string(),
+    tfjsVersion: z.string(),
+  }),
+  z.strictObject({ kind: z.literal('progress'), progress: trainingProgressSchema }),
+  z.strictObject({
+    kind: z.literal('epoch'),
+    epoch: z.int().min(1),
+    step: z.int().min(0),
+    train: metricValuesSchema,
+    validation: metricValuesSchema,
+    samplesPerSecond: z.number().min(0),
+    wallTimeMs: z.number().min(0),
+  }),
+  z.strictObject({ kind: z.literal('checkpoint'), checkpoint: checkpointPayloadSchema }),
+  z.strictObject({
+    kind: z.literal('completed'),
+    test: metricValuesSchema,
+    baselines: metricValuesSchema,
+    steps: z.int().min(0),
+    epochs: z.int().min(0),
+    samplesPerSecond: z.number().min(0),
+    wallTimeMs: z.number().min(0),
+  }),
+  z.strictObject({ kind: z.literal('cancelled'), step: z.int().min(0) }),
+]);
+export type RankReport = z.infer<typeof rankReportSchema>;
