@@ -1,0 +1,19 @@
+import type * as tf from '@tensorflow/tfjs';
+import type { ModelSpec } from '@tfleet/contracts';
+import type { TaskInfo } from '../data/dataset';
+import { buildCnn } from './cnn';
+
+/** Builds the model a spec describes for a task; the same spec and seed give the same weights. */
+export function buildModel(spec: ModelSpec, info: TaskInfo, seed: number): tf.LayersModel {
+  switch (spec.family) {
+    case 'cnn':
+      return buildCnn(spec, info, seed);
+    default:
+      throw new Error(`model family '${spec.family}' is not available in this build`);
+  }
+}
+
+/** Number of trainable scalars. */
+export function countParameters(model: tf.LayersModel): number {
+  return model.trainableWeights.reduce((sum, w) => sum + w.shape.reduce((a, b) => a * b, 1), 0);
+}

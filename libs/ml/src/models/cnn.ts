@@ -1,0 +1,72 @@
+import * as tf from '@tensorflow/tfjs';
+import type { ModelSpec } from '@tfleet/contracts';
+import type { TaskInfo } from '../data/dataset';
+import { SeededInitializers } from './initializers';
+import { outputUnits } from './heads';
+
+export type CnnSpec = Extract<ModelSpec, { family: 'cnn' }>;
+
+/**
+ * Convolution blocks then dense layers. 2-D over images; 1-D over token embeddings (or over
+ * continuous per-step features) for sequences, so a CNN can enter the sequence comparisons.
+ * With no blocks it is a plain MLP. Outputs logits (or the regression value).
+ */
+export function buildCnn(spec: CnnSpec, info: TaskInfo, seed: number): tf.LayersModel {
+  const init = new SeededInitializers(seed);
+  const inputSpec = info.inputSpecs[0];
+  if (!inputSpec || info.inputSpecs.length !== 1) throw new Error('cnn: expects exactly one model input');
+  const input = tf.input({ shape: inputSpec.shape, dtype: inputSpec.dtype, name: inputSpec.name });
+  let x: tf.SymbolicTensor = input;
+  const isImage = inputSpec.shape.length === 3;
+  if (inputSpec.dtype === 'int32') {
+    if (info.inputVocabSize === undefined) throw new Error('cnn: token input needs an input vocabulary size');
+    x = tf.layers
+      .embedding({ inputDim: info.inputVocabSize, outputDim: spec.embeddingDim, embeddingsInitializer: init.uniform(0.05) })
+      .apply(x) as tf.SymbolicTensor;
+  }
+  for (const block of spec.blocks) {
+    const conv = isImage
+      ? tf.layers.conv2d({
+          filters: block.filters,
+          kernelSize: block.kernelSize,
+          strides: block.strides,
+          padding: block.padding,
+          kernelInitializer: init.glorotUniform(),
+          useBias: !block.batchNorm,
+        })
+      : tf.layers.conv1d({
+          filters: block.filters,
+          kernelSize: block.kernelSize,
+          strides: block.strides,
+          padding: block.padding,
+          kernelInitializer: init.glorotUniform(),
+          useBias: !block.batchNorm,
+        });
+    x = conv.apply(x) as tf.SymbolicTensor;
+    if (block.batchNorm) x = tf.layers.batchNormalization().apply(x) as tf.SymbolicTensor;
+    x = activationLayer(block.activation).apply(x) as tf.SymbolicTensor;
+    if (block.pool !== 'none') {
+      const poolArgs = { poolSize: block.poolSize, strides: block.poolSize, padding: 'valid' as const };
+      const pool = isImage
+        ? block.pool === 'max' ? tf.layers.maxPooling2d(poolArgs) : tf.layers.averagePooling2d(poolArgs)
+        : block.pool === 'max'
+          ? tf.layers.maxPooling1d({ poolSize: block.poolSize, strides: block.poolSize, padding: 'valid' })
+          : tf.layers.averagePooling1d({ poolSize: block.poolSize, strides: block.poolSize, padding: 'valid' });
+      x = pool.apply(x) as tf.SymbolicTensor;
+    }
+    if (block.dropout > 0) x = tf.layers.dropout({ rate: block.dropout, seed: seed + 1 }).apply(x) as tf.SymbolicTensor;
+  }
+  x = (isImage || spec.blocks.length === 0 ? tf.layers.flatten() : tf.layers.globalMaxPooling1d({})).apply(x) as tf.SymbolicTensor;
+  for (const units of spec.denseUnits) {
+    x = tf.layers.dense({ units, activation: 'relu', kernelInitializer: init.glorotUniform() }).apply(x) as tf.SymbolicTensor;
+    if (spec.dropout > 0) x = tf.layers.dropout({ rate: spec.dropout, seed: seed + 2 }).apply(x) as tf.SymbolicTensor;
+  }
+  const output = tf.layers
+    .dense({ units: outputUnits(info), kernelInitializer: init.glorotUniform(), name: 'head' })
+    .apply(x) as tf.SymbolicTensor;
+  return tf.model({ inputs: input, outputs: output, name: 'cnn' });
+}
+
+function activationLayer(name: CnnSpec['blocks'][number]['activation']): tf.layers.Layer {
+  return tf.layers.activation({ activation: name });
+}
