@@ -15,5 +15,5 @@ export function buildModel(spec: ModelSpec, info: TaskInfo, seed: number): tf.La
 
 /** Number of trainable scalars. */
 export function countParameters(model: tf.LayersModel): number {
-  return model.trainableWeights.reduce((sum, w) => sum + w.shape.reduce((a, b) => a * b, 1), 0);
+  return model.trainableWeights.reduce((sum, w) => sum + w.shape.reduce((a: number, b) => a * (b ?? 1), 1), 0);
 }
