@@ -10,6 +10,7 @@ export type CnnSpec = Extract<ModelSpec, { family: 'cnn' }>;
  * Convolution blocks then dense layers. 2-D over images; 1-D over token embeddings (or over
  * continuous per-step features) for sequences, so a CNN can enter the sequence comparisons.
  * With no blocks it is a plain MLP. Outputs logits (or the regression value).
+ * Dropout layers get no seed: a seeded tfjs dropout draws the same mask on every call.
  */
 export function buildCnn(spec: CnnSpec, info: TaskInfo, seed: number): tf.LayersModel {
   const init = new SeededInitializers(seed);
@@ -54,12 +55,12 @@ export function buildCnn(spec: CnnSpec, info: TaskInfo, seed: number): tf.Layers
           : tf.layers.averagePooling1d({ poolSize: block.poolSize, strides: block.poolSize, padding: 'valid' });
       x = pool.apply(x) as tf.SymbolicTensor;
     }
-    if (block.dropout > 0) x = tf.layers.dropout({ rate: block.dropout, seed: seed + 1 }).apply(x) as tf.SymbolicTensor;
+    if (block.dropout > 0) x = tf.layers.dropout({ rate: block.dropout }).apply(x) as tf.SymbolicTensor;
   }
   x = (isImage || spec.blocks.length === 0 ? tf.layers.flatten() : tf.layers.globalMaxPooling1d({})).apply(x) as tf.SymbolicTensor;
   for (const units of spec.denseUnits) {
     x = tf.layers.dense({ units, activation: 'relu', kernelInitializer: init.glorotUniform() }).apply(x) as tf.SymbolicTensor;
-    if (spec.dropout > 0) x = tf.layers.dropout({ rate: spec.dropout, seed: seed + 2 }).apply(x) as tf.SymbolicTensor;
+    if (spec.dropout > 0) x = tf.layers.dropout({ rate: spec.dropout }).apply(x) as tf.SymbolicTensor;
   }
   const output = tf.layers
     .dense({ units: outputUnits(info), kernelInitializer: init.glorotUniform(), name: 'head' })
