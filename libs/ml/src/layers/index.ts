@@ -1,0 +1,2 @@
+export * from './multi-head-attention';
+export * from './position-embedding';

@@ -1,0 +1,291 @@
+import * as tf from '@tensorflow/tfjs';
+
+type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
+type Shape = Array<number | null>;
+/** tfjs does not export LayerVariable by name. */
+export type LayerVariable = tf.layers.Layer['weights'][number];
+
+/** Added to attention scores at masked positions; large enough that exp() underflows to 0. */
+const MASKED_SCORE = -1e9;
+
+export interface MultiHeadAttentionArgs extends LayerArgs {
+  /** Number of attention heads. */
+  numHeads: number;
+  /** Size of each head's query and key projection. */
+  keyDim: number;
+  /** Size of each head's value projection. @defaultValue keyDim */
+  valueDim?: number;
+  /** Dropout rate on the attention probabilities while training. @defaultValue 0 */
+  dropout?: number;
+  /** Each query position t attends only to key positions <= t. @defaultValue false */
+  causal?: boolean;
+  /** Biases on the four projections. @defaultValue true */
+  useBias?: boolean;
+  /** Seed of the glorot-uniform kernel initialisers (each projection gets seed + i). */
+  seed?: number;
+}
+
+function assertPositiveInteger(value: unknown, name: string): void {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
+    throw new Error(`${name} must be a positive integer (got ${String(value)})`);
+  }
+}
+
+function assertRate(value: number, name: string): void {
+  if (!(value >= 0 && value < 1)) throw new Error(`${name} must be in [0, 1) (got ${value})`);
+}
+
+function lastDim(shape: Shape, what: string): number {
+  const d = shape[shape.length - 1];
+  if (shape.length !== 3 || d == null) {
+    throw new Error(`${what} must have shape [batch, time, features] with known features (got [${shape.join(', ')}])`);
+  }
+  return d;
+}
+
+function kernelInitializer(seed: number | undefined, offset: number): ReturnType<typeof tf.initializers.zeros> {
+  return tf.initializers.glorotUniform(seed === undefined ? {} : { seed: seed + offset });
+}
+
+/**
+ * Multi-head scaled dot-product attention (Vaswani et al.), owned by the project because tfjs
+ * 4.22 does not export its own (tfjs#8574).
+ *
+ * Inputs, as a list: `[query, value]` (key = value), `[query, key, value]`, or
+ * `[query, key, value, keyPaddingMask]`. query is [B, Tq, Dq], key and value are [B, Tk, Dk] and
+ * [B, Tk, Dv]. keyPaddingMask is a float [B, Tk] tensor with 1 for real tokens and 0 for padding
+ * (build it from token ids with {@link TokenPaddingMask}). Output: [B, Tq, Dq].
+ *
+ * All heavy work is 2-D matmuls (projections) and batched matmuls over B*heads (scores and
+ * context), the shapes the project's wasm kernels run on XNNPACK.
+ */
+export class MultiHeadAttention extends tf.layers.Layer {
+  static className = 'TfleetMultiHeadAttention';
+
+  readonly numHeads: number;
+  readonly keyDim: number;
+  readonly valueDim: number;
+  readonly dropout: number;
+  readonly causal: boolean;
+  readonly useBias: boolean;
+  readonly seed: number | undefined;
+
+  private queryKernel?: LayerVariable;
+  private keyKernel?: LayerVariable;
+  private valueKernel?: LayerVariable;
+  private outputKernel?: LayerVariable;
+  private queryBias?: LayerVariable;
+  private keyBias?: LayerVariable;
+  private valueBias?: LayerVariable;
+  private outputBias?: LayerVariable;
+  private readonly causalMaskCache = new Map<string, Float32Array>();
+
+  constructor(args: MultiHeadAttentionArgs) {
+    super(args);
+    assertPositiveInteger(args.numHeads, 'numHeads');
+    assertPositiveInteger(args.keyDim, 'keyDim');
+    if (args.valueDim !== undefined) assertPositiveInteger(args.valueDim, 'valueDim');
+    this.numHeads = args.numHeads;
+    this.keyDim = args.keyDim;
+    this.valueDim = args.valueDim ?? args.keyDim;
+    this.dropout = args.dropout ?? 0;
+    assertRate(this.dropout, 'dropout');
+    this.causal = args.causal ?? false;
+    this.useBias = args.useBias ?? true;
+    this.seed = args.seed;
+  }
+
+  /** offset < 0: zeros (biases); else a glorot-uniform kernel seeded with seed + offset. */
+  private weightVariable(name: string, shape: number[], offset: number): LayerVariable {
+    const init = offset < 0 ? tf.initializers.zeros() : kernelInitializer(this.seed, offset);
+    return this.addWeight(name, shape, 'float32', init);
+  }
+
+  override build(inputShape: Shape | Shape[]): void {
+    const shapes = this.splitShapes(inputShape);
+    const dq = lastDim(shapes.query, 'query');
+    const dk = lastDim(shapes.key, 'key');
+    const dv = lastDim(shapes.value, 'value');
+    const h = this.numHeads;
+    this.queryKernel = this.weightVariable('query_kernel', [dq, h * this.keyDim], 0);
+    this.keyKernel = this.weightVariable('key_kernel', [dk, h * this.keyDim], 1);
+    this.valueKernel = this.weightVariable('value_kernel', [dv, h * this.valueDim], 2);
+    this.outputKernel = this.weightVariable('output_kernel', [h * this.valueDim, dq], 3);
+    if (this.useBias) {
+      this.queryBias = this.weightVariable('query_bias', [h * this.keyDim], -1);
+      this.keyBias = this.weightVariable('key_bias', [h * this.keyDim], -1);
+      this.valueBias = this.weightVariable('value_bias', [h * this.valueDim], -1);
+      this.outputBias = this.weightVariable('output_bias', [dq], -1);
+    }
+    this.built = true;
+  }
+
+  override computeOutputShape(inputShape: Shape | Shape[]): Shape {
+    return this.splitShapes(inputShape).query.slice();
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor {
+    return tf.tidy(() => {
+      const { query, key, value, paddingMask } = this.splitInputs(inputs);
+      const training = kwargs['training'] === true;
+      const [batch, tq, dq] = query.shape;
+      const tk = key.shape[1];
+      if (value.shape[1] !== tk || value.shape[0] !== batch || key.shape[0] !== batch) {
+        throw new Error(
+          `key and value must share batch and time with each other and batch with query (got query [${query.shape}], key [${key.shape}], value [${value.shape}])`,
+        );
+      }
+      const h = this.numHeads;
+      // Scaling q before the score matmul touches Tq*dk values instead of Tq*Tk.
+      const q = this.splitHeads(
+        this.project(query, this.queryKernel, this.queryBias).mul(1 / Math.sqrt(this.keyDim)),
+        batch,
+        tq,
+        this.keyDim,
+      );
+      const k = this.splitHeads(this.project(key, this.keyKernel, this.keyBias), batch, tk, this.keyDim);
+      const v = this.splitHeads(this.project(value, this.valueKernel, this.valueBias), batch, tk, this.valueDim);
+
+      let scores: tf.Tensor = tf.matMul(q, k, false, true); // [B*h, Tq, Tk]
+      const bias = this.maskBias(batch, tq, tk, paddingMask);
+      if (bias) scores = scores.reshape([batch, h, tq, tk]).add(bias);
+      let probs = tf.softmax(scores).reshape([batch * h, tq, tk]) as tf.Tensor3D;
+      if (training && this.dropout > 0) probs = tf.dropout(probs, this.dropout) as tf.Tensor3D;
+
+      const context = tf
+        .matMul(probs, v) // [B*h, Tq, dv]
+        .reshape([batch, h, tq, this.valueDim])
+        .transpose([0, 2, 1, 3])
+        .reshape([batch * tq, h * this.valueDim]);
+      let out = tf.matMul(context, this.read(this.outputKernel));
+      if (this.outputBias) out = out.add(this.read(this.outputBias));
+      return out.reshape([batch, tq, dq]);
+    });
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    const config: tf.serialization.ConfigDict = {
+      numHeads: this.numHeads,
+      keyDim: this.keyDim,
+      valueDim: this.valueDim,
+      dropout: this.dropout,
+      causal: this.causal,
+      useBias: this.useBias,
+    };
+    if (this.seed !== undefined) config['seed'] = this.seed;
+    return { ...super.getConfig(), ...config };
+  }
+
+  private read(variable: LayerVariable | undefined): tf.Tensor {
+    if (!variable) throw new Error(`${this.name} used before build()`);
+    return variable.read();
+  }
+
+  /** [B, T, D] -> [B*T, D] @ W + b: one 2-D matmul for all positions. */
+  private project(x: tf.Tensor, kernel: LayerVariable | undefined, bias: LayerVariable | undefined): tf.Tensor2D {
+    const [b, t, d] = x.shape;
+    const y: tf.Tensor2D = tf.matMul(x.reshape([b * t, d]) as tf.Tensor2D, this.read(kernel) as tf.Tensor2D);
+    return bias ? (y.add(this.read(bias)) as tf.Tensor2D) : y;
+  }
+
+  /** [B*T, h*d] -> [B*h, T, d]. */
+  private splitHeads(x: tf.Tensor2D, batch: number, time: number, depth: number): tf.Tensor3D {
+    return x
+      .reshape([batch, time, this.numHeads, depth])
+      .transpose([0, 2, 1, 3])
+      .reshape([batch * this.numHeads, time, depth]) as tf.Tensor3D;
+  }
+
+  /** Additive score bias broadcastable to [B, h, Tq, Tk], or null when nothing is masked. */
+  private maskBias(batch: number, tq: number, tk: number, paddingMask: tf.Tensor | undefined): tf.Tensor | null {
+    let bias: tf.Tensor | null = null;
+    if (this.causal) bias = tf.tensor(this.causalBias(tq, tk), [1, 1, tq, tk]);
+    if (paddingMask) {
+      if (paddingMask.rank !== 2 || paddingMask.shape[0] !== batch || paddingMask.shape[1] !== tk) {
+        throw new Error(`keyPaddingMask must have shape [${batch}, ${tk}] (got [${paddingMask.shape}])`);
+      }
+      const pad = tf.scalar(1).sub(paddingMask.toFloat()).mul(MASKED_SCORE).reshape([batch, 1, 1, tk]);
+      bias = bias ? bias.add(pad) : pad;
+    }
+    return bias;
+  }
+
+  private causalBias(tq: number, tk: number): Float32Array {
+    const cacheKey = `${tq}x${tk}`;
+    let table = this.causalMaskCache.get(cacheKey);
+    if (!table) {
+      table = new Float32Array(tq * tk);
+      for (let i = 0; i < tq; i++) for (let j = i + 1; j < tk; j++) table[i * tk + j] = MASKED_SCORE;
+      this.causalMaskCache.set(cacheKey, table);
+    }
+    return table;
+  }
+
+  private splitShapes(inputShape: Shape | Shape[]): { query: Shape; key: Shape; value: Shape } {
+    const shapes = Array.isArray(inputShape[0]) ? (inputShape as Shape[]) : [inputShape as Shape];
+    if (shapes.length < 2 || shapes.length > 4) {
+      throw new Error(
+        `${this.getClassName()} expects inputs [query, value], [query, key, value] or [query, key, value, keyPaddingMask] (got ${shapes.length} input(s))`,
+      );
+    }
+    if (shapes.length === 2) return { query: shapes[0], key: shapes[1], value: shapes[1] };
+    return { query: shapes[0], key: shapes[1], value: shapes[2] };
+  }
+
+  private splitInputs(inputs: tf.Tensor | tf.Tensor[]): {
+    query: tf.Tensor3D;
+    key: tf.Tensor3D;
+    value: tf.Tensor3D;
+    paddingMask?: tf.Tensor;
+  } {
+    const list = Array.isArray(inputs) ? inputs : [inputs];
+    this.splitShapes(list.map((t) => t.shape));
+    for (const [i, t] of list.slice(0, Math.min(list.length, 3)).entries()) {
+      if (t.rank !== 3) throw new Error(`${this.getClassName()} input ${i} must be rank 3 [batch, time, features] (got [${t.shape}])`);
+    }
+    if (list.length === 2) return { query: list[0] as tf.Tensor3D, key: list[1] as tf.Tensor3D, value: list[1] as tf.Tensor3D };
+    return {
+      query: list[0] as tf.Tensor3D,
+      key: list[1] as tf.Tensor3D,
+      value: list[2] as tf.Tensor3D,
+      paddingMask: list[3],
+    };
+  }
+}
+tf.serialization.registerClass(MultiHeadAttention);
+
+export interface PaddingMaskArgs extends LayerArgs {
+  /** The token id that marks padding. @defaultValue 0 */
+  padId?: number;
+}
+
+/**
+ * Token ids [B, T] -> float mask [B, T], 1 where the id is not `padId`: the keyPaddingMask
+ * input of {@link MultiHeadAttention}.
+ */
+export class TokenPaddingMask extends tf.layers.Layer {
+  static className = 'TfleetTokenPaddingMask';
+  readonly padId: number;
+
+  constructor(args: PaddingMaskArgs = {}) {
+    super(args);
+    this.padId = args.padId ?? 0;
+    if (!Number.isInteger(this.padId)) throw new Error(`padId must be an integer (got ${this.padId})`);
+  }
+
+  override computeOutputShape(inputShape: Shape | Shape[]): Shape {
+    return (Array.isArray(inputShape[0]) ? (inputShape as Shape[])[0] : (inputShape as Shape)).slice();
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const ids = Array.isArray(inputs) ? inputs[0] : inputs;
+      return tf.notEqual(ids, tf.scalar(this.padId, ids.dtype)).toFloat();
+    });
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), padId: this.padId };
+  }
+}
+tf.serialization.registerClass(TokenPaddingMask);
