@@ -7,3 +7,4 @@ export * from './models/initializers';
 export * from './models/cnn';
 export * from './models/build-model';
 export * from './parallel/collective';
+export * from './layers';
