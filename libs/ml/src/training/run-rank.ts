@@ -1,0 +1,244 @@
+import * as tf from '@tensorflow/tfjs';
+import type { CheckpointPayload, RankReport, RankTask } from '@tfleet/contracts';
+import { initBackend } from '../backend/backend';
+import type { DataSplit, TaskData } from '../data/dataset';
+import { loadDataset } from '../data/load-dataset';
+import { buildModel, countParameters } from '../models/build-model';
+import type { Collective } from '../parallel/collective';
+import { epochOrder, gatherBatch, shardRange } from './batches';
+import { restoreModelWeights, restoreOptimizer, serializeModel, serializeOptimizer } from './checkpoint';
+import { EVAL_SUM_KEYS, type EvalSums, emptyEvalSums, evalBatchSums, metricsFromSums, perSampleLoss } from './objectives';
+import { createOptimizer } from './optimizers';
+import { Trainer } from './trainer';
+
+export type ReportFn = (report: RankReport) => void;
+
+/** Where a run stands; saved in every checkpoint so a resumed run continues exactly. */
+export interface TrainingCursor {
+  /** Epoch being trained (0-based). */
+  epoch: number;
+  /** Optimizer steps already taken in that epoch. */
+  stepInEpoch: number;
+  /** Optimizer steps taken in the whole run. */
+  globalStep: number;
+  /** Samples trained on so far and the training time they took, for throughput. */
+  samplesSeen: number;
+  trainMs: number;
+}
+
+const PROGRESS_INTERVAL_MS = 1_000;
+const EVAL_BATCH = 256;
+
+/**
+ * One data-parallel rank of one experiment: builds the data and the model, keeps its replica
+ * in lockstep with the others through `collective`, and (on rank 0) reports progress, epoch
+ * metrics, checkpoints and the final result. Runs the same on threads, processes or alone.
+ */
+export async function runTrainingRank(task: RankTask, collective: Collective, report: ReportFn): Promise<void> {
+  const backend = await initBackend(task.backend);
+  const { spec } = task;
+  const training = spec.training;
+  const isLead = collective.rank === 0;
+  const data = loadDataset(spec.dataset);
+  const model = buildModel(spec.model, data, training.seed);
+  const optimizer = createOptimizer(training);
+  try {
+    const cursor: TrainingCursor = { epoch: 0, stepInEpoch: 0, globalStep: 0, samplesSeen: 0, trainMs: 0 };
+    if (task.resumeFrom) await resume(task.resumeFrom, model, optimizer, cursor);
+    await broadcastWeights(model, collective);
+
+    const trainer = new Trainer({
+      model,
+      optimizer,
+      loss: (output, target) => tf.sum(perSampleLoss(data, output, target)) as tf.Scalar,
+      collective,
+      clipNorm: training.clipNorm,
+    });
+    if (isLead) {
+      report({ kind: 'ready', rank: 0, paramCount: countParameters(model), backend: backend.backend, device: backend.device, tfjsVersion: backend.tfjsVersion });
+    }
+
+    const globalBatch = training.batchSize;
+    const stepsPerEpoch = Math.ceil(data.train.size / globalBatch);
+    if (stepsPerEpoch === 0) throw new Error(`dataset '${data.datasetName}' has an empty training split`);
+    const totalSteps = Math.min(training.maxSteps ?? Number.POSITIVE_INFINITY, training.epochs * stepsPerEpoch);
+    const epochs = Math.ceil(totalSteps / stepsPerEpoch);
+    const checkpoint = async (kind: CheckpointPayload['kind']): Promise<void> => {
+      if (isLead) report({ kind: 'checkpoint', checkpoint: await makeCheckpoint(kind, model, optimizer, cursor, data) });
+    };
+
+    let lossSinceReport = 0;
+    let stepsSinceReport = 0;
+    let lastReportAt = performance.now();
+    while (cursor.epoch < epochs && cursor.globalStep < totalSteps) {
+      const order = epochOrder(data.train.size, training.seed, cursor.epoch);
+      const epochStartedAt = performance.now();
+      const epochStartSamples = cursor.samplesSeen;
+      let lossSum = 0;
+      let lossSteps = 0;
+      while (cursor.stepInEpoch < stepsPerEpoch && cursor.globalStep < totalSteps) {
+        const stepStartedAt = performance.now();
+        const from = cursor.stepInEpoch * globalBatch;
+        const count = Math.min(globalBatch, data.train.size - from);
+        const mine = shardRange(count, collective.rank, collective.worldSize);
+        const micro = training.accumulationSteps;
+        for (let m = 0; m < micro; m++) {
+          const part = shardRange(mine.end - mine.start, m, micro);
+          if (part.end === part.start) continue;
+          const indices = order.subarray(from + mine.start + part.start, from + mine.start + part.end);
+          const batch = gatherBatch(data.train, data.inputSpecs, data.targetSpec, indices);
+          try {
+            trainer.accumulate(batch.inputs, batch.target, 1 / count);
+          } finally {
+            tf.dispose([...batch.inputs, batch.target]);
+          }
+        }
+        const { loss, stop } = await trainer.apply(collective.stopRequested());
+        cursor.stepInEpoch++;
+        cursor.globalStep++;
+        cursor.samplesSeen += count;
+        cursor.trainMs += performance.now() - stepStartedAt;
+        lossSum += loss;
+        lossSteps++;
+        lossSinceReport += loss;
+        stepsSinceReport++;
+        if (!Number.isFinite(loss)) throw new Error(`training diverged: loss is ${loss} at step ${cursor.globalStep}`);
+        if (stop) {
+          if (isLead) report({ kind: 'cancelled', step: cursor.globalStep });
+          return;
+        }
+        if (isLead && performance.now() - lastReportAt >= PROGRESS_INTERVAL_MS) {
+          report({
+            kind: 'progress',
+            progress: {
+              epoch: cursor.epoch + 1,
+              epochs,
+              step: cursor.globalStep,
+              totalSteps,
+              loss: lossSinceReport / stepsSinceReport,
+              samplesPerSecond: throughput(cursor),
+            },
+          });
+          lossSinceReport = 0;
+          stepsSinceReport = 0;
+          lastReportAt = performance.now();
+        }
+        if (training.checkpointEverySteps > 0 && cursor.globalStep % training.checkpointEverySteps === 0 && cursor.stepInEpoch < stepsPerEpoch) {
+          await checkpoint('periodic');
+        }
+      }
+      const epochTrainMs = performance.now() - epochStartedAt;
+      const finishedEpoch = cursor.epoch + 1;
+      if (cursor.stepInEpoch >= stepsPerEpoch) {
+        cursor.epoch++;
+        cursor.stepInEpoch = 0;
+      }
+      const validation = await evaluate(model, data, data.validation, collective, training.evalSamples);
+      if (isLead) {
+        report({
+          kind: 'epoch',
+          epoch: finishedEpoch,
+          step: cursor.globalStep,
+          train: { loss: lossSum / Math.max(lossSteps, 1) },
+          validation,
+          samplesPerSecond: epochTrainMs > 0 ? ((cursor.samplesSeen - epochStartSamples) * 1000) / epochTrainMs : 0,
+          wallTimeMs: epochTrainMs,
+        });
+      }
+      await checkpoint('epoch');
+    }
+
+    const test = await evaluate(model, data, data.test, collective, 0);
+    await checkpoint('final');
+    if (isLead) {
+      report({
+        kind: 'completed',
+        test,
+        baselines: data.baselines(),
+        steps: cursor.globalStep,
+        epochs: cursor.epoch,
+        samplesPerSecond: throughput(cursor),
+        wallTimeMs: cursor.trainMs,
+      });
+    }
+  } finally {
+    model.dispose();
+    optimizer.dispose();
+  }
+}
+
+function throughput(cursor: TrainingCursor): number {
+  return cursor.trainMs > 0 ? (cursor.samplesSeen * 1000) / cursor.trainMs : 0;
+}
+
+/** Every rank evaluates its share of the split; the sums are added up across ranks. */
+async function evaluate(model: tf.LayersModel, data: TaskData, split: DataSplit, collective: Collective, cap: number): Promise<Record<string, number>> {
+  const size = cap > 0 ? Math.min(cap, split.size) : split.size;
+  const { start, end } = shardRange(size, collective.rank, collective.worldSize);
+  const sums = emptyEvalSums();
+  for (let from = start; from < end; from += EVAL_BATCH) {
+    const indices = new Int32Array(Math.min(EVAL_BATCH, end - from)).map((_, i) => from + i);
+    const batch = gatherBatch(split, data.inputSpecs, data.targetSpec, indices);
+    const output = model.apply(batch.inputs.length === 1 ? batch.inputs[0]! : batch.inputs, { training: false }) as tf.Tensor;
+    const batchSums = evalBatchSums(data, output, batch.target);
+    tf.dispose([output, ...batch.inputs, batch.target]);
+    for (const key of EVAL_SUM_KEYS) sums[key] += batchSums[key];
+  }
+  const flat = Float32Array.from(EVAL_SUM_KEYS.map((key) => sums[key]));
+  await collective.allReduceSum(flat);
+  const total = Object.fromEntries(EVAL_SUM_KEYS.map((key, i) => [key, flat[i]!])) as unknown as EvalSums;
+  return metricsFromSums(data, total);
+}
+
+/** Rank 0's weights (trainable and not) become every rank's. */
+async function broadcastWeights(model: tf.LayersModel, collective: Collective): Promise<void> {
+  if (collective.worldSize === 1) return;
+  const weights = model.getWeights();
+  const total = weights.reduce((sum, w) => sum + w.size, 0);
+  const flat = new Float32Array(total);
+  let offset = 0;
+  for (const w of weights) {
+    flat.set(w.dataSync() as Float32Array, offset);
+    offset += w.size;
+  }
+  await collective.broadcast(flat, 0);
+  offset = 0;
+  const replaced = weights.map((w) => {
+    const t = tf.tensor(flat.subarray(offset, offset + w.size), w.shape, 'float32');
+    offset += w.size;
+    return t;
+  });
+  model.setWeights(replaced);
+  tf.dispose(replaced);
+}
+
+async function makeCheckpoint(
+  kind: CheckpointPayload['kind'],
+  model: tf.LayersModel,
+  optimizer: tf.Optimizer,
+  cursor: TrainingCursor,
+  data: TaskData,
+): Promise<CheckpointPayload> {
+  return {
+    kind,
+    step: cursor.globalStep,
+    epoch: cursor.epoch,
+    model: await serializeModel(model),
+    optimizer: await serializeOptimizer(optimizer),
+    state: { cursor: { ...cursor }, artifacts: data.artifacts },
+  };
+}
+
+async function resume(from: CheckpointPayload, model: tf.LayersModel, optimizer: tf.Optimizer, cursor: TrainingCursor): Promise<void> {
+  restoreModelWeights(model, from.model);
+  if (from.optimizer) await restoreOptimizer(optimizer, from.optimizer);
+  const saved = from.state['cursor'];
+  if (!isCursor(saved)) throw new Error('checkpoint has no valid training cursor');
+  Object.assign(cursor, saved);
+}
+
+function isCursor(value: unknown): value is TrainingCursor {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return ['epoch', 'stepInEpoch', 'globalStep', 'samplesSeen', 'trainMs'].every((k) => typeof v[k] === 'number' && Number.isFinite(v[k]));
+}

@@ -1,0 +1,143 @@
+import * as tf from '@tensorflow/tfjs';
+import type { Collective } from '../parallel/collective';
+
+export interface TrainerOptions {
+  model: tf.LayersModel;
+  optimizer: tf.Optimizer;
+  /** Loss of the local (micro-)batch; the trainer multiplies it by the step's `lossScale`. */
+  loss: (output: tf.Tensor, target: tf.Tensor) => tf.Scalar;
+  collective: Collective;
+  /** Clip the reduced gradients to this global L2 norm. */
+  clipNorm?: number;
+}
+
+export interface StepTimings {
+  /** Forward and backward passes, gradient accumulation included. */
+  computeMs: number;
+  /** Flattening, the collective reduce and unflattening (0 on one rank). */
+  allReduceMs: number;
+  /** Clipping and the optimizer update. */
+  applyMs: number;
+}
+
+/**
+ * One data-parallel optimizer step: local gradients of `loss * lossScale`, summed across ranks,
+ * optionally clipped, applied by every rank. With `lossScale = 1 / globalBatch` and a summed
+ * per-sample loss the reduced gradient is the gradient of the global mean, whatever the split.
+ */
+export class Trainer {
+  private readonly variables: tf.Variable[];
+  private accumulated: tf.Tensor[] | null = null;
+  private accumulatedLoss = 0;
+  private flat: Float32Array | null = null;
+  private readonly timings: StepTimings = { computeMs: 0, allReduceMs: 0, applyMs: 0 };
+
+  constructor(private readonly options: TrainerOptions) {
+    this.variables = options.model.trainableWeights.map((w) => w.read() as tf.Variable);
+  }
+
+  get parameterCount(): number {
+    return this.variables.reduce((sum, v) => sum + v.size, 0);
+  }
+
+  /** Computes and accumulates gradients of one micro-batch; returns its scaled local loss. */
+  accumulate(inputs: tf.Tensor[], target: tf.Tensor, lossScale: number): number {
+    const started = performance.now();
+    const { value, grads } = tf.variableGrads(() => {
+      const output = this.options.model.apply(inputs.length === 1 ? inputs[0]! : inputs, { training: true }) as tf.Tensor;
+      return tf.mul(this.options.loss(output, target), lossScale) as tf.Scalar;
+    }, this.variables);
+    const ordered = this.variables.map((v) => grads[v.name]!);
+    if (this.accumulated === null) {
+      this.accumulated = ordered;
+    } else {
+      const previous = this.accumulated;
+      this.accumulated = previous.map((g, i) => tf.add(g, ordered[i]!));
+      tf.dispose(previous);
+      tf.dispose(ordered);
+    }
+    const loss = value.dataSync()[0]!;
+    value.dispose();
+    this.accumulatedLoss += loss;
+    this.timings.computeMs += performance.now() - started;
+    return loss;
+  }
+
+  /**
+   * Reduces the accumulated gradients across ranks and applies them. `stop` is this rank's view
+   * of a stop request; it travels with the gradients so that all ranks agree on when to stop
+   * (each rank reading the shared flag on its own could see it a step apart and deadlock).
+   */
+  async apply(stop = false): Promise<{ loss: number; stop: boolean }> {
+    const local = this.accumulated ?? this.variables.map((v) => tf.zerosLike(v));
+    this.accumulated = null;
+    let grads = local;
+    let loss = this.accumulatedLoss;
+    this.accumulatedLoss = 0;
+    let stopAgreed = stop;
+    if (this.options.collective.worldSize > 1) {
+      const started = performance.now();
+      const flat = this.flatten(local, loss, stop ? 1 : 0);
+      tf.dispose(local);
+      await this.options.collective.allReduceSum(flat);
+      loss = flat[flat.length - 2]!;
+      stopAgreed = flat[flat.length - 1]! > 0;
+      grads = this.unflatten(flat);
+      this.timings.allReduceMs += performance.now() - started;
+    }
+    const started = performance.now();
+    if (this.options.clipNorm !== undefined) grads = clipByGlobalNorm(grads, this.options.clipNorm);
+    const named: tf.NamedTensorMap = {};
+    this.variables.forEach((v, i) => (named[v.name] = grads[i]!));
+    this.options.optimizer.applyGradients(named);
+    tf.dispose(grads);
+    this.timings.applyMs += performance.now() - started;
+    return { loss, stop: stopAgreed };
+  }
+
+  /** `accumulate` then `apply`: one step without gradient accumulation. */
+  async step(inputs: tf.Tensor[], target: tf.Tensor, lossScale: number): Promise<number> {
+    this.accumulate(inputs, target, lossScale);
+    return (await this.apply()).loss;
+  }
+
+  /** Timings since the last call, summed over steps. */
+  takeTimings(): StepTimings {
+    const copy = { ...this.timings };
+    this.timings.computeMs = this.timings.allReduceMs = this.timings.applyMs = 0;
+    return copy;
+  }
+
+  /** Gradients, then the loss and the stop vote, in one reusable buffer, in variable order. */
+  private flatten(grads: tf.Tensor[], loss: number, stopVote: number): Float32Array {
+    const size = this.parameterCount + 2;
+    if (this.flat === null || this.flat.length !== size) this.flat = new Float32Array(size);
+    let offset = 0;
+    for (const g of grads) {
+      this.flat.set(g.dataSync() as Float32Array, offset);
+      offset += g.size;
+    }
+    this.flat[offset] = loss;
+    this.flat[offset + 1] = stopVote;
+    return this.flat;
+  }
+
+  private unflatten(flat: Float32Array): tf.Tensor[] {
+    let offset = 0;
+    return this.variables.map((v) => {
+      const t = tf.tensor(flat.subarray(offset, offset + v.size), v.shape, 'float32');
+      offset += v.size;
+      return t;
+    });
+  }
+}
+
+/** Scales all gradients by min(1, clipNorm / globalNorm). Disposes its inputs when it scales. */
+export function clipByGlobalNorm(grads: tf.Tensor[], clipNorm: number): tf.Tensor[] {
+  const norm = tf.tidy(() => tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g))))).dataSync()[0]!);
+  if (!(norm > clipNorm)) return grads;
+  const scale = clipNorm / norm;
+  const scaled = grads.map((g) => tf.mul(g, scale));
+  tf.dispose(grads);
+  return scaled;
+}
