@@ -1,0 +1,20 @@
+import { ConfigError, loadConfig } from './config';
+
+describe('loadConfig', () => {
+  it('applies the embedded defaults', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({ port: 3000, redisUrl: 'redis://127.0.0.1:6379', queuePrefix: 'tfleet', backend: 'auto', apiKey: undefined });
+    expect(config.dbPath).toMatch(/data\/tfleet\.sqlite$/);
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, 'PORT'],
+    [{ REDIS_URL: 'http://x' }, 'REDIS_URL'],
+    [{ TFLEET_BACKEND: 'tpu' }, 'TFLEET_BACKEND'],
+    [{ TFLEET_API_KEY: 'short' }, 'TFLEET_API_KEY'],
+    [{ TFLEET_QUEUE_PREFIX: 'a:b' }, 'TFLEET_QUEUE_PREFIX'],
+  ])('rejects %j naming the variable', (env, name) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(name);
+  });
+});

@@ -1,0 +1,77 @@
+import { availableParallelism, hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { backendRequestSchema, formatIssues, parseWith } from '@tfleet/contracts';
+
+const port = z.coerce.number().int().min(0).max(65_535);
+const positive = z.coerce.number().int().min(1);
+
+/** Every environment variable tfleet reads, with its default. Documented in the README. */
+export const envSchema = z.object({
+  PORT: port.default(3000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  TFLEET_DATA_DIR: z.string().min(1).default('./data'),
+  TFLEET_DB_PATH: z.string().min(1).optional(),
+  REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
+  TFLEET_QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only')
+    .default('tfleet'),
+  TFLEET_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  TFLEET_BACKEND: backendRequestSchema.default('auto'),
+  TFLEET_MAX_RANKS: positive.max(256).default(availableParallelism()),
+  TFLEET_WORKER_CONCURRENCY: positive.max(64).default(1),
+  TFLEET_WORKER_ID: z.string().min(1).default(`${hostname()}-${process.pid}`),
+  TFLEET_BARRIER_TIMEOUT_MS: positive.default(60_000),
+  TFLEET_JOB_ATTEMPTS: positive.max(100).default(3),
+  TFLEET_BODY_LIMIT: z
+    .string()
+    .regex(/^\d+(b|kb|mb)$/i, "a size such as '256kb'")
+    .default('256kb'),
+});
+
+export interface TfleetConfig {
+  port: number;
+  host: string;
+  dataDir: string;
+  dbPath: string;
+  redisUrl: string;
+  queuePrefix: string;
+  /** Unset: the API generates one and keeps it in the data directory. */
+  apiKey: string | undefined;
+  backend: z.infer<typeof backendRequestSchema>;
+  maxRanks: number;
+  workerConcurrency: number;
+  workerId: string;
+  barrierTimeoutMs: number;
+  jobAttempts: number;
+  bodyLimit: string;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Validates the environment once at start; nothing else reads process.env. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): TfleetConfig {
+  const parsed = parseWith(envSchema, env);
+  if (!parsed.ok) throw new ConfigError(`invalid environment: ${formatIssues(parsed.issues)}`);
+  const e = parsed.value;
+  const dataDir = resolve(e.TFLEET_DATA_DIR);
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    dataDir,
+    dbPath: resolve(e.TFLEET_DB_PATH ?? `${dataDir}/tfleet.sqlite`),
+    redisUrl: e.REDIS_URL,
+    queuePrefix: e.TFLEET_QUEUE_PREFIX,
+    apiKey: e.TFLEET_API_KEY,
+    backend: e.TFLEET_BACKEND,
+    maxRanks: e.TFLEET_MAX_RANKS,
+    workerConcurrency: e.TFLEET_WORKER_CONCURRENCY,
+    workerId: e.TFLEET_WORKER_ID,
+    barrierTimeoutMs: e.TFLEET_BARRIER_TIMEOUT_MS,
+    jobAttempts: e.TFLEET_JOB_ATTEMPTS,
+    bodyLimit: e.TFLEET_BODY_LIMIT,
+  };
+}

@@ -1,0 +1,228 @@
+import { type DataSource, In, type Repository } from 'typeorm';
+import type { CheckpointPayload, ExperimentSpec, MetricValues, RuntimeInfo } from '@tfleet/contracts';
+import { CheckpointEntity } from './entities/checkpoint.entity';
+import { type ExperimentStatus, ExperimentEntity, TERMINAL_STATUSES } from './entities/experiment.entity';
+import { MetricEntity, type MetricSplit } from './entities/metric.entity';
+
+export interface Page<T> {
+  items: T[];
+  total: number;
+  page: number;
+  pageSize: number;
+}
+
+export interface LeaderboardQuery {
+  datasetName: string;
+  metric: string;
+  order: 'asc' | 'desc';
+  limit: number;
+  family?: string;
+}
+
+export interface LeaderboardRow {
+  experiment: ExperimentEntity;
+  value: number;
+}
+
+export interface RunSummary {
+  test: MetricValues;
+  baselines: MetricValues;
+  steps: number;
+  epochs: number;
+  samplesPerSecond: number;
+  wallTimeMs: number;
+  scalingEfficiency: number | null;
+}
+
+/** Checkpoints kept per experiment besides the final one; older ones are pruned. */
+const KEPT_RESUME_CHECKPOINTS = 2;
+
+/** All SQL about experiments, their metrics and checkpoints. Callers decide the rules. */
+export class ExperimentsRepository {
+  private readonly experiments: Repository<ExperimentEntity>;
+  private readonly metrics: Repository<MetricEntity>;
+  private readonly checkpoints: Repository<CheckpointEntity>;
+
+  constructor(private readonly dataSource: DataSource) {
+    this.experiments = dataSource.getRepository(ExperimentEntity);
+    this.metrics = dataSource.getRepository(MetricEntity);
+    this.checkpoints = dataSource.getRepository(CheckpointEntity);
+  }
+
+  async insertQueued(id: string, spec: ExperimentSpec): Promise<ExperimentEntity> {
+    const entity = this.experiments.create({
+      id,
+      name: spec.name ?? null,
+      spec,
+      datasetName: spec.dataset.name,
+      modelFamily: spec.model.family,
+      status: 'queued',
+      attempt: 0,
+    });
+    return this.experiments.save(entity);
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.experiments.delete({ id });
+  }
+
+  findById(id: string): Promise<ExperimentEntity | null> {
+    return this.experiments.findOneBy({ id });
+  }
+
+  async list(page: number, pageSize: number, status?: ExperimentStatus): Promise<Page<ExperimentEntity>> {
+    const [items, total] = await this.experiments.findAndCount({
+      where: status ? { status } : {},
+      order: { createdAt: 'DESC', id: 'DESC' },
+      skip: (page - 1) * pageSize,
+      take: pageSize,
+    });
+    return { items, total, page, pageSize };
+  }
+
+  async countByStatus(): Promise<Record<string, number>> {
+    const rows = await this.experiments
+      .createQueryBuilder('e')
+      .select('e.status', 'status')
+      .addSelect('COUNT(*)', 'count')
+      .groupBy('e.status')
+      .getRawMany<{ status: string; count: number }>();
+    return Object.fromEntries(rows.map((r) => [r.status, Number(r.count)]));
+  }
+
+  /** Moves a live experiment to `running` for `attempt`; false when it is terminal or the attempt is stale. */
+  async markRunning(id: string, attempt: number, runtime: RuntimeInfo, paramCount: number, at: Date): Promise<boolean> {
+    const result = await this.experiments
+      .createQueryBuilder()
+      .update(ExperimentEntity)
+      .set({ status: 'running', attempt, runtime, backend: runtime.backend, paramCount, startedAt: at, error: null })
+      .where('id = :id AND status IN (:...live) AND attempt <= :attempt', { id, live: ['queued', 'running'], attempt })
+      .execute();
+    return (result.affected ?? 0) > 0;
+  }
+
+  async recordMetrics(id: string, epoch: number, step: number, bySplit: Partial<Record<MetricSplit, MetricValues>>, at: Date): Promise<void> {
+    const rows = Object.entries(bySplit).flatMap(([split, values]) =>
+      Object.entries(values ?? {})
+        .filter(([, value]) => Number.isFinite(value))
+        .map(([name, value]) => ({ experimentId: id, epoch, step, split: split as MetricSplit, name, value, recordedAt: at })),
+    );
+    if (rows.length === 0) return;
+    // Upsert: a redelivered event rewrites the same points instead of duplicating them.
+    await this.metrics.upsert(rows, { conflictPaths: ['experimentId', 'epoch', 'split', 'name'] });
+  }
+
+  metricHistory(id: string): Promise<MetricEntity[]> {
+    return this.metrics.find({ where: { experimentId: id }, order: { epoch: 'ASC', split: 'ASC', name: 'ASC' } });
+  }
+
+  async saveCheckpoint(id: string, payload: CheckpointPayload, at: Date): Promise<void> {
+    const weights = Buffer.from(payload.model.weightDataBase64, 'base64');
+    const optimizerWeights = payload.optimizer ? Buffer.from(payload.optimizer.weightDataBase64, 'base64') : null;
+    await this.dataSource.transaction(async (manager) => {
+      // A redelivered event finds its checkpoint already stored.
+      const exists = await manager.existsBy(CheckpointEntity, { experimentId: id, kind: payload.kind, step: payload.step });
+      if (!exists) {
+        await manager.save(
+          manager.create(CheckpointEntity, {
+            experimentId: id,
+            kind: payload.kind,
+            step: payload.step,
+            epoch: payload.epoch,
+            modelTopology: payload.model.modelTopology,
+            weightSpecs: payload.model.weightSpecs,
+            weights,
+            optimizerSpecs: payload.optimizer?.weightSpecs ?? null,
+            optimizerWeights,
+            state: payload.state,
+            sizeBytes: weights.length + (optimizerWeights?.length ?? 0),
+            createdAt: at,
+          }),
+        );
+      }
+      const resumable = await manager.find(CheckpointEntity, {
+        select: { id: true },
+        where: { experimentId: id, kind: In(['periodic', 'epoch']) },
+        order: { step: 'DESC', id: 'DESC' },
+      });
+      const stale = resumable.slice(KEPT_RESUME_CHECKPOINTS).map((c) => c.id);
+      if (stale.length > 0) await manager.delete(CheckpointEntity, { id: In(stale) });
+    });
+  }
+
+  /** The newest checkpoint of an experiment (the final one if it finished). */
+  latestCheckpoint(id: string, kind?: CheckpointEntity['kind']): Promise<CheckpointEntity | null> {
+    return this.checkpoints.findOne({ where: kind ? { experimentId: id, kind } : { experimentId: id }, order: { step: 'DESC', id: 'DESC' } });
+  }
+
+  listCheckpoints(id: string): Promise<Omit<CheckpointEntity, 'weights' | 'optimizerWeights' | 'modelTopology' | 'weightSpecs' | 'optimizerSpecs'>[]> {
+    return this.checkpoints.find({
+      select: { id: true, experimentId: true, kind: true, step: true, epoch: true, sizeBytes: true, createdAt: true, state: false },
+      where: { experimentId: id },
+      order: { step: 'ASC', id: 'ASC' },
+    });
+  }
+
+  /** Completes a running experiment; false when it was already terminal (e.g. cancelled). */
+  async complete(id: string, summary: RunSummary, at: Date): Promise<boolean> {
+    return this.dataSource.transaction(async (manager) => {
+      const result = await manager
+        .createQueryBuilder()
+        .update(ExperimentEntity)
+        .set({
+          status: 'completed',
+          testMetrics: summary.test,
+          baselines: summary.baselines,
+          steps: summary.steps,
+          epochsCompleted: summary.epochs,
+          samplesPerSecond: summary.samplesPerSecond,
+          wallTimeMs: summary.wallTimeMs,
+          scalingEfficiency: summary.scalingEfficiency,
+          finishedAt: at,
+          error: null,
+        })
+        .where('id = :id AND status NOT IN (:...terminal)', { id, terminal: TERMINAL_STATUSES })
+        .execute();
+      if ((result.affected ?? 0) === 0) return false;
+      const rows = Object.entries(summary.test)
+        .filter(([, value]) => Number.isFinite(value))
+        .map(([name, value]) => ({ experimentId: id, epoch: 0, step: summary.steps, split: 'test' as const, name, value, recordedAt: at }));
+      if (rows.length > 0) await manager.upsert(MetricEntity, rows, { conflictPaths: ['experimentId', 'epoch', 'split', 'name'] });
+      return true;
+    });
+  }
+
+  /** Moves a non-terminal experiment to a terminal status; false when it was already terminal. */
+  async finish(id: string, status: 'failed' | 'cancelled', error: string | null, at: Date): Promise<boolean> {
+    const result = await this.experiments
+      .createQueryBuilder()
+      .update(ExperimentEntity)
+      .set({ status, error, finishedAt: at })
+      .where('id = :id AND status NOT IN (:...terminal)', { id, terminal: TERMINAL_STATUSES })
+      .execute();
+    return (result.affected ?? 0) > 0;
+  }
+
+  async recordError(id: string, error: string): Promise<void> {
+    await this.experiments.update({ id }, { error });
+  }
+
+  /** Completed experiments on a data set ranked by a final test metric. */
+  async leaderboard(query: LeaderboardQuery): Promise<LeaderboardRow[]> {
+    const qb = this.experiments
+      .createQueryBuilder('e')
+      .innerJoin(MetricEntity, 'm', 'm.experimentId = e.id AND m.epoch = 0 AND m.split = :split AND m.name = :metric', {
+        split: 'test',
+        metric: query.metric,
+      })
+      .addSelect('m.value', 'metric_value')
+      .where('e.datasetName = :dataset AND e.status = :status', { dataset: query.datasetName, status: 'completed' });
+    if (query.family) qb.andWhere('e.modelFamily = :family', { family: query.family });
+    const { entities, raw } = await qb
+      .orderBy('m.value', query.order === 'asc' ? 'ASC' : 'DESC')
+      .addOrderBy('e.createdAt', 'ASC')
+      .limit(query.limit)
+      .getRawAndEntities<{ metric_value: number }>();
+    return entities.map((experiment, i) => ({ experiment, value: Number(raw[i]!.metric_value) }));
+  }
+}

@@ -1,0 +1,5 @@
+export * from './entities/experiment.entity';
+export * from './entities/metric.entity';
+export * from './entities/checkpoint.entity';
+export * from './data-source';
+export * from './experiments.repository';

@@ -1,0 +1,32 @@
+import type { MigrationInterface, QueryRunner } from 'typeorm';
+
+/** Experiments, their metric history and their checkpoints. */
+export class InitialSchema1764360000000 implements MigrationInterface {
+  name = 'InitialSchema1764360000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(
+      `CREATE TABLE "experiments" ("id" varchar(36) PRIMARY KEY NOT NULL, "name" varchar(200), "spec" text NOT NULL, "datasetName" varchar(64) NOT NULL, "modelFamily" varchar(32) NOT NULL, "status" varchar(16) NOT NULL, "attempt" integer NOT NULL DEFAULT (0), "error" text, "runtime" text, "backend" varchar(32), "paramCount" integer, "steps" integer, "epochsCompleted" integer, "samplesPerSecond" real, "wallTimeMs" real, "scalingEfficiency" real, "testMetrics" text, "baselines" text, "createdAt" datetime NOT NULL DEFAULT (datetime('now')), "startedAt" datetime, "finishedAt" datetime)`,
+    );
+    await queryRunner.query(`CREATE INDEX "IDX_experiments_created_at" ON "experiments" ("createdAt") `);
+    await queryRunner.query(`CREATE INDEX "IDX_experiments_dataset_status" ON "experiments" ("datasetName", "status") `);
+    await queryRunner.query(
+      `CREATE TABLE "checkpoints" ("id" integer PRIMARY KEY AUTOINCREMENT NOT NULL, "experimentId" varchar(36) NOT NULL, "kind" varchar(16) NOT NULL, "step" integer NOT NULL, "epoch" integer NOT NULL, "modelTopology" text NOT NULL, "weightSpecs" text NOT NULL, "weights" blob NOT NULL, "optimizerSpecs" text, "optimizerWeights" blob, "state" text NOT NULL, "sizeBytes" integer NOT NULL, "createdAt" datetime NOT NULL, CONSTRAINT "FK_ef3c02fbc0bf9f1a28133b6ff4d" FOREIGN KEY ("experimentId") REFERENCES "experiments" ("id") ON DELETE CASCADE ON UPDATE NO ACTION)`,
+    );
+    await queryRunner.query(`CREATE UNIQUE INDEX "UQ_checkpoints_step" ON "checkpoints" ("experimentId", "kind", "step") `);
+    await queryRunner.query(
+      `CREATE TABLE "experiment_metrics" ("id" integer PRIMARY KEY AUTOINCREMENT NOT NULL, "experimentId" varchar(36) NOT NULL, "epoch" integer NOT NULL, "step" integer NOT NULL, "split" varchar(16) NOT NULL, "name" varchar(64) NOT NULL, "value" real NOT NULL, "recordedAt" datetime NOT NULL, CONSTRAINT "FK_40cda44d91beb827b9f4bfb2840" FOREIGN KEY ("experimentId") REFERENCES "experiments" ("id") ON DELETE CASCADE ON UPDATE NO ACTION)`,
+    );
+    await queryRunner.query(`CREATE UNIQUE INDEX "UQ_experiment_metrics_point" ON "experiment_metrics" ("experimentId", "epoch", "split", "name") `);
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`DROP INDEX "UQ_experiment_metrics_point"`);
+    await queryRunner.query(`DROP TABLE "experiment_metrics"`);
+    await queryRunner.query(`DROP INDEX "UQ_checkpoints_step"`);
+    await queryRunner.query(`DROP TABLE "checkpoints"`);
+    await queryRunner.query(`DROP INDEX "IDX_experiments_dataset_status"`);
+    await queryRunner.query(`DROP INDEX "IDX_experiments_created_at"`);
+    await queryRunner.query(`DROP TABLE "experiments"`);
+  }
+}

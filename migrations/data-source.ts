@@ -1,0 +1,10 @@
+import 'reflect-metadata';
+import { DataSource } from 'typeorm';
+import { loadConfig } from '@tfleet/config';
+import { sqliteDataSourceOptions } from '@tfleet/persistence';
+
+/**
+ * For the TypeORM CLI (after `npm run build`), with the same configuration as the API:
+ *   npx typeorm migration:show -d dist/migrations/data-source.js
+ */
+export default new DataSource(sqliteDataSourceOptions(loadConfig().dbPath));
