@@ -1,0 +1,31 @@
+import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DataSource } from 'typeorm';
+import type { TfleetConfig } from '@tfleet/config';
+import { ExperimentsRepository, openDatabase } from '@tfleet/persistence';
+import { CONFIG } from '../common/tokens';
+
+/** The API is the only process that opens the SQLite file; it migrates it at start. */
+@Global()
+@Module({
+  providers: [
+    {
+      provide: DataSource,
+      inject: [CONFIG],
+      useFactory: async (config: TfleetConfig) => {
+        mkdirSync(dirname(config.dbPath), { recursive: true });
+        return openDatabase(config.dbPath);
+      },
+    },
+    { provide: ExperimentsRepository, inject: [DataSource], useFactory: (ds: DataSource) => new ExperimentsRepository(ds) },
+  ],
+  exports: [DataSource, ExperimentsRepository],
+})
+export class DatabaseModule implements OnApplicationShutdown {
+  constructor(@Inject(DataSource) private readonly dataSource: DataSource) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.dataSource.isInitialized) await this.dataSource.destroy();
+  }
+}

@@ -1,0 +1,35 @@
+import { OnQueueEvent, QueueEventsHost, QueueEventsListener } from '@nestjs/bullmq';
+import { InjectQueue } from '@nestjs/bullmq';
+import { Logger } from '@nestjs/common';
+import type { Queue } from 'bullmq';
+import { QueueName } from '@tfleet/contracts';
+import { ExperimentsRepository } from '@tfleet/persistence';
+
+/**
+ * Catches experiment jobs that failed for good without their worker saying so (a worker
+ * killed mid-run until the stall limit, say): the experiment is marked failed with BullMQ's
+ * reason. A failure the worker reported arrives as a run event and wins, being earlier.
+ */
+@QueueEventsListener(QueueName.Experiments)
+export class ExperimentFailuresListener extends QueueEventsHost {
+  private readonly logger = new Logger(ExperimentFailuresListener.name);
+
+  constructor(
+    private readonly repository: ExperimentsRepository,
+    @InjectQueue(QueueName.Experiments) private readonly queue: Queue,
+  ) {
+    super();
+  }
+
+  @OnQueueEvent('failed')
+  async onFailed({ jobId, failedReason }: { jobId: string; failedReason: string }): Promise<void> {
+    const job = await this.queue.getJob(jobId);
+    if (!job || job.attemptsMade < (job.opts.attempts ?? 1)) return;
+    // Give the worker's own 'failed' run event (with the precise error) time to land first.
+    setTimeout(() => {
+      void this.repository
+        .finish(jobId, 'failed', failedReason, new Date())
+        .catch((error: unknown) => this.logger.error(`could not mark ${jobId} failed: ${String(error)}`));
+    }, 2_000).unref();
+  }
+}

@@ -1,0 +1,18 @@
+import { Processor, WorkerHost } from '@nestjs/bullmq';
+import { UnrecoverableError, type Job } from 'bullmq';
+import { formatIssues, parseWith, QueueName, runEventSchema } from '@tfleet/contracts';
+import { RunEventsService } from './run-events.service';
+
+/** Consumes workers' run events one at a time, in order (the API is the only DB writer). */
+@Processor(QueueName.RunEvents, { concurrency: 1 })
+export class RunEventsProcessor extends WorkerHost {
+  constructor(private readonly runEvents: RunEventsService) {
+    super();
+  }
+
+  async process(job: Job<unknown>): Promise<void> {
+    const parsed = parseWith(runEventSchema, job.data);
+    if (!parsed.ok) throw new UnrecoverableError(`invalid run event: ${formatIssues(parsed.issues)}`);
+    await this.runEvents.apply(parsed.value);
+  }
+}
