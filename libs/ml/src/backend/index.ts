@@ -1,0 +1,2 @@
+export * from './backend';
+export { registerWasmKernels, unregisterWasmKernels, wasmKernelsRegistered, TFLEET_WASM_KERNELS } from './wasm-kernels';

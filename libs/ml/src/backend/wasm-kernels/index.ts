@@ -1,0 +1,65 @@
+import * as tf from '@tensorflow/tfjs';
+import { conv2DBackpropFilterKernel } from './conv2d-backprop-filter';
+import { batchMatMulKernel, fusedMatMulKernel } from './matmul';
+import { forgetStock, rememberStock, stockConfig } from './stock-kernels';
+import { unsortedSegmentSumKernel } from './unsorted-segment-sum';
+
+/** The kernels the project adds to or replaces in tfjs-backend-wasm, by kernel name. */
+export const TFLEET_WASM_KERNELS: readonly tf.KernelConfig[] = [
+  batchMatMulKernel,
+  fusedMatMulKernel,
+  conv2DBackpropFilterKernel,
+  unsortedSegmentSumKernel,
+];
+
+let registered = false;
+
+/**
+ * Imports tfjs-backend-wasm (which registers the 'wasm' backend and its stock kernels) only
+ * when asked: importing it at module load would make 'wasm' the highest-priority backend in
+ * every process that imports @tfleet/ml, and code that does not await tf.setBackend would fail.
+ */
+export function loadWasmBackendPackage(): void {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  require('@tensorflow/tfjs-backend-wasm');
+}
+
+/**
+ * Registers the project's wasm kernels in this thread's tfjs kernel registry. Each worker
+ * thread has its own registry, so every thread that trains on wasm must call it (initBackend
+ * does). Idempotent. The kernels look up wasm functions lazily per backend instance, so it
+ * works whether it runs before or after `tf.setBackend('wasm')`.
+ */
+export function registerWasmKernels(): void {
+  if (registered) return;
+  loadWasmBackendPackage();
+  for (const config of TFLEET_WASM_KERNELS) {
+    // Capture the original before replacing it, so overrides can call through.
+    for (const dependency of ['BatchMatMul', '_FusedMatMul', 'Transpose', 'Conv2D', 'PadV2', 'Slice', 'ScatterNd', 'Add', 'Relu', 'Relu6', 'Elu', 'Sigmoid', 'LeakyRelu', 'Prelu']) {
+      rememberStock(dependency);
+    }
+    rememberStock(config.kernelName);
+    const original = stockConfig(config.kernelName);
+    if (original) tf.unregisterKernel(config.kernelName, 'wasm');
+    // The backend runs setupFuncs of the kernels registered when it initialises; the stock
+    // kernel we call through still needs its setup (it cwraps its wasm function there).
+    tf.registerKernel({ ...config, setupFunc: original?.setupFunc, disposeFunc: original?.disposeFunc });
+  }
+  registered = true;
+}
+
+/** Puts the stock tfjs-backend-wasm kernels back (for `--compare-stock` and tests). */
+export function unregisterWasmKernels(): void {
+  if (!registered) return;
+  const stock = forgetStock();
+  for (const config of TFLEET_WASM_KERNELS) {
+    tf.unregisterKernel(config.kernelName, 'wasm');
+    const original = stock.get(config.kernelName);
+    if (original) tf.registerKernel(original);
+  }
+  registered = false;
+}
+
+export function wasmKernelsRegistered(): boolean {
+  return registered;
+}
