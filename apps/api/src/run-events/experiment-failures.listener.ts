@@ -24,7 +24,8 @@ export class ExperimentFailuresListener extends QueueEventsHost {
   @OnQueueEvent('failed')
   async onFailed({ jobId, failedReason }: { jobId: string; failedReason: string }): Promise<void> {
     const job = await this.queue.getJob(jobId);
-    if (!job || job.attemptsMade < (job.opts.attempts ?? 1)) return;
+    // Only a job that is failed for good (retries exhausted, or unrecoverable) ends the experiment.
+    if (!job || !(await job.isFailed())) return;
     // Give the worker's own 'failed' run event (with the precise error) time to land first.
     setTimeout(() => {
       void this.repository

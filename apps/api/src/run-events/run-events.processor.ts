@@ -1,4 +1,5 @@
-import { Processor, WorkerHost } from '@nestjs/bullmq';
+import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
+import { Logger } from '@nestjs/common';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { formatIssues, parseWith, QueueName, runEventSchema } from '@tfleet/contracts';
 import { RunEventsService } from './run-events.service';
@@ -6,6 +7,8 @@ import { RunEventsService } from './run-events.service';
 /** Consumes workers' run events one at a time, in order (the API is the only DB writer). */
 @Processor(QueueName.RunEvents, { concurrency: 1 })
 export class RunEventsProcessor extends WorkerHost {
+  private readonly logger = new Logger(RunEventsProcessor.name);
+
   constructor(private readonly runEvents: RunEventsService) {
     super();
   }
@@ -14,5 +17,10 @@ export class RunEventsProcessor extends WorkerHost {
     const parsed = parseWith(runEventSchema, job.data);
     if (!parsed.ok) throw new UnrecoverableError(`invalid run event: ${formatIssues(parsed.issues)}`);
     await this.runEvents.apply(parsed.value);
+  }
+
+  @OnWorkerEvent('failed')
+  onFailed(job: Job | undefined, error: Error): void {
+    this.logger.error(`run event ${job?.id ?? '?'} not applied: ${error.message}`);
   }
 }

@@ -1,0 +1,33 @@
+import 'reflect-metadata';
+import { Logger, type INestApplicationContext } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { loadConfig, type TfleetConfig } from '@tfleet/config';
+import { initBackend } from '@tfleet/ml';
+import { WorkerModule } from './worker.module';
+
+/**
+ * Starts a worker: resolves its backend once (what `auto` means on this machine), then
+ * consumes the experiments queue until stopped.
+ */
+export async function startWorker(config: TfleetConfig): Promise<INestApplicationContext> {
+  const logger = new Logger('tfleet-worker');
+  const backend = await initBackend(config.backend);
+  logger.log(`worker ${config.workerId}: backend ${backend.backend} (${backend.device}), up to ${config.maxRanks} rank(s), tfjs ${backend.tfjsVersion}`);
+  const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config, backend.backend), { logger: ['log', 'warn', 'error'] });
+  app.enableShutdownHooks();
+  return app;
+}
+
+if (require.main === module) {
+  let config: TfleetConfig;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : String(error));
+    process.exit(1);
+  }
+  startWorker(config).catch((error: unknown) => {
+    console.error(`tfleet worker failed to start: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  });
+}

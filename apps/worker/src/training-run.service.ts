@@ -1,0 +1,166 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { type Job, UnrecoverableError } from 'bullmq';
+import { hostname } from 'node:os';
+import type { BackendName, RankReport, RankTask, RuntimeInfo, TrainExperimentJobData, TrainingProgress } from '@tfleet/contracts';
+import type { TfleetConfig } from '@tfleet/config';
+import { BackendUnavailableError, isNativeBackend, RankGroup } from '@tfleet/ml';
+import { CancellationService } from './cancellation.service';
+import { RunEventPublisher, type RunEventStream } from './run-event.publisher';
+import { CONFIG, WORKER_BACKEND } from './tokens';
+import { TFLEET_VERSION } from './version';
+
+export type TrainOutcome = 'completed' | 'cancelled';
+
+/** Backends any worker can run in its own threads, whatever it resolved at start. */
+const PURE_JS_BACKENDS: readonly BackendName[] = ['wasm', 'cpu'];
+
+/**
+ * Runs one experiment on this worker: picks the backend and ranks, starts the rank group off
+ * this event loop (so BullMQ keeps renewing the job lock), relays progress to the job and
+ * everything else to the API as run events, and turns the outcome into the job's result.
+ */
+@Injectable()
+export class TrainingRunService {
+  private readonly logger = new Logger(TrainingRunService.name);
+
+  constructor(
+    @Inject(CONFIG) private readonly config: TfleetConfig,
+    @Inject(WORKER_BACKEND) private readonly workerBackend: BackendName,
+    private readonly cancellation: CancellationService,
+    private readonly publisher: RunEventPublisher,
+  ) {}
+
+  async run(job: Job<TrainExperimentJobData>, data: TrainExperimentJobData): Promise<TrainOutcome> {
+    const { experimentId, spec } = data;
+    const attempt = job.attemptsMade + 1;
+    const events = this.publisher.stream(experimentId, attempt);
+    const attempts = job.opts.attempts ?? 1;
+    try {
+      const backend = this.chooseBackend(spec.training.backend);
+      const ranks = this.chooseRanks(spec.training.ranks, spec.training.batchSize);
+      return await this.train(job, data, events, backend, ranks, attempt);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      const permanent = error instanceof UnrecoverableError || error instanceof BackendUnavailableError || error instanceof SpecNotServableError;
+      const willRetry = !permanent && attempt < attempts;
+      this.logger.error(`experiment ${experimentId} attempt ${attempt} failed${willRetry ? ' (will retry)' : ''}: ${message}`);
+      await events.send({ type: 'failed', error: message, willRetry });
+      throw willRetry ? error : new UnrecoverableError(message);
+    }
+  }
+
+  private async train(
+    job: Job<TrainExperimentJobData>,
+    data: TrainExperimentJobData,
+    events: RunEventStream,
+    backend: BackendName,
+    ranks: number,
+    attempt: number,
+  ): Promise<TrainOutcome> {
+    const { experimentId, spec } = data;
+    const { signal, release } = await this.cancellation.watch(experimentId);
+    try {
+      if (signal.aborted) {
+        await events.send({ type: 'cancelled', step: 0 });
+        return 'cancelled';
+      }
+      const transport = isNativeBackend(backend) ? 'processes' : 'threads';
+      const group = new RankGroup({ transport, worldSize: ranks, barrierTimeoutMs: this.config.barrierTimeoutMs });
+      // Reports arrive as events from the ranks; chain the sends so they reach the API in order.
+      let sending: Promise<void> = Promise.resolve();
+      let outcome: TrainOutcome | null = null;
+      const send = (body: Parameters<RunEventStream['send']>[0]) => {
+        sending = sending.then(() => events.send(body));
+      };
+      const onReport = (report: RankReport): void => {
+        switch (report.kind) {
+          case 'ready':
+            send({ type: 'started', runtime: this.runtimeInfo(report, ranks, transport, spec.training.seed), paramCount: report.paramCount });
+            return;
+          case 'progress':
+            void this.updateProgress(job, report.progress);
+            return;
+          case 'epoch':
+            send({ type: 'epoch', epoch: report.epoch, step: report.step, train: report.train, validation: report.validation, samplesPerSecond: report.samplesPerSecond, wallTimeMs: report.wallTimeMs });
+            return;
+          case 'checkpoint':
+            send({ type: 'checkpoint', checkpoint: report.checkpoint });
+            return;
+          case 'completed':
+            outcome = 'completed';
+            send({
+              type: 'completed',
+              test: report.test,
+              baselines: report.baselines,
+              steps: report.steps,
+              epochs: report.epochs,
+              samplesPerSecond: report.samplesPerSecond,
+              wallTimeMs: report.wallTimeMs,
+              scalingEfficiency: null,
+            });
+            return;
+          case 'cancelled':
+            outcome = 'cancelled';
+            send({ type: 'cancelled', step: report.step });
+            return;
+        }
+      };
+      this.logger.log(`experiment ${experimentId} attempt ${attempt}: ${spec.model.family} on ${spec.dataset.name}, ${ranks} rank(s) on ${backend} ${transport}`);
+      const taskForRank = (rank: number): RankTask => ({ experimentId, attempt, spec, rank, worldSize: ranks, backend });
+      try {
+        await group.run(taskForRank, onReport, signal);
+      } finally {
+        await sending;
+      }
+      if (outcome === null) {
+        // Stopped before the first step (no rank reported): still a cancellation.
+        if (signal.aborted) {
+          await events.send({ type: 'cancelled', step: 0 });
+          return 'cancelled';
+        }
+        throw new Error('training ended without a result from rank 0');
+      }
+      return outcome;
+    } finally {
+      release();
+    }
+  }
+
+  private async updateProgress(job: Job, progress: TrainingProgress): Promise<void> {
+    await job.updateProgress(progress).catch((error: unknown) => this.logger.warn(`progress of ${job.id} not saved: ${String(error)}`));
+  }
+
+  private chooseBackend(requested: TrainExperimentJobData['spec']['training']['backend']): BackendName {
+    if (requested === 'auto' || requested === this.workerBackend || PURE_JS_BACKENDS.includes(requested)) {
+      return requested === 'auto' ? this.workerBackend : requested;
+    }
+    throw new BackendUnavailableError(requested, `this worker runs '${this.workerBackend}' (TFLEET_BACKEND=${this.config.backend})`);
+  }
+
+  private chooseRanks(requested: number | undefined, batchSize: number): number {
+    if (requested !== undefined && requested > this.config.maxRanks) {
+      throw new SpecNotServableError(`training.ranks is ${requested}, but this worker runs at most ${this.config.maxRanks} (TFLEET_MAX_RANKS)`);
+    }
+    return Math.max(1, Math.min(requested ?? this.config.maxRanks, batchSize));
+  }
+
+  private runtimeInfo(report: Extract<RankReport, { kind: 'ready' }>, ranks: number, transport: RuntimeInfo['rankTransport'], seed: number): RuntimeInfo {
+    return {
+      backend: report.backend,
+      device: report.device,
+      ranks,
+      rankTransport: transport,
+      seed,
+      tfjsVersion: report.tfjsVersion,
+      nodeVersion: process.version,
+      tfleetVersion: TFLEET_VERSION,
+      workerId: this.config.workerId,
+      hostname: hostname(),
+    };
+  }
+}
+
+/** A valid spec that this worker's configuration cannot run; retrying would not help. */
+export class SpecNotServableError extends Error {
+  override name = 'SpecNotServableError';
+}

@@ -1,0 +1,33 @@
+import { BullModule } from '@nestjs/bullmq';
+import { type DynamicModule, Module } from '@nestjs/common';
+import type { BackendName } from '@tfleet/contracts';
+import { QueueName } from '@tfleet/contracts';
+import type { TfleetConfig } from '@tfleet/config';
+import { redisOptionsFromUrl } from '@tfleet/queue';
+import { CancellationService } from './cancellation.service';
+import { ExperimentsProcessor } from './experiments.processor';
+import { RunEventPublisher } from './run-event.publisher';
+import { CONFIG, WORKER_BACKEND } from './tokens';
+import { TrainingRunService } from './training-run.service';
+
+/** The worker: no HTTP, no database; a BullMQ consumer that trains and reports through Redis. */
+@Module({})
+export class WorkerModule {
+  static forRoot(config: TfleetConfig, backend: BackendName): DynamicModule {
+    return {
+      module: WorkerModule,
+      imports: [
+        BullModule.forRoot({ connection: redisOptionsFromUrl(config.redisUrl), prefix: config.queuePrefix }),
+        BullModule.registerQueue({ name: QueueName.RunEvents }),
+      ],
+      providers: [
+        { provide: CONFIG, useValue: config },
+        { provide: WORKER_BACKEND, useValue: backend },
+        CancellationService,
+        RunEventPublisher,
+        TrainingRunService,
+        ExperimentsProcessor,
+      ],
+    };
+  }
+}
