@@ -25,6 +25,11 @@ export interface CollectiveTimings {
   allReduceMs: number;
   /** Number of allReduceSum calls counted. */
   allReduceCalls: number;
+  /**
+   * Part of `allReduceMs` spent waiting for the other ranks (barriers, or the hub's reply):
+   * load imbalance between ranks shows up here rather than in the reduction itself.
+   */
+  waitMs?: number;
 }
 
 /** The trivial group of one: every operation is the identity. */
@@ -43,6 +48,6 @@ export class SoloCollective implements Collective {
   }
 
   takeTimings(): CollectiveTimings {
-    return { allReduceMs: 0, allReduceCalls: 0 };
+    return { allReduceMs: 0, allReduceCalls: 0, waitMs: 0 };
   }
 }
