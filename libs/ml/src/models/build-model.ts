@@ -2,9 +2,15 @@ import type * as tf from '@tensorflow/tfjs';
 import { FAMILIES_BY_TASK, type ModelSpec } from '@tfleet/contracts';
 import type { TaskInfo } from '../data/dataset';
 import { buildCnn } from './cnn';
+import { buildBert } from './bert';
 import { buildRecurrent } from './rnn';
+import { buildTransformer } from './transformer';
 
-/** Builds the model a spec describes for a task; the same spec and seed give the same weights. */
+/**
+ * Builds the model a spec describes for a task; the same spec and seed give the same weights.
+ * Every model outputs logits (or the regression value): [B, classes], [B, 1], or [B, T, vocab]
+ * for language modelling and seq2seq (teacher-forced decoder input).
+ */
 export function buildModel(spec: ModelSpec, info: TaskInfo, seed: number): tf.LayersModel {
   const fitting = FAMILIES_BY_TASK[info.task];
   if (!fitting.includes(spec.family)) {
@@ -17,8 +23,11 @@ export function buildModel(spec: ModelSpec, info: TaskInfo, seed: number): tf.La
     case 'lstm':
     case 'gru':
       return buildRecurrent(spec, info, seed);
-    default:
-      throw new Error(`model family '${spec.family}' is not available in this build`);
+    case 'transformer':
+      return buildTransformer(spec, info, seed);
+    case 'bert':
+      // A fresh model; fine-tuning from `pretrainedFrom` is buildBertClassifierFrom's job.
+      return buildBert(spec, info, seed);
   }
 }
 

@@ -29,3 +29,23 @@ export class MaskedMeanPooling extends tf.layers.Layer {
   }
 }
 tf.serialization.registerClass(MaskedMeanPooling);
+
+/**
+ * Passes its input through as a new tensor (sharing the data). Needed because tfjs 4.22's
+ * graph executor counts a layer that takes the same tensor twice (self-attention's
+ * [x, x, x, mask]) as one recipient but decrements twice, so in inference mode it disposes that
+ * tensor while another layer (the residual add) still needs it. Feeding attention a distinct
+ * key/value tensor keeps the count right.
+ */
+export class Identity extends tf.layers.Layer {
+  static className = 'TfleetIdentity';
+
+  override computeOutputShape(inputShape: Shape | Shape[]): Shape {
+    return (Array.isArray(inputShape[0]) ? (inputShape as Shape[])[0] : (inputShape as Shape)).slice();
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.clone(Array.isArray(inputs) ? inputs[0] : inputs);
+  }
+}
+tf.serialization.registerClass(Identity);

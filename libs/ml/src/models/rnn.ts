@@ -5,6 +5,7 @@ import { MultiHeadAttention, TokenPaddingMask } from '../layers/multi-head-atten
 import { call, expectInputs, inputVocabulary, isTokenInput, modelInput, vocabularyRows } from './common';
 import { outputUnits } from './heads';
 import { SeededInitializers } from './initializers';
+import { Identity } from './pooling';
 import { StateInitGRU, StateInitLSTM, StateInitSimpleRNN } from './recurrent-layers';
 
 export type RecurrentSpec = Extract<ModelSpec, { family: 'simple-rnn' | 'lstm' | 'gru' }>;
@@ -200,12 +201,9 @@ function buildRecurrentSeq2Seq(spec: RecurrentSpec, info: TaskInfo, init: Seeded
   }
   if (spec.attention) {
     const mask = call(new TokenPaddingMask({ padId: info.padId ?? 0 }), encoderIds);
-    const context = call(new MultiHeadAttention({ numHeads: 1, keyDim: decoderUnits, seed: init.nextSeed() }), [
-      y,
-      encoder.output,
-      encoder.output,
-      mask,
-    ]);
+    // A fresh key/value tensor, consumed only by the attention layer (see Identity).
+    const memory = call(new Identity(), encoder.output);
+    const context = call(new MultiHeadAttention({ numHeads: 1, keyDim: decoderUnits, seed: init.nextSeed() }), [y, memory, memory, mask]);
     y = call(
       tf.layers.dense({ units: decoderUnits, activation: 'tanh', kernelInitializer: init.glorotUniform(), name: 'attention_combine' }),
       call(tf.layers.concatenate(), [y, context]),

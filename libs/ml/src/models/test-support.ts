@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { TaskKind } from '@tfleet/contracts';
 import type { TaskInfo } from '../data/dataset';
 import { SeededRandom } from '../data/rng';
+import { perSampleLoss } from '../training/objectives';
 
 /**
  * Tiny task descriptions and random batches for model tests, so model tests do not depend on
@@ -54,7 +55,7 @@ export function tinyTaskInfo(task: TaskKind): TaskInfo {
       return {
         task,
         inputSpecs: [{ name: 'sequence', shape: [12, 2], dtype: 'float32' }],
-        targetSpec: { name: 'sum', shape: [1], dtype: 'float32' },
+        targetSpec: { name: 'sum', shape: [], dtype: 'float32' },
         numClasses: 1,
       };
   }
@@ -123,26 +124,14 @@ export function randomBatch(info: TaskInfo, size: number, seed: number): Batch {
       const [t, f] = info.inputSpecs[0].shape;
       const values = Float32Array.from({ length: size * t * f }, () => rng.next());
       const target = Float32Array.from({ length: size }, () => rng.next());
-      return { inputs: [tf.tensor3d(values, [size, t, f])], target: tf.tensor2d(target, [size, 1]) };
+      return { inputs: [tf.tensor3d(values, [size, t, f])], target: tf.tensor1d(target) };
     }
   }
 }
 
-/**
- * The loss a training loop uses per task: softmax cross-entropy over classes, per-token
- * cross-entropy with padding targets left out (LM, seq2seq), mean squared error (regression).
- */
-export function taskLoss(info: TaskInfo, logits: tf.Tensor, target: tf.Tensor): tf.Scalar {
-  return tf.tidy(() => {
-    if (info.task === 'sequence-regression') return tf.losses.meanSquaredError(target, logits) as tf.Scalar;
-    const classes = logits.shape[logits.shape.length - 1] as number;
-    const flatLogits = logits.reshape([-1, classes]);
-    const flatTarget = target.reshape([-1]).toInt();
-    const perToken = tf.losses.softmaxCrossEntropy(tf.oneHot(flatTarget, classes), flatLogits, undefined, undefined, tf.Reduction.NONE);
-    if (info.task === 'image-classification' || info.task === 'sequence-classification') return perToken.mean() as tf.Scalar;
-    const weights = tf.notEqual(flatTarget, tf.scalar(info.padId ?? 0, 'int32')).toFloat();
-    return perToken.mul(weights).sum().div(weights.sum().maximum(1)) as tf.Scalar;
-  });
+/** The training loop's loss: mean over samples of the per-task per-sample loss. */
+export function taskLoss(info: TaskInfo, output: tf.Tensor, target: tf.Tensor): tf.Scalar {
+  return tf.tidy(() => perSampleLoss(info, output, target).mean() as tf.Scalar);
 }
 
 /** Runs `steps` Adam steps on one batch and returns the loss before each step. */
@@ -187,4 +176,43 @@ export function maxOutputDifference(a: tf.LayersModel, b: tf.LayersModel, inputs
 
 export function disposeBatch(batch: Batch): void {
   tf.dispose([...batch.inputs, batch.target]);
+}
+
+export interface StandardCheckResult {
+  outputShape: number[];
+  losses: number[];
+  roundTripDifference: number;
+  leakedTensors: number;
+}
+
+/**
+ * What every model test checks: output shape on a batch, a few training steps on that batch,
+ * a save/load round trip (largest output difference), and tensors left behind by all of it.
+ */
+export async function standardChecks(model: tf.LayersModel, info: TaskInfo, steps = 8, learningRate = 0.02): Promise<StandardCheckResult> {
+  const batch = randomBatch(info, 4, 11);
+  const before = tf.memory().numTensors;
+  const outputShape = tf.tidy(() => (model.predict(batch.inputs) as tf.Tensor).shape);
+  const losses = trainSteps(model, info, batch, steps, learningRate);
+  const loaded = await saveAndLoad(model);
+  const roundTripDifference = maxOutputDifference(model, loaded, batch.inputs);
+  loaded.dispose();
+  const leakedTensors = tf.memory().numTensors - before;
+  disposeBatch(batch);
+  return { outputShape, losses, roundTripDifference, leakedTensors };
+}
+
+/** Output shape a task's model must produce for a batch. */
+export function expectedOutputShape(info: TaskInfo, batch: number): number[] {
+  switch (info.task) {
+    case 'image-classification':
+    case 'sequence-classification':
+      return [batch, info.numClasses];
+    case 'sequence-regression':
+      return [batch, 1];
+    case 'language-modelling':
+      return [batch, info.inputSpecs[0].shape[0], info.numClasses];
+    case 'seq2seq':
+      return [batch, info.inputSpecs[1].shape[0], info.numClasses];
+  }
 }
