@@ -1,0 +1,118 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { DataSource } from 'typeorm';
+import { type CheckpointPayload, parseExperimentSpec, type RunEvent, type RunEventBody, type RuntimeInfo } from '@tfleet/contracts';
+import { ExperimentsRepository, openDatabase } from '@tfleet/persistence';
+import { RunEventsService } from '../../apps/api/src/run-events/run-events.service';
+
+const runtime: RuntimeInfo = {
+  backend: 'wasm',
+  device: 'cpu (wasm simd)',
+  ranks: 2,
+  rankTransport: 'threads',
+  seed: 42,
+  tfjsVersion: '4.22.0',
+  nodeVersion: process.version,
+  tfleetVersion: '0.1.0',
+  workerId: 'w1',
+  hostname: 'h',
+};
+
+const checkpoint = (step: number, kind: CheckpointPayload['kind']): CheckpointPayload => ({
+  step,
+  epoch: 1,
+  kind,
+  model: { modelTopology: { class_name: 'Functional' }, weightSpecs: [{ name: 'w', shape: [2], dtype: 'float32' }], weightDataBase64: Buffer.from(new Float32Array([1, step]).buffer).toString('base64') },
+  state: { cursor: { epoch: 1 } },
+});
+
+describe('run events into SQLite (real file, migrations applied)', () => {
+  let dir: string;
+  let dataSource: DataSource;
+  let repository: ExperimentsRepository;
+  let service: RunEventsService;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'tfleet-int-'));
+    dataSource = await openDatabase(join(dir, 'test.sqlite'));
+    repository = new ExperimentsRepository(dataSource);
+    service = new RunEventsService(repository);
+  });
+
+  afterAll(async () => {
+    await dataSource.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function newExperiment(): Promise<string> {
+    const parsed = parseExperimentSpec({ dataset: { name: 'mnist' }, model: { family: 'cnn' } });
+    if (!parsed.ok) throw new Error('spec');
+    const id = randomUUID();
+    await repository.insertQueued(id, parsed.value);
+    return id;
+  }
+
+  let seq = 0;
+  const event = (experimentId: string, attempt: number, body: RunEventBody): RunEvent =>
+    ({ ...body, experimentId, attempt, seq: seq++, at: new Date().toISOString() }) as RunEvent;
+
+  it('the migrations create exactly the schema the entities describe', async () => {
+    const pending = await dataSource.driver.createSchemaBuilder().log();
+    expect(pending.upQueries.map((q) => q.query)).toEqual([]);
+  });
+
+  it('records a run from start to leaderboard, idempotently', async () => {
+    const id = await newExperiment();
+    const events = [
+      event(id, 1, { type: 'started', runtime, paramCount: 1234 }),
+      event(id, 1, { type: 'epoch', epoch: 1, step: 10, train: { loss: 1.5 }, validation: { loss: 1.2, accuracy: 0.6 }, samplesPerSecond: 100, wallTimeMs: 1000 }),
+      event(id, 1, { type: 'checkpoint', checkpoint: checkpoint(10, 'epoch') }),
+      event(id, 1, { type: 'completed', test: { loss: 1.1, accuracy: 0.65 }, baselines: { majorityAccuracy: 0.11 }, steps: 10, epochs: 1, samplesPerSecond: 100, wallTimeMs: 1000, scalingEfficiency: null }),
+    ];
+    for (const e of [...events, ...events]) await service.apply(e);
+    const stored = await repository.findById(id);
+    expect(stored).toMatchObject({ status: 'completed', attempt: 1, paramCount: 1234, backend: 'wasm', testMetrics: { loss: 1.1, accuracy: 0.65 }, steps: 10 });
+    expect(stored!.runtime).toEqual(runtime);
+    const history = await repository.metricHistory(id);
+    expect(history.map((m) => `${m.epoch}/${m.split}/${m.name}=${m.value}`).sort()).toEqual(
+      ['0/test/accuracy=0.65', '0/test/loss=1.1', '1/train/loss=1.5', '1/validation/accuracy=0.6', '1/validation/loss=1.2'].sort(),
+    );
+    expect((await repository.listCheckpoints(id)).length).toBe(1);
+    const board = await repository.leaderboard({ datasetName: 'mnist', metric: 'accuracy', order: 'desc', limit: 10 });
+    expect(board.map((r) => r.experiment.id)).toContain(id);
+  });
+
+  it('drops events of an older attempt and never revives a cancelled experiment', async () => {
+    const id = await newExperiment();
+    await service.apply(event(id, 2, { type: 'started', runtime, paramCount: 1 }));
+    await service.apply(event(id, 1, { type: 'failed', error: 'old attempt', willRetry: false }));
+    expect((await repository.findById(id))!.status).toBe('running');
+    await repository.finish(id, 'cancelled', null, new Date());
+    await service.apply(event(id, 2, { type: 'completed', test: { accuracy: 0.9 }, baselines: {}, steps: 1, epochs: 1, samplesPerSecond: 1, wallTimeMs: 1, scalingEfficiency: null }));
+    expect((await repository.findById(id))!.status).toBe('cancelled');
+  });
+
+  it('keeps the final checkpoint and the newest resumable ones', async () => {
+    const id = await newExperiment();
+    for (const step of [5, 10, 15, 20]) await service.apply(event(id, 1, { type: 'checkpoint', checkpoint: checkpoint(step, 'periodic') }));
+    await service.apply(event(id, 1, { type: 'checkpoint', checkpoint: checkpoint(20, 'final') }));
+    const kept = await repository.listCheckpoints(id);
+    expect(kept.map((c) => `${c.kind}@${c.step}`)).toEqual(['periodic@15', 'periodic@20', 'final@20']);
+    const latest = await repository.latestCheckpoint(id, 'final');
+    expect(new Float32Array(latest!.weights.buffer.slice(latest!.weights.byteOffset, latest!.weights.byteOffset + 8))).toEqual(new Float32Array([1, 20]));
+  });
+
+  it('ranks by the metric in the asked order', async () => {
+    const ids: string[] = [];
+    for (const loss of [0.3, 0.1, 0.2]) {
+      const id = await newExperiment();
+      ids.push(id);
+      await service.apply(event(id, 1, { type: 'started', runtime, paramCount: 1 }));
+      await service.apply(event(id, 1, { type: 'completed', test: { loss }, baselines: {}, steps: 1, epochs: 1, samplesPerSecond: 1, wallTimeMs: 1, scalingEfficiency: null }));
+    }
+    const board = await repository.leaderboard({ datasetName: 'mnist', metric: 'loss', order: 'asc', limit: 3 });
+    expect(board.map((r) => r.value)).toEqual([0.1, 0.2, 0.3]);
+  });
+});
