@@ -1,0 +1,3 @@
+export * from './redis';
+export * from './keys';
+export * from './job-options';
