@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendName, BackendRequest } from '@tfleet/contracts';
 import { BACKEND_NAMES } from '@tfleet/contracts';
+import { registerFastGradients } from './gradients/tile-grad';
 import { loadWasmBackendPackage, registerWasmKernels } from './wasm-kernels';
 
 /** What actually loaded: recorded with every experiment (not what was asked for). */
@@ -66,6 +67,7 @@ export async function initBackend(request: BackendRequest, options: BackendOptio
     throw new Error(`backend must be one of auto, ${BACKEND_NAMES.join(', ')} (got '${String(request)}')`);
   }
   const opts = resolveOptions(options);
+  registerFastGradients();
   let info: BackendInfo;
   switch (request) {
     case 'cpu':

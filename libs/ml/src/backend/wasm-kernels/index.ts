@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { conv2DBackpropFilterKernel } from './conv2d-backprop-filter';
 import { batchMatMulKernel, fusedMatMulKernel } from './matmul';
 import { forgetStock, rememberStock, stockConfig } from './stock-kernels';
+import { tileKernel } from './tile';
 import { unsortedSegmentSumKernel } from './unsorted-segment-sum';
 
 /** The kernels the project adds to or replaces in tfjs-backend-wasm, by kernel name. */
@@ -10,6 +11,7 @@ export const TFLEET_WASM_KERNELS: readonly tf.KernelConfig[] = [
   fusedMatMulKernel,
   conv2DBackpropFilterKernel,
   unsortedSegmentSumKernel,
+  tileKernel,
 ];
 
 let registered = false;
@@ -35,7 +37,7 @@ export function registerWasmKernels(): void {
   loadWasmBackendPackage();
   for (const config of TFLEET_WASM_KERNELS) {
     // Capture the original before replacing it, so overrides can call through.
-    for (const dependency of ['BatchMatMul', '_FusedMatMul', 'Transpose', 'Conv2D', 'PadV2', 'Slice', 'ScatterNd', 'Add', 'Relu', 'Relu6', 'Elu', 'Sigmoid', 'LeakyRelu', 'Prelu']) {
+    for (const dependency of ['BatchMatMul', '_FusedMatMul', 'Transpose', 'Conv2D', 'PadV2', 'Slice', 'ScatterNd', 'Tile', 'Add', 'Relu', 'Relu6', 'Elu', 'Sigmoid', 'LeakyRelu', 'Prelu']) {
       rememberStock(dependency);
     }
     rememberStock(config.kernelName);

@@ -211,3 +211,44 @@ describe('kernel registration', () => {
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeDefined();
   });
 });
+
+describe('Tile on wasm and the fast Tile gradient', () => {
+  it.each([
+    [[3], [4]],
+    [[2, 3], [1, 5]],
+    [[1, 1, 7], [4, 3, 1]],
+    [[4, 5, 1], [1, 1, 6]],
+    [[2, 1, 3, 2], [2, 3, 1, 2]],
+  ])('x=%j reps=%j matches cpu', async (xShape, reps) => {
+    const x = randomData(xShape);
+    await expectWasmMatchesCpu(() => tf.tile(t(x), reps));
+  });
+
+  it.each([
+    [[3], [4]],
+    [[2, 3], [3, 2]],
+    [[1, 1, 5], [2, 3, 1]],
+    [[2, 1, 3], [1, 4, 2]],
+  ])('gradient for x=%j reps=%j equals the sum of the repeated blocks', async (xShape, reps) => {
+    const x = randomData(xShape);
+    const outShape = xShape.map((d, i) => d * reps[i]);
+    const weights = randomData(outShape);
+    // Reference: add up every block of the upstream gradient by explicit slicing.
+    const expected = await runOn('cpu', () => {
+      const w = t(weights);
+      let sum = tf.zeros(xShape);
+      const counters = reps.map(() => 0);
+      for (;;) {
+        sum = sum.add(tf.slice(w, counters.map((c, i) => c * xShape[i]), xShape));
+        let axis = reps.length - 1;
+        while (axis >= 0 && ++counters[axis] === reps[axis]) counters[axis--] = 0;
+        if (axis < 0) break;
+      }
+      return sum;
+    });
+    for (const backend of ['cpu', 'wasm'] as const) {
+      const [grad] = await runOn(backend, () => tf.grad((v: tf.Tensor) => tf.tile(v, reps).mul(t(weights)).sum())(t(x)));
+      expect(relativeError(grad, expected[0])).toBeLessThan(1e-5);
+    }
+  });
+});
