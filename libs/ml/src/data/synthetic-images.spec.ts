@@ -1,5 +1,5 @@
 import { syntheticImagesDatasetSchema } from '@tfleet/contracts';
-import { loadSyntheticImages } from './synthetic-images';
+import { loadSyntheticImages, normalQuantile } from './synthetic-images';
 
 describe('synthetic-images', () => {
   const spec = syntheticImagesDatasetSchema.parse({ name: 'synthetic-images', height: 12, width: 10, channels: 3, classes: 4, samples: 400 });
@@ -45,6 +45,26 @@ describe('synthetic-images', () => {
     });
     expect(hits / data.test.size).toBeGreaterThan(0.6);
     expect(data.baselines()['majorityAccuracy']).toBeLessThan(0.4);
+  });
+
+  it('draws noise through an accurate normal quantile function', () => {
+    expect(normalQuantile(0.5)).toBeCloseTo(0, 9);
+    expect(normalQuantile(0.975)).toBeCloseTo(1.959964, 5);
+    expect(normalQuantile(0.001)).toBeCloseTo(-3.090232, 5);
+    // Two images of one class differ only by shift and noise: with no shift possible on a
+    // 4x4 image, their difference has standard deviation noise * sqrt(2).
+    const tiny = loadSyntheticImages(syntheticImagesDatasetSchema.parse({ name: 'synthetic-images', height: 4, width: 4, channels: 4, classes: 2, samples: 1_000, noise: 0.5 }));
+    const x = tiny.train.inputs[0]!;
+    const sameClass = Array.from(tiny.train.target.entries()).filter(([, label]) => label === 0).map(([i]) => i);
+    let sum = 0;
+    let n = 0;
+    for (let k = 0; k + 1 < sameClass.length; k += 2) {
+      for (let p = 0; p < 64; p++) {
+        sum += (x[sameClass[k]! * 64 + p]! - x[sameClass[k + 1]! * 64 + p]!) ** 2;
+        n++;
+      }
+    }
+    expect(Math.sqrt(sum / n)).toBeCloseTo(0.5 * Math.SQRT2, 1);
   });
 
   it('refuses 224x224x3 at a size that would not fit, naming the largest that does', () => {
