@@ -61,6 +61,6 @@ export function loadAdding(spec: AddingSpec): TaskData {
     validation,
     test,
     artifacts: {},
-    baselines: (): MetricValues => ({ baselineMse: constantPredictionMse(test.target as Float32Array) }),
+    baselines: (): MetricValues => (test.size > 0 ? { baselineMse: constantPredictionMse(test.target as Float32Array) } : {}),
   };
 }

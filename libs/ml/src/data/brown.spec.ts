@@ -63,6 +63,8 @@ describe('brown', () => {
     expect(b['unigramPerplexity']).toBeLessThan(300);
     expect(b['bigramPerplexity']).toBeLessThan(b['unigramPerplexity']!);
     expect(b['bigramPerplexity']).toBeGreaterThan(1);
+    expect(b['validationBigramPerplexity']).toBeLessThan(b['validationUnigramPerplexity']!);
+    expect(b['validationUnigramPerplexity']).toBeGreaterThan(10);
   });
 
   it('supports character level with a small vocabulary that keeps case', () => {
@@ -84,12 +86,13 @@ describe('ngramBaselines', () => {
     const test = windowedLanguageModelSplit(Int32Array.from([1, 2, 3]), 2);
     const empty = { size: 0, inputs: [new Int32Array(0)], target: new Int32Array(0) };
     const b = ngramBaselines(train, empty, test, 4, 3);
+    expect(b['validationBigramPerplexity']).toBeUndefined();
     // unigram: p(w) = (count + 1) / (6 + 3): p(2) = 3/9, p(3) = 2/9
-    expect(b.unigramPerplexity).toBeCloseTo(Math.exp(-(Math.log(3 / 9) + Math.log(2 / 9)) / 2), 10);
+    expect(b['unigramPerplexity']).toBeCloseTo(Math.exp(-(Math.log(3 / 9) + Math.log(2 / 9)) / 2), 10);
     // bigram, lambda 0.7 without validation data: p(2|1) = 0.7 * 2/3 + 0.3 * 3/9; p(3|2) = 0.7 * 0 + 0.3 * 2/9
     const p2 = 0.7 * (2 / 3) + 0.3 * (3 / 9);
     const p3 = 0.3 * (2 / 9);
-    expect(b.bigramPerplexity).toBeCloseTo(Math.exp(-(Math.log(p2) + Math.log(p3)) / 2), 10);
+    expect(b['bigramPerplexity']).toBeCloseTo(Math.exp(-(Math.log(p2) + Math.log(p3)) / 2), 10);
     expect(b.bigramInterpolation).toBe(0.7);
   });
 });

@@ -88,15 +88,17 @@ export function windowedLanguageModelSplit(stream: Int32Array, length: number): 
   return { size, inputs: [inputs], target };
 }
 
+/**
+ * Perplexities of the n-gram baselines; a split's entries are left out when it is empty
+ * (a metric value must be a finite number).
+ */
 export interface NgramBaselines extends MetricValues {
-  unigramPerplexity: number;
-  bigramPerplexity: number;
   /** Weight of the bigram estimate in the interpolation, chosen on the validation split. */
   bigramInterpolation: number;
 }
 
 /**
- * Unigram and bigram perplexity of `test` (pairs context = input[t], word = target[t], the
+ * Unigram and bigram perplexity of `test` and `validation` (pairs context = input[t], word = target[t], the
  * same predictions a language model makes), estimated from the training stream.
  *
  * Unigram: add-one (Laplace) smoothing over the `predictable` ids. Bigram: Jelinek-Mercer
@@ -151,11 +153,16 @@ export function ngramBaselines(
       }
     }
   }
-  return {
-    unigramPerplexity: Math.exp(crossEntropy(test, null)),
-    bigramPerplexity: Math.exp(crossEntropy(test, lambda)),
-    bigramInterpolation: Math.round(lambda * 100) / 100,
-  };
+  const result: NgramBaselines = { bigramInterpolation: Math.round(lambda * 100) / 100 };
+  if (test.size > 0) {
+    result['unigramPerplexity'] = Math.exp(crossEntropy(test, null));
+    result['bigramPerplexity'] = Math.exp(crossEntropy(test, lambda));
+  }
+  if (validation.size > 0) {
+    result['validationUnigramPerplexity'] = Math.exp(crossEntropy(validation, null));
+    result['validationBigramPerplexity'] = Math.exp(crossEntropy(validation, lambda));
+  }
+  return result;
 }
 
 /**
