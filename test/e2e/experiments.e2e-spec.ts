@@ -42,9 +42,11 @@ describe('experiments over HTTP (real API and worker processes, real Redis and S
   });
 
   it('rejects invalid JSON and oversized bodies with 400', async () => {
-    expect((await stack.request('POST', '/api/experiments', '{"dataset":')).status).toBe(400);
-    const huge = { dataset: { name: 'mnist' }, model: { family: 'cnn' }, name: 'x'.repeat(300_000) };
-    expect((await stack.request('POST', '/api/experiments', huge)).status).toBe(400);
+    for (const body of ['{"dataset":', { dataset: { name: 'mnist' }, model: { family: 'cnn' }, name: 'x'.repeat(300_000) }]) {
+      const response = await stack.request('POST', '/api/experiments', body);
+      expect(response.status).toBe(400);
+      expect((response.body as { issues: { field: string }[] }).issues[0]!.field).toBe('(body)');
+    }
   });
 
   it('answers 404 for unknown ids', async () => {

@@ -3,9 +3,11 @@ import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { json } from 'express';
 import { ConfigError, loadConfig, type TfleetConfig } from '@tfleet/config';
 import { ApiModule } from './api.module';
 import { resolveApiKey } from './api-key';
+import { bodyParserErrorHandler } from './common/body-parser-errors';
 
 export async function startApi(config: TfleetConfig): Promise<NestExpressApplication> {
   const apiKey = resolveApiKey(config);
@@ -13,7 +15,8 @@ export async function startApi(config: TfleetConfig): Promise<NestExpressApplica
     bodyParser: false,
     logger: ['log', 'warn', 'error'],
   });
-  app.useBodyParser('json', { limit: config.bodyLimit });
+  app.use(json({ limit: config.bodyLimit }));
+  app.use(bodyParserErrorHandler);
   app.setGlobalPrefix('api');
   app.enableShutdownHooks();
   const document = SwaggerModule.createDocument(

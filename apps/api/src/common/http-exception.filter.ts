@@ -1,15 +1,7 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Response } from 'express';
 
-interface BodyParserError {
-  type: string;
-  status: number;
-  message: string;
-}
-
-function isBodyParserError(error: unknown): error is BodyParserError {
-  return typeof error === 'object' && error !== null && typeof (error as BodyParserError).type === 'string' && typeof (error as BodyParserError).status === 'number';
-}
+import { bodyParserErrorResponse, isBodyParserError } from './body-parser-errors';
 
 /**
  * One JSON error shape for everything: Nest's HTTP exceptions pass through, body-parser
@@ -28,14 +20,7 @@ export class HttpErrorFilter implements ExceptionFilter {
       return;
     }
     if (isBodyParserError(error)) {
-      // Both are bad input of the same kind (the spec cannot be read), so both are 400s.
-      const tooLarge = error.type === 'entity.too.large';
-      response.status(400).json({
-        statusCode: 400,
-        error: 'Bad Request',
-        message: tooLarge ? 'request body is over the size limit' : `invalid JSON body: ${error.message}`,
-        issues: [{ field: '(body)', message: tooLarge ? 'over the size limit' : 'not valid JSON' }],
-      });
+      response.status(400).json(bodyParserErrorResponse(error));
       return;
     }
     this.logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
