@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendRequest } from '@tfleet/contracts';
 import { backendRequestSchema } from '@tfleet/contracts';
 import { initBackend, registerWasmKernels, SoloCollective, Trainer, unregisterWasmKernels } from '@tfleet/ml';
+import { readSpec, specWorkload } from './spec-workload';
 import { buildWorkload, isWorkloadName, summedSoftmaxCrossEntropy, Workload, WORKLOAD_NAMES, WorkloadName } from './workloads';
 
 /*
@@ -106,8 +107,9 @@ interface MeasureOptions {
 export async function measure(workload: Workload, opts: MeasureOptions): Promise<Omit<BenchLine, 'backend' | 'device' | 'kernels' | 'tfjs_version'>> {
   const batch = workload.globalBatch;
   const data = workload.makeBatch(batch, 1);
-  const optimizer = tf.train.adam(1e-3);
-  const trainer = new Trainer({ model: workload.model, optimizer, loss: summedSoftmaxCrossEntropy(data.classes), collective: new SoloCollective() });
+  const optimizer = workload.makeOptimizer ? workload.makeOptimizer() : tf.train.adam(1e-3);
+  const loss = workload.loss ?? summedSoftmaxCrossEntropy(data.classes);
+  const trainer = new Trainer({ model: workload.model, optimizer, loss, collective: new SoloCollective() });
   try {
     for (let i = 0; i < opts.warmupSteps; i++) await trainer.step(data.inputs, data.labels, 1 / batch);
     trainer.takeTimings();
@@ -148,14 +150,14 @@ function round(x: number, digits = 2): number {
 
 type Engine = { request: BackendRequest; kernels: 'tfleet' | 'stock' | 'n/a' };
 
-async function runEngine(name: WorkloadName, engine: Engine, args: Args): Promise<BenchLine> {
+async function runEngine(name: WorkloadName | 'spec', engine: Engine, args: Args): Promise<BenchLine> {
   const info = await initBackend(engine.request);
   if (info.backend === 'wasm') {
     if (engine.kernels === 'stock') unregisterWasmKernels();
     else registerWasmKernels();
   }
   const onCpu = info.backend === 'cpu';
-  const workload = buildWorkload(name);
+  const workload = name === 'spec' ? specWorkload(readSpec(args.spec ?? '')) : buildWorkload(name);
   const base = { backend: info.backend, device: info.device, kernels: info.backend === 'wasm' ? engine.kernels : ('n/a' as const), tfjs_version: info.tfjsVersion };
   try {
     // The pure-JS cpu backend takes seconds per step: one warm-up and one timed step.
@@ -169,7 +171,7 @@ async function runEngine(name: WorkloadName, engine: Engine, args: Args): Promis
   } catch (error) {
     const message = (error instanceof Error ? error.message : String(error)).split('\n')[0];
     return {
-      workload: name,
+      workload: workload.name,
       ranks: 1,
       global_batch: workload.globalBatch,
       steps: 0,
@@ -187,12 +189,12 @@ async function runEngine(name: WorkloadName, engine: Engine, args: Args): Promis
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  if (args.spec) usage('--spec is not available yet in this build (see docs/engine.md)');
   if (args.ranks.some((r) => r !== 1)) process.stderr.write('note: --ranks > 1 is not wired into the bench yet; measuring ranks=1 only\n');
   const engines: Engine[] = [{ request: args.backend, kernels: 'tfleet' }];
   if (args.compareStock) engines.push({ request: 'wasm', kernels: 'stock' }, { request: 'cpu', kernels: 'n/a' });
   let leaked = false;
-  for (const name of args.workloads) {
+  const names: Array<WorkloadName | 'spec'> = args.spec ? ['spec'] : args.workloads;
+  for (const name of names) {
     for (const engine of engines) {
       const line = await runEngine(name, engine, args);
       if (line.leak_check && !line.leak_check.flat) leaked = true;

@@ -12,8 +12,12 @@ export interface Workload {
   name: string;
   model: tf.LayersModel;
   globalBatch: number;
-  /** Random inputs and integer labels for `batch` samples, generated once. */
-  makeBatch(batch: number, seed: number): { inputs: tf.Tensor[]; labels: tf.Tensor1D; classes: number };
+  /** Random inputs and targets for `batch` samples, generated once. */
+  makeBatch(batch: number, seed: number): { inputs: tf.Tensor[]; labels: tf.Tensor; classes: number };
+  /** Summed per-sample loss; defaults to softmax cross-entropy over `classes`. */
+  loss?: (output: tf.Tensor, target: tf.Tensor) => tf.Scalar;
+  /** Optimizer; defaults to Adam 1e-3. */
+  makeOptimizer?: () => tf.Optimizer;
 }
 
 export function isWorkloadName(name: string): name is WorkloadName {
