@@ -32,3 +32,7 @@ export * from './training/run-rank';
 export * from './training/trainer';
 export * from './training/checkpoint';
 export * from './backend';
+export * from './parallel/rank-body';
+export * from './parallel/shared-memory-collective';
+export * from './parallel/process-collective';
+export * from './parallel/all-reduce-bench';

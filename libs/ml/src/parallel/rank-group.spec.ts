@@ -121,6 +121,26 @@ describe.each<RankTransport>(['threads', 'processes'])('RankGroup over %s', (tra
   });
 });
 
+describe('RankGroup process ranks', () => {
+  it('get one GPU each, memory growth and their thread counts before any addon loads', async () => {
+    const ranks = new RankGroup({
+      transport: 'processes',
+      worldSize: 3,
+      rankModule: fixture('environment'),
+      gpuDevices: ['0', '1'],
+      intraOpThreads: 2,
+      env: { PATH: process.env['PATH'] },
+    });
+    const environments = await ranks.run(taskFor(3), noReports);
+    const base = { TF_FORCE_GPU_ALLOW_GROWTH: 'true', TF_NUM_INTRAOP_THREADS: '2', TF_NUM_INTEROP_THREADS: '1' };
+    expect(environments).toEqual([
+      { ...base, CUDA_VISIBLE_DEVICES: '0' },
+      { ...base, CUDA_VISIBLE_DEVICES: '1' },
+      { ...base, CUDA_VISIBLE_DEVICES: '0' },
+    ]);
+  });
+});
+
 describe('RankGroup options', () => {
   it.each([
     [{ transport: 'threads', worldSize: 0 }, 'options.worldSize'],
