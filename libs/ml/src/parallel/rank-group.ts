@@ -298,9 +298,8 @@ export class RankGroup {
     const send = (rank: number, message: ProcessParentMessage) => {
       const child = children[rank];
       if (!child || !child.connected) return;
-      child.send(message, (error) => {
-        if (error && !failure) fail({ reason: GroupFailureReason.Protocol, culprit: rank, message: `cannot reach rank ${rank}: ${error.message}` });
-      });
+      // A send fails only when the rank is gone; its exit handler reports that, with the cause.
+      child.send(message, () => {});
     };
     const fail = (next: HubFailure & { cause?: unknown }) => {
       if (failure) {
