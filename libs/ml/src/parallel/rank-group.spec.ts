@@ -42,7 +42,7 @@ const noReports = (): void => {};
 
 describe.each<RankTransport>(['threads', 'processes'])('RankGroup over %s', (transport) => {
   const group = (options: Partial<RankGroupOptions> & { worldSize: number }) =>
-    new RankGroup({ transport, barrierTimeoutMs: 1_500, setupTimeoutMs: 5_000, failureGraceMs: 300, ...options });
+    new RankGroup({ transport, barrierTimeoutMs: 1_500, setupTimeoutMs: 20_000, failureGraceMs: 300, ...options });
 
   it.each([1, 2, 3, 4])('all-reduces and broadcasts identically on %i ranks', async (worldSize) => {
     // A capacity of 100 floats forces the longer vectors through several segments.
