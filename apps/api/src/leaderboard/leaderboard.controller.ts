@@ -6,7 +6,7 @@ import { ExperimentsRepository } from '@tfleet/persistence';
 import { zodPipe } from '../common/zod-validation.pipe';
 
 /** Metrics where smaller is better; the default order follows the metric. */
-const LOWER_IS_BETTER = new Set(['loss', 'perplexity', 'mse', 'phonemeErrorRate']);
+const LOWER_IS_BETTER = new Set(['loss', 'perplexity', 'mse', 'phonemeErrorRate', 'tokenErrorRate']);
 
 const leaderboardQuerySchema = z.strictObject({
   dataset: z.enum(DATASET_NAMES),

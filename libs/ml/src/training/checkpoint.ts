@@ -57,6 +57,9 @@ export function restoreModelWeights(model: tf.LayersModel, serialized: Serialize
 export async function serializeOptimizer(optimizer: tf.Optimizer): Promise<NonNullable<CheckpointPayload['optimizer']>> {
   const named = await optimizer.getWeights();
   const arrays = await Promise.all(named.map((n) => n.tensor.data() as Promise<Float32Array>));
+  // getWeights returns the optimizer's own variables plus a fresh scalar of its step count
+  // (tfjs `saveIterations`): that one is ours to free.
+  for (const n of named) if (!(n.tensor instanceof tf.Variable)) n.tensor.dispose();
   const total = arrays.reduce((sum, a) => sum + a.length, 0);
   const flat = new Float32Array(total);
   let offset = 0;

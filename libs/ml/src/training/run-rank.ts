@@ -1,11 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 import type { CheckpointPayload, RankReport, RankTask } from '@tfleet/contracts';
 import { initBackend } from '../backend/backend';
-import type { DataSplit, TaskData } from '../data/dataset';
+import { type DataSplit, sampleSize, type TaskData } from '../data/dataset';
 import { loadDataset } from '../data/load-dataset';
+import { deriveSeed, SeededRandom } from '../data/rng';
+import { evaluateDecoding } from '../evaluation/seq2seq-metrics';
+import { maskedLanguageModelBatch } from '../models/bert';
 import { buildModel, countParameters } from '../models/build-model';
 import type { Collective } from '../parallel/collective';
-import { epochOrder, gatherBatch, shardRange } from './batches';
+import { type Batch, epochOrder, gatherBatch, shardRange } from './batches';
 import { restoreModelWeights, restoreOptimizer, serializeModel, serializeOptimizer } from './checkpoint';
 import { EVAL_SUM_KEYS, type EvalSums, emptyEvalSums, evalBatchSums, metricsFromSums, perSampleLoss } from './objectives';
 import { createOptimizer } from './optimizers';
@@ -28,6 +31,13 @@ export interface TrainingCursor {
 
 const PROGRESS_INTERVAL_MS = 1_000;
 const EVAL_BATCH = 256;
+/** Test samples decoded free-running (greedy) for exact match and error rate on seq2seq tasks. */
+const DECODE_SAMPLES = 500;
+/** Salts for the masking RNG of evaluation batches (training uses the epoch). */
+const VALIDATION_SALT = 0x7fff0001;
+const TEST_SALT = 0x7fff0002;
+
+type MakeBatch = (split: DataSplit, indices: ArrayLike<number>, salt: number) => Batch;
 
 /**
  * One data-parallel rank of one experiment: builds the data and the model, keeps its replica
@@ -42,6 +52,7 @@ export async function runTrainingRank(task: RankTask, collective: Collective, re
   const data = loadDataset(spec.dataset);
   const model = buildModel(spec.model, data, training.seed);
   const optimizer = createOptimizer(training);
+  const makeBatch = batchMaker(task, data);
   try {
     const cursor: TrainingCursor = { epoch: 0, stepInEpoch: 0, globalStep: 0, samplesSeen: 0, trainMs: 0 };
     if (task.resumeFrom) await resume(task.resumeFrom, model, optimizer, cursor);
@@ -86,7 +97,7 @@ export async function runTrainingRank(task: RankTask, collective: Collective, re
           const part = shardRange(mine.end - mine.start, m, micro);
           if (part.end === part.start) continue;
           const indices = order.subarray(from + mine.start + part.start, from + mine.start + part.end);
-          const batch = gatherBatch(data.train, data.inputSpecs, data.targetSpec, indices);
+          const batch = makeBatch(data.train, indices, cursor.epoch);
           try {
             trainer.accumulate(batch.inputs, batch.target, 1 / count);
           } finally {
@@ -133,7 +144,7 @@ export async function runTrainingRank(task: RankTask, collective: Collective, re
         cursor.epoch++;
         cursor.stepInEpoch = 0;
       }
-      const validation = await evaluate(model, data, data.validation, collective, training.evalSamples);
+      const validation = await evaluate(model, data, data.validation, collective, training.evalSamples, (split, idx) => makeBatch(split, idx, VALIDATION_SALT));
       if (isLead) {
         report({
           kind: 'epoch',
@@ -148,7 +159,9 @@ export async function runTrainingRank(task: RankTask, collective: Collective, re
       await checkpoint('epoch');
     }
 
-    const test = await evaluate(model, data, data.test, collective, 0);
+    const test = await evaluate(model, data, data.test, collective, 0, (split, idx) => makeBatch(split, idx, TEST_SALT));
+    // Free-running decoding needs no other rank: rank 0 does it after the last collective.
+    if (isLead && data.task === 'seq2seq' && data.test.size > 0) Object.assign(test, decodedTestMetrics(model, data));
     await checkpoint('final');
     if (isLead) {
       report({
@@ -171,14 +184,54 @@ function throughput(cursor: TrainingCursor): number {
   return cursor.trainMs > 0 ? (cursor.samplesSeen * 1000) / cursor.trainMs : 0;
 }
 
+/**
+ * How batches are made for a task. BERT on a language-modelling set pretrains with masked
+ * language modelling: each sample is masked with an RNG seeded by (seed, salt, sample index),
+ * so the masks do not depend on how a batch is split across ranks.
+ */
+function batchMaker(task: RankTask, data: TaskData): MakeBatch {
+  const model = task.spec.model;
+  if (model.family !== 'bert' || data.task !== 'language-modelling') {
+    return (split, indices) => gatherBatch(split, data.inputSpecs, data.targetSpec, indices);
+  }
+  const width = sampleSize(data.inputSpecs[0]!);
+  const seed = task.spec.training.seed;
+  return (split, indices, salt) => {
+    const tokens = new Int32Array(indices.length * width);
+    const target = new Int32Array(indices.length * width);
+    const source = split.inputs[0] as Int32Array;
+    for (let i = 0; i < indices.length; i++) {
+      const from = indices[i]! * width;
+      const masked = maskedLanguageModelBatch(source.subarray(from, from + width), data, model.maskRate, new SeededRandom(deriveSeed(seed, salt, indices[i]!)));
+      tokens.set(masked.inputs, i * width);
+      target.set(masked.target, i * width);
+    }
+    return { inputs: [tf.tensor(tokens, [indices.length, width], 'int32')], target: tf.tensor(target, [indices.length, width], 'int32') };
+  };
+}
+
+function decodedTestMetrics(model: tf.LayersModel, data: TaskData): Record<string, number> {
+  const decoded = evaluateDecoding(model, data, data.test, { limit: DECODE_SAMPLES });
+  const metrics: Record<string, number> = { exactMatch: decoded.exactMatch, decodedTokenAccuracy: decoded.decodedTokenAccuracy };
+  metrics[data.datasetName === 'cmudict' ? 'phonemeErrorRate' : 'tokenErrorRate'] = decoded.phonemeErrorRate;
+  return metrics;
+}
+
 /** Every rank evaluates its share of the split; the sums are added up across ranks. */
-async function evaluate(model: tf.LayersModel, data: TaskData, split: DataSplit, collective: Collective, cap: number): Promise<Record<string, number>> {
+async function evaluate(
+  model: tf.LayersModel,
+  data: TaskData,
+  split: DataSplit,
+  collective: Collective,
+  cap: number,
+  makeBatch: (split: DataSplit, indices: ArrayLike<number>) => Batch,
+): Promise<Record<string, number>> {
   const size = cap > 0 ? Math.min(cap, split.size) : split.size;
   const { start, end } = shardRange(size, collective.rank, collective.worldSize);
   const sums = emptyEvalSums();
   for (let from = start; from < end; from += EVAL_BATCH) {
     const indices = new Int32Array(Math.min(EVAL_BATCH, end - from)).map((_, i) => from + i);
-    const batch = gatherBatch(split, data.inputSpecs, data.targetSpec, indices);
+    const batch = makeBatch(split, indices);
     const output = model.apply(batch.inputs.length === 1 ? batch.inputs[0]! : batch.inputs, { training: false }) as tf.Tensor;
     const batchSums = evalBatchSums(data, output, batch.target);
     tf.dispose([output, ...batch.inputs, batch.target]);
