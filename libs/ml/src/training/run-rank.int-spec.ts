@@ -22,6 +22,9 @@ const only = <K extends RankReport['kind']>(reports: RankReport[], kind: K) => r
 describe('runTrainingRank on one rank (wasm backend, tiny configurations)', () => {
   beforeAll(async () => {
     await initBackend('wasm');
+    // A first run allocates a few process-wide constants once (kernel and layer caches);
+    // leak checks compare against the count after it, as tfjs-layers' expectNoLeakedTensors does.
+    await run(taskFor({ dataset: { name: 'mnist', samples: 100 }, model: { family: 'cnn', blocks: [], denseUnits: [4] }, training: { epochs: 1 } }));
   });
 
   it.each([
