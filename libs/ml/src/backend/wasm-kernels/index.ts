@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { conv2DBackpropFilterKernel } from './conv2d-backprop-filter';
+import { conv2DBackpropInputKernel } from './conv2d-backprop-input';
 import { batchMatMulKernel, fusedMatMulKernel } from './matmul';
+import { maxPoolGradKernel } from './max-pool-grad';
 import { forgetStock, rememberStock, stockConfig } from './stock-kernels';
 import { tileKernel } from './tile';
 import { unsortedSegmentSumKernel } from './unsorted-segment-sum';
@@ -10,8 +12,10 @@ export const TFLEET_WASM_KERNELS: readonly tf.KernelConfig[] = [
   batchMatMulKernel,
   fusedMatMulKernel,
   conv2DBackpropFilterKernel,
+  conv2DBackpropInputKernel,
   unsortedSegmentSumKernel,
   tileKernel,
+  maxPoolGradKernel,
 ];
 
 let registered = false;
@@ -37,7 +41,7 @@ export function registerWasmKernels(): void {
   loadWasmBackendPackage();
   for (const config of TFLEET_WASM_KERNELS) {
     // Capture the original before replacing it, so overrides can call through.
-    for (const dependency of ['BatchMatMul', '_FusedMatMul', 'Transpose', 'Conv2D', 'PadV2', 'Slice', 'ScatterNd', 'Tile', 'Add', 'Relu', 'Relu6', 'Elu', 'Sigmoid', 'LeakyRelu', 'Prelu']) {
+    for (const dependency of ['BatchMatMul', '_FusedMatMul', 'Transpose', 'Conv2D', 'PadV2', 'Slice', 'ScatterNd', 'Tile', 'Reverse', 'Conv2DBackpropInput', 'MaxPoolGrad', 'Add', 'Relu', 'Relu6', 'Elu', 'Sigmoid', 'LeakyRelu', 'Prelu']) {
       rememberStock(dependency);
     }
     rememberStock(config.kernelName);

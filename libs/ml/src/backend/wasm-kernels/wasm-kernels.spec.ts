@@ -174,6 +174,40 @@ describe('Conv2DBackpropFilter on wasm', () => {
   });
 });
 
+describe('Conv2DBackpropInput on wasm', () => {
+  const cases: Array<[number[], number[], number, 'same' | 'valid']> = [];
+  for (const xShape of [[1, 5, 5, 1], [2, 7, 6, 3], [3, 13, 13, 16]]) {
+    for (const filter of [[1, 1], [3, 3], [2, 3]]) {
+      for (const stride of [1, 2]) {
+        for (const pad of ['same', 'valid'] as const) cases.push([xShape, [...filter, xShape[3], 5], stride, pad]);
+      }
+    }
+  }
+  it.each(cases)('x=%j filter=%j stride=%d pad=%s', async (xShape, filterShape, stride, pad) => {
+    const x = randomData(xShape);
+    const w = randomData(filterShape);
+    await expectWasmMatchesCpu(
+      () => tf.grad((v: tf.Tensor) => tf.conv2d(v as tf.Tensor4D, t(w) as tf.Tensor4D, stride, pad).square().sum())(t(x)),
+      1e-4,
+    );
+  });
+});
+
+describe('MaxPoolGrad on wasm', () => {
+  const cases: Array<[number[], number, number, 'same' | 'valid', boolean]> = [];
+  for (const xShape of [[1, 5, 5, 1], [2, 7, 6, 3], [3, 26, 26, 4]]) {
+    for (const [size, stride] of [[2, 2], [3, 2], [3, 1], [2, 1]]) {
+      for (const pad of ['same', 'valid'] as const) cases.push([xShape, size, stride, pad, xShape[0] === 2]);
+    }
+  }
+  it.each(cases)('x=%j pool=%d stride=%d pad=%s relu-ties=%s', async (xShape, size, stride, pad, relu) => {
+    const x = randomData(xShape);
+    await expectWasmMatchesCpu(() =>
+      tf.grad((v: tf.Tensor) => tf.maxPool((relu ? tf.relu(v) : v) as tf.Tensor4D, size, stride, pad).mul(tf.range(1, 1 + tf.maxPool(v as tf.Tensor4D, size, stride, pad).size).reshape(tf.maxPool(v as tf.Tensor4D, size, stride, pad).shape)).sum())(t(x)),
+    );
+  });
+});
+
 describe('UnsortedSegmentSum on wasm', () => {
   it.each([
     [[6], [0, 2, 2, 1, 0, 2], 3],
