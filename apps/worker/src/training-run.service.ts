@@ -106,7 +106,7 @@ export class TrainingRunService {
         }
       };
       this.logger.log(`experiment ${experimentId} attempt ${attempt}: ${spec.model.family} on ${spec.dataset.name}, ${ranks} rank(s) on ${backend} ${transport}`);
-      const taskForRank = (rank: number): RankTask => ({ experimentId, attempt, spec, rank, worldSize: ranks, backend });
+      const taskForRank = (rank: number): RankTask => ({ experimentId, attempt, spec, rank, worldSize: ranks, backend, pretrained: data.pretrained });
       try {
         await group.run(taskForRank, onReport, signal);
       } finally {

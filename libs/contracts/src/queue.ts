@@ -15,10 +15,6 @@ export enum JobName {
   RunEvent = 'run-event',
 }
 
-export const trainExperimentJobDataSchema = z.strictObject({
-  experimentId: z.uuid(),
-  spec: experimentSpecSchema,
-});
 export type TrainExperimentJobData = z.infer<typeof trainExperimentJobDataSchema>;
 
 /** Metric name -> value. Names: loss, accuracy, perplexity, mse, tokenAccuracy, ... */
@@ -75,6 +71,13 @@ export const checkpointPayloadSchema = z.strictObject({
   state: z.record(z.string(), z.unknown()),
 });
 export type CheckpointPayload = z.infer<typeof checkpointPayloadSchema>;
+
+export const trainExperimentJobDataSchema = z.strictObject({
+  experimentId: z.uuid(),
+  spec: experimentSpecSchema,
+  /** Final checkpoint of `spec.model.pretrainedFrom`, attached by the API (workers never open the DB). */
+  pretrained: checkpointPayloadSchema.optional(),
+});
 
 export const runEventSchema = z.discriminatedUnion('type', [
   z.strictObject({ ...eventBase, type: z.literal('started'), runtime: runtimeInfoSchema, paramCount: z.int().min(0) }),

@@ -3,11 +3,21 @@ import { InjectQueue } from '@nestjs/bullmq';
 import type { Queue } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import type IORedis from 'ioredis';
-import { type ExperimentSpec, JobName, QueueName, type TrainExperimentJobData, trainingProgressSchema, type TrainingProgress } from '@tfleet/contracts';
+import {
+  type CheckpointPayload,
+  DATASET_TASKS,
+  type ExperimentSpec,
+  JobName,
+  QueueName,
+  type TrainExperimentJobData,
+  trainingProgressSchema,
+  type TrainingProgress,
+} from '@tfleet/contracts';
 import type { TfleetConfig } from '@tfleet/config';
 import { type ExperimentEntity, type ExperimentStatus, ExperimentsRepository, TERMINAL_STATUSES } from '@tfleet/persistence';
 import { CANCEL_TTL_SECONDS, cancelChannel, cancelKey, experimentJobOptions } from '@tfleet/queue';
 import { CONFIG } from '../common/tokens';
+import { invalidInput } from '../common/zod-validation.pipe';
 import { REDIS } from '../common/redis.provider';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -25,10 +35,11 @@ export class ExperimentsService {
 
   /** Stores the experiment as queued, then enqueues it; if enqueueing fails nothing is kept. */
   async submit(spec: ExperimentSpec): Promise<ExperimentEntity> {
+    const pretrained = await this.pretrainedCheckpoint(spec);
     const id = randomUUID();
     const entity = await this.repository.insertQueued(id, spec);
     try {
-      await this.queue.add(JobName.TrainExperiment, { experimentId: id, spec }, experimentJobOptions(id, this.config.jobAttempts));
+      await this.queue.add(JobName.TrainExperiment, { experimentId: id, spec, pretrained }, experimentJobOptions(id, this.config.jobAttempts));
     } catch (error) {
       await this.repository.delete(id);
       throw error;
@@ -73,6 +84,29 @@ export class ExperimentsService {
     }
     await this.repository.finish(id, 'cancelled', null, new Date());
     return this.findOrFail(id);
+  }
+
+  /**
+   * BERT fine-tuning starts from a completed masked-LM pretraining run; its final checkpoint
+   * travels with the job because workers never open the database.
+   */
+  private async pretrainedCheckpoint(spec: ExperimentSpec): Promise<CheckpointPayload | undefined> {
+    if (spec.model.family !== 'bert' || spec.model.pretrainedFrom === undefined) return undefined;
+    const field = 'model.pretrainedFrom';
+    const source = await this.repository.findById(spec.model.pretrainedFrom);
+    if (!source) throw invalidInput('experiment spec', [{ field, message: `no experiment ${spec.model.pretrainedFrom}` }]);
+    if (source.modelFamily !== 'bert' || DATASET_TASKS[source.spec.dataset.name] !== 'language-modelling') {
+      throw invalidInput('experiment spec', [{ field, message: 'must name a bert experiment pretrained on a language-modelling data set (e.g. brown)' }]);
+    }
+    const checkpoint = source.status === 'completed' ? await this.repository.latestCheckpoint(source.id, 'final') : null;
+    if (!checkpoint) throw invalidInput('experiment spec', [{ field, message: `experiment ${source.id} is ${source.status}, not completed with a final checkpoint` }]);
+    return {
+      step: checkpoint.step,
+      epoch: checkpoint.epoch,
+      kind: checkpoint.kind,
+      model: { modelTopology: checkpoint.modelTopology, weightSpecs: checkpoint.weightSpecs, weightDataBase64: checkpoint.weights.toString('base64') },
+      state: checkpoint.state,
+    };
   }
 
   private async liveProgress(id: string): Promise<TrainingProgress | null> {

@@ -49,6 +49,20 @@ describe('runTrainingRank on one rank (wasm backend, tiny configurations)', () =
     expect(only(reports, 'checkpoint').map((c) => c.checkpoint.kind)).toEqual(['epoch', 'epoch', 'epoch', 'final']);
   });
 
+  it('fine-tunes a BERT classifier on spam-assassin from a masked-LM pretraining checkpoint', async () => {
+    const bert = { family: 'bert', dModel: 16, heads: 2, ffDim: 16, layers: 1 };
+    const pretraining = await run(taskFor({ dataset: { name: 'brown', maxTokens: 3000, vocabSize: 200, sequenceLength: 8 }, model: bert, training: { epochs: 1, batchSize: 16 } }));
+    const pretrained = only(pretraining, 'checkpoint').find((c) => c.checkpoint.kind === 'final')!.checkpoint;
+    const before = tf.memory().numTensors;
+    const task = { ...taskFor({ dataset: { name: 'spam-assassin', sequenceLength: 16 }, model: bert, training: { epochs: 1, batchSize: 32, maxSteps: 5 } }), pretrained };
+    const reports = await run(task);
+    expect(tf.memory().numTensors).toBe(before);
+    const completed = only(reports, 'completed')[0]!;
+    expect(completed.test['accuracy']).toBeGreaterThan(0);
+    const ready = only(reports, 'ready')[0]!;
+    expect(ready.paramCount).toBeGreaterThan(200 * 16);
+  });
+
   it('resumes from a checkpoint to exactly the parameters of an uninterrupted run', async () => {
     const spec = {
       dataset: { name: 'mnist', samples: 300 },

@@ -5,11 +5,12 @@ import { type DataSplit, sampleSize, type TaskData } from '../data/dataset';
 import { loadDataset } from '../data/load-dataset';
 import { deriveSeed, SeededRandom } from '../data/rng';
 import { evaluateDecoding } from '../evaluation/seq2seq-metrics';
-import { maskedLanguageModelBatch } from '../models/bert';
+import { buildBertClassifierFrom, maskedLanguageModelBatch } from '../models/bert';
+import type { VocabularyJSON } from '../data/tokenizer';
 import { buildModel, countParameters } from '../models/build-model';
 import type { Collective } from '../parallel/collective';
 import { type Batch, epochOrder, gatherBatch, shardRange } from './batches';
-import { restoreModelWeights, restoreOptimizer, serializeModel, serializeOptimizer } from './checkpoint';
+import { deserializeModel, restoreModelWeights, restoreOptimizer, serializeModel, serializeOptimizer } from './checkpoint';
 import { EVAL_SUM_KEYS, type EvalSums, emptyEvalSums, evalBatchSums, metricsFromSums, perSampleLoss } from './objectives';
 import { createOptimizer } from './optimizers';
 import { Trainer } from './trainer';
@@ -36,6 +37,8 @@ const DECODE_SAMPLES = 500;
 /** Salts for the masking RNG of evaluation batches (training uses the epoch). */
 const VALIDATION_SALT = 0x7fff0001;
 const TEST_SALT = 0x7fff0002;
+/** Steps between parameter checksums across ranks (a replica that drifted fails the run). */
+const DRIFT_CHECK_EVERY = 50;
 
 type MakeBatch = (split: DataSplit, indices: ArrayLike<number>, salt: number) => Batch;
 
@@ -49,8 +52,8 @@ export async function runTrainingRank(task: RankTask, collective: Collective, re
   const { spec } = task;
   const training = spec.training;
   const isLead = collective.rank === 0;
-  const data = loadDataset(spec.dataset);
-  const model = buildModel(spec.model, data, training.seed);
+  const data = loadDataset(spec.dataset, task.pretrained ? { vocabulary: pretrainedVocabulary(task.pretrained) } : {});
+  const model = task.pretrained ? await fineTuningModel(task.pretrained, data, training.seed) : buildModel(spec.model, data, training.seed);
   const optimizer = createOptimizer(training);
   const makeBatch = batchMaker(task, data);
   try {
@@ -134,6 +137,7 @@ export async function runTrainingRank(task: RankTask, collective: Collective, re
           stepsSinceReport = 0;
           lastReportAt = performance.now();
         }
+        if (collective.worldSize > 1 && cursor.globalStep % DRIFT_CHECK_EVERY === 0) await checkReplicasAgree(model, collective, cursor.globalStep);
         if (training.checkpointEverySteps > 0 && cursor.globalStep % training.checkpointEverySteps === 0 && cursor.stepInEpoch < stepsPerEpoch) {
           await checkpoint('periodic');
         }
@@ -178,6 +182,26 @@ export async function runTrainingRank(task: RankTask, collective: Collective, re
     model.dispose();
     optimizer.dispose();
   }
+}
+
+/**
+ * A classifier that shares the pretrained encoder's layers. The layers only the loaded model
+ * uses (the masked-LM head) are freed here; the shared ones go with the classifier.
+ */
+async function fineTuningModel(pretrained: CheckpointPayload, data: TaskData, seed: number): Promise<tf.LayersModel> {
+  const loaded = await deserializeModel(pretrained.model);
+  const classifier = buildBertClassifierFrom(loaded, data, seed);
+  const shared = new Set(classifier.layers);
+  for (const layer of loaded.layers) if (!shared.has(layer)) layer.dispose();
+  return classifier;
+}
+
+/** The tokenizer vocabulary a pretraining run saved with its checkpoint. */
+function pretrainedVocabulary(pretrained: CheckpointPayload): VocabularyJSON {
+  const artifacts = pretrained.state['artifacts'] as { tokenizer?: { vocabulary?: VocabularyJSON } } | undefined;
+  const vocabulary = artifacts?.tokenizer?.vocabulary;
+  if (vocabulary === undefined) throw new Error('the pretrained checkpoint carries no tokenizer vocabulary');
+  return vocabulary;
 }
 
 function throughput(cursor: TrainingCursor): number {
@@ -241,6 +265,32 @@ async function evaluate(
   await collective.allReduceSum(flat);
   const total = Object.fromEntries(EVAL_SUM_KEYS.map((key, i) => [key, flat[i]!])) as unknown as EvalSums;
   return metricsFromSums(data, total);
+}
+
+/**
+ * Every rank puts a checksum of its trainable parameters in its own slot; after the sum every
+ * rank sees all of them. Replicas that apply identical updates agree bit for bit, so any
+ * difference means one has drifted, and the run must not go on silently.
+ */
+async function checkReplicasAgree(model: tf.LayersModel, collective: Collective, step: number): Promise<void> {
+  let sum = 0;
+  let weighted = 0;
+  for (const w of model.trainableWeights) {
+    const values = w.read().dataSync();
+    for (let i = 0; i < values.length; i++) {
+      sum += values[i]!;
+      weighted += values[i]! * ((i % 7) + 1);
+    }
+  }
+  const slots = new Float32Array(collective.worldSize * 2);
+  slots[collective.rank * 2] = sum;
+  slots[collective.rank * 2 + 1] = weighted;
+  await collective.allReduceSum(slots);
+  for (let r = 1; r < collective.worldSize; r++) {
+    if (slots[r * 2] !== slots[0] || slots[r * 2 + 1] !== slots[1]) {
+      throw new Error(`parameter drift at step ${step}: rank ${r}'s parameter checksum (${slots[r * 2]}) differs from rank 0's (${slots[0]})`);
+    }
+  }
 }
 
 /** Rank 0's weights (trainable and not) become every rank's. */
