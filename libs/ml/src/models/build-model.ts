@@ -1,4 +1,4 @@
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import { FAMILIES_BY_TASK, type ModelSpec } from '@tfleet/contracts';
 import type { TaskInfo } from '../data/dataset';
 import { buildCnn } from './cnn';
@@ -16,6 +16,16 @@ export function buildModel(spec: ModelSpec, info: TaskInfo, seed: number): tf.La
   if (!fitting.includes(spec.family)) {
     throw new Error(`model.family '${spec.family}' does not fit ${info.task}; families that fit: ${fitting.join(', ')}`);
   }
+  // Built inside a tidy: tfjs-layers' LSTM bias initializer (unitForgetBias) leaves its four
+  // intermediate tensors behind. Weights are variables, which a tidy keeps.
+  let model: tf.LayersModel | undefined;
+  tf.tidy(() => {
+    model = buildFamily(spec, info, seed);
+  });
+  return model!;
+}
+
+function buildFamily(spec: ModelSpec, info: TaskInfo, seed: number): tf.LayersModel {
   switch (spec.family) {
     case 'cnn':
       return buildCnn(spec, info, seed);

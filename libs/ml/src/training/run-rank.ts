@@ -256,9 +256,14 @@ async function evaluate(
   for (let from = start; from < end; from += EVAL_BATCH) {
     const indices = new Int32Array(Math.min(EVAL_BATCH, end - from)).map((_, i) => from + i);
     const batch = makeBatch(split, indices);
-    const output = model.apply(batch.inputs.length === 1 ? batch.inputs[0]! : batch.inputs, { training: false }) as tf.Tensor;
-    const batchSums = evalBatchSums(data, output, batch.target);
-    tf.dispose([output, ...batch.inputs, batch.target]);
+    // The tidy also catches intermediates some layers leave behind in inference (a
+    // recurrent layer on float inputs leaked one tensor per call).
+    let batchSums = emptyEvalSums();
+    tf.tidy(() => {
+      const output = model.apply(batch.inputs.length === 1 ? batch.inputs[0]! : batch.inputs, { training: false }) as tf.Tensor;
+      batchSums = evalBatchSums(data, output, batch.target);
+    });
+    tf.dispose([...batch.inputs, batch.target]);
     for (const key of EVAL_SUM_KEYS) sums[key] += batchSums[key];
   }
   const flat = Float32Array.from(EVAL_SUM_KEYS.map((key) => sums[key]));
