@@ -134,20 +134,26 @@ export function taskLoss(info: TaskInfo, output: tf.Tensor, target: tf.Tensor): 
   return tf.tidy(() => perSampleLoss(info, output, target).mean() as tf.Scalar);
 }
 
-/** Runs `steps` Adam steps on one batch and returns the loss before each step. */
+/**
+ * Runs `steps` Adam steps on one batch and returns the inference-mode loss before each step and
+ * after the last. Inference mode keeps dropout out of the figures (tfjs dropout is unseeded), so
+ * "the loss went down" cannot fail by chance.
+ */
 export function trainSteps(model: tf.LayersModel, info: TaskInfo, batch: Batch, steps: number, learningRate = 0.01): number[] {
   const optimizer: tf.Optimizer = tf.train.adam(learningRate);
+  const evalLoss = () => tf.tidy(() => taskLoss(info, model.apply(batch.inputs, { training: false }) as tf.Tensor, batch.target).dataSync()[0]);
   const losses: number[] = [];
   for (let s = 0; s < steps; s++) {
+    losses.push(evalLoss());
     const { value, grads } = tf.variableGrads(() => {
       const logits = model.apply(batch.inputs, { training: true }) as tf.Tensor;
       return taskLoss(info, logits, batch.target);
     });
     optimizer.applyGradients(grads);
-    losses.push(value.dataSync()[0]);
     value.dispose();
     tf.dispose(grads);
   }
+  losses.push(evalLoss());
   optimizer.dispose();
   return losses;
 }
