@@ -12,7 +12,8 @@ export class RedisUnavailableError extends Error {
   override name = 'RedisUnavailableError';
 }
 
-function freePort(): Promise<number> {
+/** A free TCP port on loopback. */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

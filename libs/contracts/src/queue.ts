@@ -79,31 +79,32 @@ export const trainExperimentJobDataSchema = z.strictObject({
   pretrained: checkpointPayloadSchema.optional(),
 });
 
+/** What an epoch reports; shared by rank reports and run events. */
+export const epochResultFields = {
+  epoch: z.int().min(1),
+  step: z.int().min(0),
+  train: metricValuesSchema,
+  validation: metricValuesSchema,
+  samplesPerSecond: z.number().min(0),
+  wallTimeMs: z.number().min(0),
+};
+
+/** What a finished run reports; shared by rank reports and run events. */
+export const runResultFields = {
+  test: metricValuesSchema,
+  /** Reference figures on the same split (e.g. unigram and bigram perplexity). */
+  baselines: metricValuesSchema,
+  steps: z.int().min(0),
+  epochs: z.int().min(0),
+  samplesPerSecond: z.number().min(0),
+  wallTimeMs: z.number().min(0),
+};
+
 export const runEventSchema = z.discriminatedUnion('type', [
   z.strictObject({ ...eventBase, type: z.literal('started'), runtime: runtimeInfoSchema, paramCount: z.int().min(0) }),
-  z.strictObject({
-    ...eventBase,
-    type: z.literal('epoch'),
-    epoch: z.int().min(1),
-    step: z.int().min(0),
-    train: metricValuesSchema,
-    validation: metricValuesSchema,
-    samplesPerSecond: z.number().min(0),
-    wallTimeMs: z.number().min(0),
-  }),
+  z.strictObject({ ...eventBase, type: z.literal('epoch'), ...epochResultFields }),
   z.strictObject({ ...eventBase, type: z.literal('checkpoint'), checkpoint: checkpointPayloadSchema }),
-  z.strictObject({
-    ...eventBase,
-    type: z.literal('completed'),
-    test: metricValuesSchema,
-    /** Reference figures on the same split (e.g. unigram and bigram perplexity). */
-    baselines: metricValuesSchema,
-    steps: z.int().min(0),
-    epochs: z.int().min(0),
-    samplesPerSecond: z.number().min(0),
-    wallTimeMs: z.number().min(0),
-    scalingEfficiency: z.number().min(0).nullable(),
-  }),
+  z.strictObject({ ...eventBase, type: z.literal('completed'), ...runResultFields, scalingEfficiency: z.number().min(0).nullable() }),
   z.strictObject({ ...eventBase, type: z.literal('failed'), error: z.string(), willRetry: z.boolean() }),
   z.strictObject({ ...eventBase, type: z.literal('cancelled'), step: z.int().min(0) }),
 ]);

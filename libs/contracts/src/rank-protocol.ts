@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { BACKEND_NAMES, experimentSpecSchema } from './experiment-spec';
-import { checkpointPayloadSchema, metricValuesSchema, trainingProgressSchema } from './queue';
+import { checkpointPayloadSchema, epochResultFields, runResultFields, trainingProgressSchema } from './queue';
 
 /**
  * Messages between a worker process and its training ranks (worker threads or child
@@ -31,25 +31,9 @@ export const rankReportSchema = z.discriminatedUnion('kind', [
     tfjsVersion: z.string(),
   }),
   z.strictObject({ kind: z.literal('progress'), progress: trainingProgressSchema }),
-  z.strictObject({
-    kind: z.literal('epoch'),
-    epoch: z.int().min(1),
-    step: z.int().min(0),
-    train: metricValuesSchema,
-    validation: metricValuesSchema,
-    samplesPerSecond: z.number().min(0),
-    wallTimeMs: z.number().min(0),
-  }),
+  z.strictObject({ kind: z.literal('epoch'), ...epochResultFields }),
   z.strictObject({ kind: z.literal('checkpoint'), checkpoint: checkpointPayloadSchema }),
-  z.strictObject({
-    kind: z.literal('completed'),
-    test: metricValuesSchema,
-    baselines: metricValuesSchema,
-    steps: z.int().min(0),
-    epochs: z.int().min(0),
-    samplesPerSecond: z.number().min(0),
-    wallTimeMs: z.number().min(0),
-  }),
+  z.strictObject({ kind: z.literal('completed'), ...runResultFields }),
   z.strictObject({ kind: z.literal('cancelled'), step: z.int().min(0) }),
 ]);
 export type RankReport = z.infer<typeof rankReportSchema>;
