@@ -1,17 +1,24 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendRequest } from '@tfleet/contracts';
 import { backendRequestSchema } from '@tfleet/contracts';
-import { initBackend, registerWasmKernels, SoloCollective, Trainer, unregisterWasmKernels } from '@tfleet/ml';
+import * as path from 'node:path';
+import { experimentSpecSchema } from '@tfleet/contracts';
+import { initBackend, isNativeBackend, RankGroup, type RankTransport, registerWasmKernels, SoloCollective, Trainer, unregisterWasmKernels } from '@tfleet/ml';
 import { readSpec, specWorkload } from './spec-workload';
+import { type WorkloadRankArgs, type WorkloadRankResult, workloadRankResultSchema } from './workload.rank';
 import { buildWorkload, isWorkloadName, summedSoftmaxCrossEntropy, Workload, WORKLOAD_NAMES, WorkloadName } from './workloads';
 
 /*
- * npm run bench -- --workload <name|all> [--ranks 1] [--backend b] [--seconds S] [--json]
- *                  [--compare-stock] [--leak-check [steps]]
+ * npm run bench -- --workload <name|all> [--ranks 1,2] [--transport threads|processes]
+ *                  [--backend b] [--seconds S] [--json] [--compare-stock] [--leak-check [steps]]
  * One JSON line per (workload, ranks, engine) on stdout; a human summary on stderr.
+ *
+ * `--ranks 1` alone measures in this thread. A list with more than one rank count measures
+ * every entry, 1 included, on a real RankGroup (threads for wasm/cpu, processes for the native
+ * backends), so the ratio compares like with like: same rank entry, same collective code.
  */
 
-interface Args {
+export interface Args {
   workloads: WorkloadName[];
   ranks: number[];
   backend: BackendRequest;
@@ -20,6 +27,7 @@ interface Args {
   compareStock: boolean;
   leakCheckSteps: number | null;
   spec: string | null;
+  transport: RankTransport | null;
 }
 
 export interface BenchLine {
@@ -32,19 +40,33 @@ export interface BenchLine {
   steps: number;
   step_ms: number;
   samples_per_s: number;
-  breakdown: { forward_backward_ms: number; optimizer_ms: number; all_reduce_ms: number };
+  breakdown: {
+    forward_backward_ms: number;
+    optimizer_ms: number;
+    /** Copy out, barriers, reduction and copy in, per step (0 on one rank). */
+    all_reduce_ms: number;
+    /** all_reduce_ms as a share of step_ms. */
+    all_reduce_share?: number;
+    /** Part of all_reduce_ms spent waiting for a slower rank at the barriers. */
+    all_reduce_wait_ms?: number;
+  };
+  /** Rank transport, when measured on a RankGroup. */
+  transport?: RankTransport;
+  /** samples_per_s / (ranks x the 1-rank samples_per_s of the same run). */
+  scaling_efficiency?: number;
+  speedup?: number;
   tfjs_version: string;
   error?: string;
   leak_check?: { steps: number; tensors_before: number; tensors_after: number; flat: boolean };
 }
 
 function usage(message: string): never {
-  process.stderr.write(`${message}\nusage: bench --workload <${WORKLOAD_NAMES.join('|')}|all> [--ranks 1] [--backend auto|wasm|cpu|tensorflow|tensorflow-gpu] [--seconds S] [--json] [--compare-stock] [--leak-check [steps]] [--spec file.json]\n`);
+  process.stderr.write(`${message}\nusage: bench --workload <${WORKLOAD_NAMES.join('|')}|all> [--ranks 1,2] [--transport threads|processes] [--backend auto|wasm|cpu|tensorflow|tensorflow-gpu] [--seconds S] [--json] [--compare-stock] [--leak-check [steps]] [--spec file.json]\n`);
   process.exit(2);
 }
 
 export function parseArgs(argv: string[]): Args {
-  const args: Args = { workloads: [], ranks: [1], backend: 'wasm', seconds: 4, json: false, compareStock: false, leakCheckSteps: null, spec: null };
+  const args: Args = { workloads: [], ranks: [1], backend: 'wasm', seconds: 4, json: false, compareStock: false, leakCheckSteps: null, spec: null, transport: null };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = (): string => {
@@ -88,6 +110,12 @@ export function parseArgs(argv: string[]): Args {
       case '--spec':
         args.spec = value();
         break;
+      case '--transport': {
+        const v = value();
+        if (v !== 'threads' && v !== 'processes') usage('--transport must be threads or processes');
+        args.transport = v;
+        break;
+      }
       default:
         usage(`unknown argument '${flag}'`);
     }
@@ -187,22 +215,103 @@ async function runEngine(name: WorkloadName | 'spec', engine: Engine, args: Args
   }
 }
 
+const WORKLOAD_RANK_MODULE = path.join(__dirname, 'workload.rank.js');
+const BENCH_EXPERIMENT_ID = '00000000-0000-4000-8000-000000000000';
+
+/** Trains the workload on `ranks` real ranks and times it (the slowest rank's clock). */
+export async function measureOnGroup(name: WorkloadName | 'spec', ranks: number, args: Args): Promise<BenchLine> {
+  const info = await initBackend(args.backend);
+  const transport: RankTransport = args.transport ?? (isNativeBackend(info.backend) ? 'processes' : 'threads');
+  const rankArgs: WorkloadRankArgs = { workload: name, specFile: args.spec, seconds: args.seconds, warmupSteps: 3 };
+  // The task's spec is not used by the bench rank body, only validated by the rank entry.
+  const spec = experimentSpecSchema.parse({ dataset: { name: 'synthetic-images' }, model: { family: 'cnn' } });
+  const group = new RankGroup({ transport, worldSize: ranks, rankModule: WORKLOAD_RANK_MODULE, rankModuleArgs: rankArgs });
+  const raw = await group.run((rank) => ({ experimentId: BENCH_EXPERIMENT_ID, attempt: 1, spec, rank, worldSize: ranks, backend: info.backend }), () => {});
+  const results: WorkloadRankResult[] = raw.map((r) => workloadRankResultSchema.parse(r));
+  const slowest = results.reduce((a, b) => (b.elapsedMs > a.elapsedMs ? b : a));
+  const steps = slowest.steps;
+  const globalBatch = results.reduce((sum, r) => sum + r.localBatch, 0);
+  const stepMs = slowest.elapsedMs / steps;
+  const allReduceMs = slowest.allReduceMs / steps;
+  return {
+    workload: name === 'spec' ? specWorkload(readSpec(args.spec ?? '')).name : name,
+    backend: slowest.backend,
+    device: slowest.device,
+    kernels: slowest.backend === 'wasm' ? 'tfleet' : 'n/a',
+    ranks,
+    transport,
+    global_batch: globalBatch,
+    steps,
+    step_ms: round(stepMs),
+    samples_per_s: round((globalBatch * steps * 1000) / slowest.elapsedMs, 1),
+    breakdown: {
+      forward_backward_ms: round(slowest.computeMs / steps),
+      optimizer_ms: round(slowest.applyMs / steps),
+      all_reduce_ms: round(allReduceMs),
+      all_reduce_share: round(allReduceMs / stepMs, 4),
+      all_reduce_wait_ms: round(slowest.allReduceWaitMs / steps),
+    },
+    tfjs_version: slowest.tfjsVersion,
+  };
+}
+
+function failedLine(name: string, ranks: number, error: unknown, base: Pick<BenchLine, 'backend' | 'device' | 'kernels' | 'tfjs_version'>): BenchLine {
+  const message = (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? 'failed';
+  return {
+    workload: name,
+    ranks,
+    global_batch: 0,
+    steps: 0,
+    step_ms: 0,
+    samples_per_s: 0,
+    breakdown: { forward_backward_ms: 0, optimizer_ms: 0, all_reduce_ms: 0 },
+    ...base,
+    error: message,
+  };
+}
+
+function describe(line: BenchLine): string {
+  if (line.error) return `FAILED: ${line.error}`;
+  const b = line.breakdown;
+  const reduce = line.ranks > 1 ? `, all-reduce ${b.all_reduce_ms} ms (${((b.all_reduce_share ?? 0) * 100).toFixed(1)}%)` : '';
+  const scaling = line.scaling_efficiency !== undefined ? `  speedup ${line.speedup}x, efficiency ${line.scaling_efficiency}` : '';
+  return `${line.step_ms} ms/step  ${line.samples_per_s} samples/s  (fwd+bwd ${b.forward_backward_ms} ms, optimizer ${b.optimizer_ms} ms${reduce})${scaling}`;
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  if (args.ranks.some((r) => r !== 1)) process.stderr.write('note: --ranks > 1 is not wired into the bench yet; measuring ranks=1 only\n');
+  const onGroup = args.ranks.some((r) => r !== 1) || args.transport !== null;
+  if (onGroup && args.leakCheckSteps !== null) process.stderr.write('note: --leak-check runs on one rank in this thread; it is skipped with --ranks/--transport\n');
   const engines: Engine[] = [{ request: args.backend, kernels: 'tfleet' }];
   if (args.compareStock) engines.push({ request: 'wasm', kernels: 'stock' }, { request: 'cpu', kernels: 'n/a' });
   let leaked = false;
   const names: Array<WorkloadName | 'spec'> = args.spec ? ['spec'] : args.workloads;
+  const emit = (line: BenchLine) => {
+    if (line.leak_check && !line.leak_check.flat) leaked = true;
+    if (args.json) process.stdout.write(`${JSON.stringify(line)}\n`);
+    else process.stdout.write(`${line.workload.padEnd(16)} ${`${line.backend}/${line.kernels}`.padEnd(14)} ranks=${line.ranks} ${describe(line)}\n`);
+  };
   for (const name of names) {
     for (const engine of engines) {
-      const line = await runEngine(name, engine, args);
-      if (line.leak_check && !line.leak_check.flat) leaked = true;
-      if (args.json) process.stdout.write(`${JSON.stringify(line)}\n`);
-      else {
-        process.stdout.write(
-          `${line.workload.padEnd(16)} ${`${line.backend}/${line.kernels}`.padEnd(14)} ${line.error ? `FAILED: ${line.error}` : `${line.step_ms} ms/step  ${line.samples_per_s} samples/s  (fwd+bwd ${line.breakdown.forward_backward_ms} ms, optimizer ${line.breakdown.optimizer_ms} ms)`}\n`,
-        );
+      if (!onGroup || engine.kernels !== 'tfleet') {
+        emit(await runEngine(name, engine, args));
+        continue;
+      }
+      let oneRank: number | null = null;
+      for (const ranks of args.ranks) {
+        let line: BenchLine;
+        try {
+          line = await measureOnGroup(name, ranks, args);
+        } catch (error) {
+          const info = await initBackend(args.backend);
+          line = failedLine(name, ranks, error, { backend: info.backend, device: info.device, kernels: 'tfleet', tfjs_version: info.tfjsVersion });
+        }
+        if (!line.error && ranks === 1) oneRank = line.samples_per_s;
+        if (!line.error && ranks > 1 && oneRank !== null && oneRank > 0) {
+          line.speedup = round(line.samples_per_s / oneRank);
+          line.scaling_efficiency = round(line.samples_per_s / (ranks * oneRank), 3);
+        }
+        emit(line);
       }
     }
   }

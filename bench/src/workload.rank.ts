@@ -1,0 +1,91 @@
+import * as tf from '@tensorflow/tfjs';
+import type { RankTask } from '@tfleet/contracts';
+import { type Collective, initBackend, shardRange, Trainer } from '@tfleet/ml';
+import { z } from 'zod';
+import { readSpec, specWorkload } from './spec-workload';
+import { buildWorkload, summedSoftmaxCrossEntropy, WORKLOAD_NAMES } from './workloads';
+
+/*
+ * Rank body of `npm run bench -- --ranks N`: every rank builds the same workload, takes its
+ * shard of the global batch and trains it with the project's Trainer over the group's real
+ * collective, so the figure includes the all-reduce exactly as a training run pays it.
+ */
+
+export const workloadRankArgsSchema = z.strictObject({
+  /** A reference workload name, or 'spec' with `specFile`. */
+  workload: z.union([z.enum(WORKLOAD_NAMES), z.literal('spec')]),
+  specFile: z.string().nullable(),
+  seconds: z.number().positive(),
+  warmupSteps: z.int().min(0),
+});
+export type WorkloadRankArgs = z.infer<typeof workloadRankArgsSchema>;
+
+export const workloadRankResultSchema = z.strictObject({
+  rank: z.int().min(0),
+  localBatch: z.int().min(0),
+  steps: z.int().min(0),
+  elapsedMs: z.number().min(0),
+  computeMs: z.number().min(0),
+  allReduceMs: z.number().min(0),
+  /** Part of allReduceMs spent waiting at barriers for the other ranks. */
+  allReduceWaitMs: z.number().min(0),
+  applyMs: z.number().min(0),
+  backend: z.string(),
+  device: z.string(),
+  tfjsVersion: z.string(),
+});
+export type WorkloadRankResult = z.infer<typeof workloadRankResultSchema>;
+
+export async function runRank(task: RankTask, collective: Collective, _report: unknown, rawArgs: unknown): Promise<WorkloadRankResult> {
+  const args = workloadRankArgsSchema.parse(rawArgs);
+  const info = await initBackend(task.backend);
+  const workload = args.workload === 'spec' ? specWorkload(readSpec(args.specFile ?? '')) : buildWorkload(args.workload);
+  const globalBatch = workload.globalBatch;
+  const { start, end } = shardRange(globalBatch, task.rank, task.worldSize);
+  const localBatch = end - start;
+  // Each rank draws its own shard; the loss is scaled by the global batch as in training.
+  const data = workload.makeBatch(localBatch, 1 + task.rank);
+  const optimizer = workload.makeOptimizer ? workload.makeOptimizer() : tf.train.adam(1e-3);
+  const loss = workload.loss ?? summedSoftmaxCrossEntropy(data.classes);
+  const trainer = new Trainer({ model: workload.model, optimizer, loss, collective });
+  const scale = 1 / globalBatch;
+  try {
+    for (let i = 0; i < args.warmupSteps; i++) {
+      trainer.accumulate(data.inputs, data.labels, scale);
+      await trainer.apply(false);
+    }
+    trainer.takeTimings();
+    collective.takeTimings();
+    let steps = 0;
+    const started = performance.now();
+    // Rank 0 decides when the time is up; its vote travels with the gradients, so every rank
+    // stops after the same step (a rank reading its own clock could leave the others waiting).
+    for (;;) {
+      trainer.accumulate(data.inputs, data.labels, scale);
+      const vote = task.rank === 0 && performance.now() - started >= args.seconds * 1000;
+      const { stop } = await trainer.apply(vote);
+      steps++;
+      if (stop) break;
+    }
+    const elapsedMs = performance.now() - started;
+    const t = trainer.takeTimings();
+    const c = collective.takeTimings();
+    return {
+      rank: task.rank,
+      localBatch,
+      steps,
+      elapsedMs,
+      computeMs: t.computeMs,
+      allReduceMs: t.allReduceMs,
+      allReduceWaitMs: c.waitMs ?? 0,
+      applyMs: t.applyMs,
+      backend: info.backend,
+      device: info.device,
+      tfjsVersion: info.tfjsVersion,
+    };
+  } finally {
+    optimizer.dispose();
+    tf.dispose([...data.inputs, data.labels]);
+    workload.model.dispose();
+  }
+}
