@@ -8,6 +8,8 @@ interface ExperimentBody {
   paramCount: number | null;
   progress: { step: number } | null;
   error: string | null;
+  samplesPerSecond: number | null;
+  scalingEfficiency: number | null;
 }
 
 describe('experiments over HTTP (real API and worker processes, real Redis and SQLite)', () => {
@@ -60,7 +62,7 @@ describe('experiments over HTTP (real API and worker processes, real Redis and S
       name: 'e2e-cnn',
       dataset: { name: 'mnist', samples: 2000 },
       model: { family: 'cnn', blocks: [{ filters: 8 }, { filters: 16 }], denseUnits: [32], dropout: 0 },
-      training: { epochs: 2, batchSize: 32, learningRate: 0.003, seed: 7 },
+      training: { epochs: 2, batchSize: 32, learningRate: 0.003, seed: 7, ranks: 1 },
     });
     expect(submitted.status).toBe(201);
     const id = (submitted.body as ExperimentBody).id;
@@ -89,6 +91,36 @@ describe('experiments over HTTP (real API and worker processes, real Redis and S
     const board = (await stack.request('GET', '/api/leaderboard?dataset=mnist&metric=accuracy')).body as { entries: { id: string; value: number; backend: string }[] };
     expect(board.entries[0]).toMatchObject({ id, backend: 'wasm' });
     expect(board.entries[0]!.value).toBeGreaterThan(0.8);
+  }, 300_000);
+
+  it('records the scaling efficiency of a 2-rank run against the 1-rank run of the same spec', async () => {
+    const run = async (ranks: number): Promise<ExperimentBody> => {
+      const submitted = await stack.request('POST', '/api/experiments', {
+        dataset: { name: 'mnist', samples: 600 },
+        model: { family: 'cnn', blocks: [{ filters: 4 }], denseUnits: [16] },
+        training: { epochs: 1, batchSize: 32, ranks, seed: ranks },
+      });
+      expect(submitted.status).toBe(201);
+      const id = (submitted.body as ExperimentBody).id;
+      return eventually(
+        async () => {
+          const body = (await stack.request('GET', `/api/experiments/${id}`)).body as ExperimentBody;
+          return ['completed', 'failed', 'cancelled'].includes(body.status) ? body : undefined;
+        },
+        120_000,
+        `the ${ranks}-rank experiment to finish`,
+      );
+    };
+    const one = await run(1);
+    expect(one.status).toBe('completed');
+    expect(one.scalingEfficiency).toBe(1);
+    const two = await run(2);
+    expect(two.status).toBe('completed');
+    expect(two.runtime).toMatchObject({ ranks: 2 });
+    // Known because the same spec (seed aside) ran on one rank before; its value is a ratio of
+    // two measured throughputs, positive and finite, whatever the load on the machine.
+    expect(two.scalingEfficiency).toBeCloseTo(two.samplesPerSecond! / (2 * one.samplesPerSecond!), 2);
+    expect(two.scalingEfficiency).toBeGreaterThan(0);
   }, 300_000);
 
   it('cancels a running experiment, and the worker goes on to the next job', async () => {

@@ -34,7 +34,7 @@ export async function startTestStack(extraEnv: Record<string, string> = {}): Pro
     TFLEET_QUEUE_PREFIX: queuePrefix,
     TFLEET_API_KEY: apiKey,
     TFLEET_BACKEND: 'wasm',
-    TFLEET_MAX_RANKS: '1',
+    TFLEET_MAX_RANKS: '2',
     ...extraEnv,
   };
   const output: string[] = [];

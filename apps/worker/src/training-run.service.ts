@@ -6,6 +6,7 @@ import type { TfleetConfig } from '@tfleet/config';
 import { BackendUnavailableError, isNativeBackend, RankGroup } from '@tfleet/ml';
 import { CancellationService } from './cancellation.service';
 import { RunEventPublisher, type RunEventStream } from './run-event.publisher';
+import { scalingEfficiency, ThroughputBaselines, throughputSignature } from './throughput-baselines';
 import { CONFIG, WORKER_BACKEND } from './tokens';
 import { TFLEET_VERSION } from './version';
 
@@ -28,6 +29,7 @@ export class TrainingRunService {
     @Inject(WORKER_BACKEND) private readonly workerBackend: BackendName,
     private readonly cancellation: CancellationService,
     private readonly publisher: RunEventPublisher,
+    private readonly baselines: ThroughputBaselines,
   ) {}
 
   async run(job: Job<TrainExperimentJobData>, data: TrainExperimentJobData): Promise<TrainOutcome> {
@@ -65,16 +67,24 @@ export class TrainingRunService {
         return 'cancelled';
       }
       const transport = isNativeBackend(backend) ? 'processes' : 'threads';
-      const group = new RankGroup({ transport, worldSize: ranks, barrierTimeoutMs: this.config.barrierTimeoutMs });
+      const group = new RankGroup({
+        transport,
+        worldSize: ranks,
+        barrierTimeoutMs: this.config.barrierTimeoutMs,
+        ...(transport === 'processes' ? { intraOpThreads: this.config.intraOpThreads, ...(this.config.gpuDevices.length > 0 ? { gpuDevices: this.config.gpuDevices } : {}) } : {}),
+      });
       // Reports arrive as events from the ranks; chain the sends so they reach the API in order.
       let sending: Promise<void> = Promise.resolve();
       let outcome: TrainOutcome | null = null;
-      const send = (body: Parameters<RunEventStream['send']>[0]) => {
-        sending = sending.then(() => events.send(body));
+      type EventBody = Parameters<RunEventStream['send']>[0];
+      const send = (body: EventBody | (() => Promise<EventBody>)) => {
+        sending = sending.then(async () => events.send(typeof body === 'function' ? await body() : body));
       };
+      let ranOn: { backend: BackendName; device: string } | null = null;
       const onReport = (report: RankReport): void => {
         switch (report.kind) {
           case 'ready':
+            ranOn = { backend: report.backend, device: report.device };
             send({ type: 'started', runtime: this.runtimeInfo(report, ranks, transport, spec.training.seed), paramCount: report.paramCount });
             return;
           case 'progress':
@@ -88,7 +98,7 @@ export class TrainingRunService {
             return;
           case 'completed':
             outcome = 'completed';
-            send({
+            send(async () => ({
               type: 'completed',
               test: report.test,
               baselines: report.baselines,
@@ -96,8 +106,8 @@ export class TrainingRunService {
               epochs: report.epochs,
               samplesPerSecond: report.samplesPerSecond,
               wallTimeMs: report.wallTimeMs,
-              scalingEfficiency: null,
-            });
+              scalingEfficiency: ranOn ? await this.scaling(experimentId, spec, ranOn, ranks, report.samplesPerSecond) : null,
+            }));
             return;
           case 'cancelled':
             outcome = 'cancelled';
@@ -123,6 +133,26 @@ export class TrainingRunService {
       return outcome;
     } finally {
       release();
+    }
+  }
+
+  /**
+   * Records a 1-rank run's samples/s as the baseline of its signature; for N ranks, the
+   * efficiency against that baseline, or null when no 1-rank run of the same signature is known.
+   * A Redis error costs the figure, never the run.
+   */
+  private async scaling(experimentId: string, spec: TrainExperimentJobData['spec'], ranOn: { backend: BackendName; device: string }, ranks: number, samplesPerSecond: number): Promise<number | null> {
+    const signature = throughputSignature(spec, ranOn.backend, ranOn.device);
+    try {
+      if (ranks === 1) {
+        if (samplesPerSecond > 0) await this.baselines.record(signature, { samplesPerSecond, experimentId, recordedAt: new Date().toISOString() });
+        return 1;
+      }
+      const baseline = await this.baselines.lookup(signature);
+      return baseline ? scalingEfficiency(samplesPerSecond, ranks, baseline.samplesPerSecond) : null;
+    } catch (error) {
+      this.logger.warn(`scaling efficiency of ${experimentId} not computed: ${error instanceof Error ? error.message : String(error)}`);
+      return null;
     }
   }
 

@@ -8,6 +8,7 @@ import { CancellationService } from './cancellation.service';
 import { ExperimentsProcessor } from './experiments.processor';
 import { RunEventPublisher } from './run-event.publisher';
 import { CONFIG, WORKER_BACKEND } from './tokens';
+import { ThroughputBaselines } from './throughput-baselines';
 import { TrainingRunService } from './training-run.service';
 
 /** The worker: no HTTP, no database; a BullMQ consumer that trains and reports through Redis. */
@@ -25,6 +26,7 @@ export class WorkerModule {
         { provide: WORKER_BACKEND, useValue: backend },
         CancellationService,
         RunEventPublisher,
+        ThroughputBaselines,
         TrainingRunService,
         ExperimentsProcessor,
       ],

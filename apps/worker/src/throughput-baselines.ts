@@ -1,0 +1,92 @@
+import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import type IORedis from 'ioredis';
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import type { BackendName, ExperimentSpec } from '@tfleet/contracts';
+import type { TfleetConfig } from '@tfleet/config';
+import { createRedis } from '@tfleet/queue';
+import { CONFIG } from './tokens';
+
+/**
+ * What a run's throughput depends on: the model, the data's shapes, the global batch, the
+ * optimizer and where it runs. Seed, epochs, learning rate, ranks, names and checkpointing do
+ * not change samples/s, so runs that differ only in those share one signature.
+ */
+export function throughputSignature(spec: ExperimentSpec, backend: BackendName, device: string): string {
+  const { batchSize, accumulationSteps, optimizer, clipNorm } = spec.training;
+  const shape = { backend, device, model: spec.model, dataset: spec.dataset, batchSize, accumulationSteps, optimizer, clipNorm: clipNorm ?? null };
+  return createHash('sha256').update(canonicalJson(shape)).digest('hex').slice(0, 32);
+}
+
+/** JSON with object keys sorted, so equal specs hash equally whatever their key order. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** samples/s on N ranks over N times the 1-rank samples/s: 1 is perfect scaling. */
+export function scalingEfficiency(samplesPerSecond: number, ranks: number, oneRankSamplesPerSecond: number): number | null {
+  if (!(ranks >= 1) || !(oneRankSamplesPerSecond > 0) || !(samplesPerSecond >= 0)) return null;
+  return Math.round((samplesPerSecond / (ranks * oneRankSamplesPerSecond)) * 1000) / 1000;
+}
+
+const baselineSchema = z.strictObject({
+  samplesPerSecond: z.number().positive(),
+  experimentId: z.string().min(1),
+  recordedAt: z.string().min(1),
+});
+export type ThroughputBaseline = z.infer<typeof baselineSchema>;
+
+/**
+ * The 1-rank samples/s of each throughput signature, shared by every worker through one Redis
+ * hash (`<prefix>:throughput:1rank`), so a worker knows the figure for a spec that another
+ * container ran on one rank. The figure is the latest completed 1-rank run's; workers that
+ * report a different device get a different signature.
+ */
+@Injectable()
+export class ThroughputBaselines implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger(ThroughputBaselines.name);
+  private client: IORedis | null = null;
+
+  constructor(@Inject(CONFIG) private readonly config: TfleetConfig) {}
+
+  onModuleInit(): void {
+    this.client = createRedis(this.config.redisUrl);
+  }
+
+  onModuleDestroy(): void {
+    this.client?.disconnect();
+  }
+
+  private get key(): string {
+    return `${this.config.queuePrefix}:throughput:1rank`;
+  }
+
+  async record(signature: string, baseline: ThroughputBaseline): Promise<void> {
+    await this.client?.hset(this.key, signature, JSON.stringify(baseline));
+  }
+
+  /** The recorded 1-rank figure, or null if none (or if what Redis holds is not valid). */
+  async lookup(signature: string): Promise<ThroughputBaseline | null> {
+    const raw = await this.client?.hget(this.key, signature);
+    if (!raw) return null;
+    let value: unknown;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      value = undefined;
+    }
+    const parsed = baselineSchema.safeParse(value);
+    if (!parsed.success) {
+      this.logger.warn(`ignoring an invalid 1-rank throughput record for ${signature}`);
+      return null;
+    }
+    return parsed.data;
+  }
+}
