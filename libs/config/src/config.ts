@@ -24,6 +24,13 @@ export const envSchema = z.object({
   TFLEET_WORKER_ID: z.string().min(1).default(`${hostname()}-${process.pid}`),
   TFLEET_BARRIER_TIMEOUT_MS: positive.default(60_000),
   TFLEET_JOB_ATTEMPTS: positive.max(100).default(3),
+  /** Native backends: GPUs handed to rank processes round-robin, as CUDA_VISIBLE_DEVICES (e.g. '0,1'). */
+  TFLEET_GPU_DEVICES: z
+    .string()
+    .regex(/^\d+(,\d+)*$/, "a comma-separated list of GPU indices such as '0,1'")
+    .optional(),
+  /** Native backends: TF_NUM_INTRAOP_THREADS of each rank process. */
+  TFLEET_INTRA_OP_THREADS: positive.max(256).default(1),
   TFLEET_BODY_LIMIT: z
     .string()
     .regex(/^\d+(b|kb|mb)$/i, "a size such as '256kb'")
@@ -46,6 +53,9 @@ export interface TfleetConfig {
   barrierTimeoutMs: number;
   jobAttempts: number;
   bodyLimit: string;
+  /** GPU indices for rank processes on tfjs-node-gpu; empty: let TensorFlow pick. */
+  gpuDevices: string[];
+  intraOpThreads: number;
 }
 
 export class ConfigError extends Error {
@@ -73,5 +83,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TfleetConfig {
     barrierTimeoutMs: e.TFLEET_BARRIER_TIMEOUT_MS,
     jobAttempts: e.TFLEET_JOB_ATTEMPTS,
     bodyLimit: e.TFLEET_BODY_LIMIT,
+    gpuDevices: e.TFLEET_GPU_DEVICES ? e.TFLEET_GPU_DEVICES.split(',') : [],
+    intraOpThreads: e.TFLEET_INTRA_OP_THREADS,
   };
 }
