@@ -1,2 +1,3 @@
 export * from './multi-head-attention';
 export * from './position-embedding';
+export * from './fused-recurrent';
