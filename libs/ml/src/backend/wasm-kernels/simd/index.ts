@@ -1,0 +1,117 @@
+import { WasmBackend } from '../wasm-internals';
+import { KERNELS_WASM_BASE64 } from './kernels-wasm';
+
+/**
+ * Loader of the project's hand-written SIMD kernels (kernels.wat). The module imports the tfjs
+ * wasm backend's own WebAssembly.Memory, so its functions run on tensors where they live on the
+ * backend's heap: no copies in or out. One instance per backend instance, i.e. per worker thread
+ * (each thread has its own backend and heap).
+ *
+ * The heap can grow (and its ArrayBuffer be replaced) during any tfjs call, so nothing here keeps
+ * an ArrayBuffer or typed array: callers pass byte offsets, the wasm code addresses the memory.
+ */
+
+/** The exports of kernels.wat. Pointers are byte offsets into the backend heap; sizes and strides are float32 elements. */
+export interface SimdKernelExports {
+  /**
+   * Batched C (+)= A·B; see kernels.wat. Operand element (i, p) of slice s is at
+   * `ptr + 4 * (s * batchStride + i * rowStride + p * colStride)`.
+   */
+  gemm(
+    batch: number,
+    m: number,
+    n: number,
+    k: number,
+    a: number,
+    aBatchStride: number,
+    aRowStride: number,
+    aColStride: number,
+    b: number,
+    bBatchStride: number,
+    bRowStride: number,
+    bColStride: number,
+    c: number,
+    cBatchStride: number,
+    cRowStride: number,
+    accumulate: number,
+    scratch: number,
+  ): void;
+  /** Scratch bytes gemm needs for n columns and depth k. */
+  scratch_bytes(n: number, k: number): number;
+  /** Copies the n floats at `src` into each of `rows` consecutive n-float rows at `dst`. */
+  fill_rows(dst: number, rows: number, n: number, src: number): void;
+}
+
+export interface SimdKernels {
+  readonly exports: SimdKernelExports;
+  /**
+   * A 16-byte aligned heap block of at least `bytes` bytes, owned by this instance and reused by
+   * every kernel call on this thread (valid until the next `scratch` call; not a tensor).
+   */
+  scratch(bytes: number): number;
+}
+
+interface EmscriptenHeap {
+  asm?: { memory?: unknown };
+  _malloc?: (bytes: number) => number;
+  _free?: (pointer: number) => void;
+}
+
+/** The parts of the WebAssembly JS API used here (the project compiles without the DOM lib, which declares them). */
+interface WebAssemblyApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: Record<string, Record<string, unknown>>) => { exports: Record<string, unknown> };
+  Memory: abstract new (...args: never[]) => object;
+}
+const wasmApi = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
+
+let compiled: object | null = null;
+
+function kernelsModule(): object {
+  compiled ??= new wasmApi.Module(Buffer.from(KERNELS_WASM_BASE64, 'base64'));
+  return compiled;
+}
+
+class LoadedSimdKernels implements SimdKernels {
+  private scratchPointer = 0;
+  private scratchBytes = 0;
+
+  constructor(
+    readonly exports: SimdKernelExports,
+    private readonly heap: Required<Pick<EmscriptenHeap, '_malloc' | '_free'>>,
+  ) {}
+
+  scratch(bytes: number): number {
+    if (bytes > this.scratchBytes) {
+      if (this.scratchPointer) this.heap._free(this.scratchPointer);
+      // Grow geometrically so a sequence of rising sizes does not reallocate every time.
+      const size = Math.max(bytes, this.scratchBytes * 2, 4096);
+      const pointer = this.heap._malloc(size + 16);
+      if (!pointer) throw new Error(`tfleet simd kernels: could not allocate ${size} bytes of scratch on the wasm heap`);
+      this.scratchPointer = pointer;
+      this.scratchBytes = size;
+    }
+    return (this.scratchPointer + 15) & ~15;
+  }
+}
+
+const instances = new WeakMap<object, SimdKernels>();
+
+/** This backend's instance of the SIMD kernels, instantiated on first use. */
+export function simdKernels(backend: WasmBackend): SimdKernels {
+  let kernels = instances.get(backend);
+  if (!kernels) {
+    const heap = backend.wasm as unknown as EmscriptenHeap;
+    const memory = heap.asm?.memory;
+    if (!(memory instanceof wasmApi.Memory) || typeof heap._malloc !== 'function' || typeof heap._free !== 'function') {
+      throw new Error(
+        'tfleet simd kernels need the tfjs-backend-wasm 4.22 internals backend.wasm.asm.memory (a WebAssembly.Memory), ' +
+          'backend.wasm._malloc and backend.wasm._free; this tfjs-backend-wasm build does not have them',
+      );
+    }
+    const instance = new wasmApi.Instance(kernelsModule(), { env: { memory } });
+    kernels = new LoadedSimdKernels(instance.exports as unknown as SimdKernelExports, { _malloc: heap._malloc, _free: heap._free });
+    instances.set(backend, kernels);
+  }
+  return kernels;
+}

@@ -1,0 +1,301 @@
+;; tfleet SIMD kernels for the tfjs-backend-wasm heap.
+;;
+;; The module imports the tfjs wasm backend's own linear memory ("env" "memory"), so the kernels
+;; read and write tensors where they already live: pointers are byte offsets into that heap
+;; (a tensor's `memoryOffset`), strides and sizes are counted in float32 elements.
+;;
+;; Compiled by scripts/build-wasm-kernels.js into kernels-wasm.ts; edit this file, then run
+;; `npm run build:wasm-kernels` (a unit test fails when the two differ).
+;;
+;; gemm: for every batch slice s,
+;;     C_s[i, j] (+)= sum_p A_s(i, p) * B_s(p, j)
+;; with A_s(i, p) at a + 4*(s*aBatch + i*rsA + p*csA) and B_s(p, j) at b + 4*(s*bBatch + p*rsB + j*csB),
+;; so a transposed operand is only a swap of its two strides, and a batch stride of 0 broadcasts
+;; one operand over the batch. C_s[i, j] is at c + 4*(s*cBatch + i*ldc + j).
+;;
+;; Blocking (GotoBLAS order): columns in blocks of NC=512, depth in blocks of KC=256, rows in
+;; blocks of MC=64. Each NC x KC block of B is packed into the scratch buffer as 8-column panels
+;; (k-major, zero padded to 8 columns), which makes the micro-kernel's B loads contiguous
+;; whatever B's strides are. The micro-kernel keeps a 4 x 8 tile of C in eight f32x4
+;; accumulators (V8 has 16 xmm registers on x64, one reserved as scratch): per depth step it
+;; loads two B vectors, splats four A values and does 8 multiplies and 8 adds. Rows left over
+;; (m mod 4) go through a 1 x 8 kernel; columns left over (n mod 8) are computed on the zero
+;; padding and only the valid columns are stored.
+;;
+;; Scratch: scratch_bytes(n, k) bytes, 16-byte aligned: a 128-byte tile for partial stores,
+;; then the packed panels.
+(module
+  (import "env" "memory" (memory 0))
+
+  (global $KC i32 (i32.const 256))
+  (global $NC i32 (i32.const 512))
+  (global $MC i32 (i32.const 64))
+
+  (func $min (param $x i32) (param $y i32) (result i32)
+    (select (local.get $x) (local.get $y) (i32.lt_s (local.get $x) (local.get $y))))
+
+  ;; Bytes of scratch that gemm needs for an n-column, depth-k product.
+  (func (export "scratch_bytes") (param $n i32) (param $k i32) (result i32)
+    (i32.add
+      (i32.const 128)
+      (i32.mul
+        (i32.mul (call $min (local.get $k) (global.get $KC)) (i32.const 32))
+        (i32.shr_u
+          (i32.add (call $min (local.get $n) (global.get $NC)) (i32.const 7))
+          (i32.const 3)))))
+
+  ;; Packs B(p, j) for p < kc, j < nc (b points at B(0, 0); strides in bytes) into panels of
+  ;; 8 columns: panel q holds, for each p, B(p, 8q .. 8q+7), zero past column nc.
+  (func $pack (param $b i32) (param $rsB i32) (param $csB i32) (param $kc i32) (param $nc i32) (param $dst i32)
+    (local $q i32) (local $p i32) (local $jj i32) (local $nr i32) (local $src i32) (local $col i32)
+    (local.set $q (i32.const 0))
+    (block $panels_done
+      (loop $panels
+        (br_if $panels_done (i32.ge_s (i32.shl (local.get $q) (i32.const 3)) (local.get $nc)))
+        (local.set $nr (call $min (i32.const 8) (i32.sub (local.get $nc) (i32.shl (local.get $q) (i32.const 3)))))
+        ;; column 8q of B
+        (local.set $col (i32.add (local.get $b) (i32.mul (i32.shl (local.get $q) (i32.const 3)) (local.get $csB))))
+        (if (i32.and (i32.eq (local.get $nr) (i32.const 8)) (i32.eq (local.get $csB) (i32.const 4)))
+          (then
+            ;; contiguous rows: two vector copies per depth step
+            (local.set $p (i32.const 0))
+            (local.set $src (local.get $col))
+            (loop $rows
+              (v128.store (local.get $dst) (v128.load (local.get $src)))
+              (v128.store offset=16 (local.get $dst) (v128.load offset=16 (local.get $src)))
+              (local.set $dst (i32.add (local.get $dst) (i32.const 32)))
+              (local.set $src (i32.add (local.get $src) (local.get $rsB)))
+              (br_if $rows (i32.lt_s (local.tee $p (i32.add (local.get $p) (i32.const 1))) (local.get $kc)))))
+          (else
+            (if (i32.lt_s (local.get $nr) (i32.const 8))
+              (then
+                ;; zero the panel first, so the padding columns contribute nothing
+                (local.set $p (i32.const 0))
+                (local.set $src (local.get $dst))
+                (loop $zero
+                  (v128.store (local.get $src) (v128.const i32x4 0 0 0 0))
+                  (v128.store offset=16 (local.get $src) (v128.const i32x4 0 0 0 0))
+                  (local.set $src (i32.add (local.get $src) (i32.const 32)))
+                  (br_if $zero (i32.lt_s (local.tee $p (i32.add (local.get $p) (i32.const 1))) (local.get $kc))))))
+            ;; strided: column by column, walking down B's depth (contiguous when B is transposed)
+            (local.set $jj (i32.const 0))
+            (loop $cols
+              (local.set $p (i32.const 0))
+              (local.set $src (i32.add (local.get $col) (i32.mul (local.get $jj) (local.get $csB))))
+              (loop $depth
+                (f32.store
+                  (i32.add (local.get $dst) (i32.add (i32.shl (local.get $p) (i32.const 5)) (i32.shl (local.get $jj) (i32.const 2))))
+                  (f32.load (local.get $src)))
+                (local.set $src (i32.add (local.get $src) (local.get $rsB)))
+                (br_if $depth (i32.lt_s (local.tee $p (i32.add (local.get $p) (i32.const 1))) (local.get $kc))))
+              (br_if $cols (i32.lt_s (local.tee $jj (i32.add (local.get $jj) (i32.const 1))) (local.get $nr))))
+            (local.set $dst (i32.add (local.get $dst) (i32.shl (local.get $kc) (i32.const 5))))))
+        (local.set $q (i32.add (local.get $q) (i32.const 1)))
+        (br $panels))))
+
+  ;; Copies the first nr columns of `rows` rows of the 8-wide tile at tmp to C (row stride ldc
+  ;; bytes), adding to what is there when acc is set.
+  (func $store_partial (param $tmp i32) (param $c i32) (param $ldc i32) (param $rows i32) (param $nr i32) (param $acc i32)
+    (local $r i32) (local $jj i32) (local $dst i32) (local $v f32)
+    (local.set $r (i32.const 0))
+    (loop $row
+      (local.set $jj (i32.const 0))
+      (loop $col
+        (local.set $dst (i32.add (local.get $c) (i32.shl (local.get $jj) (i32.const 2))))
+        (local.set $v (f32.load (i32.add (local.get $tmp) (i32.add (i32.shl (local.get $r) (i32.const 5)) (i32.shl (local.get $jj) (i32.const 2))))))
+        (if (local.get $acc) (then (local.set $v (f32.add (f32.load (local.get $dst)) (local.get $v)))))
+        (f32.store (local.get $dst) (local.get $v))
+        (br_if $col (i32.lt_s (local.tee $jj (i32.add (local.get $jj) (i32.const 1))) (local.get $nr))))
+      (local.set $c (i32.add (local.get $c) (local.get $ldc)))
+      (br_if $row (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (local.get $rows)))))
+
+  ;; C[0..4, 0..nr) (+)= A[0..4, 0..kc) . panel. a points at A(0, 0); rsA, csA, ldc in bytes.
+  (func $kernel4x8 (param $a i32) (param $rsA i32) (param $csA i32) (param $panel i32) (param $kc i32)
+                   (param $c i32) (param $ldc i32) (param $acc i32) (param $nr i32) (param $tmp i32)
+    (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128)
+    (local $c20 v128) (local $c21 v128) (local $c30 v128) (local $c31 v128)
+    (local $b0 v128) (local $b1 v128) (local $av v128)
+    (local $r2 i32) (local $r3 i32) (local $dst i32)
+    (local.set $r2 (i32.shl (local.get $rsA) (i32.const 1)))
+    (local.set $r3 (i32.add (local.get $r2) (local.get $rsA)))
+    (loop $depth
+      (local.set $b0 (v128.load (local.get $panel)))
+      (local.set $b1 (v128.load offset=16 (local.get $panel)))
+      (local.set $av (v128.load32_splat (local.get $a)))
+      (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $av) (local.get $b0))))
+      (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $av) (local.get $b1))))
+      (local.set $av (v128.load32_splat (i32.add (local.get $a) (local.get $rsA))))
+      (local.set $c10 (f32x4.add (local.get $c10) (f32x4.mul (local.get $av) (local.get $b0))))
+      (local.set $c11 (f32x4.add (local.get $c11) (f32x4.mul (local.get $av) (local.get $b1))))
+      (local.set $av (v128.load32_splat (i32.add (local.get $a) (local.get $r2))))
+      (local.set $c20 (f32x4.add (local.get $c20) (f32x4.mul (local.get $av) (local.get $b0))))
+      (local.set $c21 (f32x4.add (local.get $c21) (f32x4.mul (local.get $av) (local.get $b1))))
+      (local.set $av (v128.load32_splat (i32.add (local.get $a) (local.get $r3))))
+      (local.set $c30 (f32x4.add (local.get $c30) (f32x4.mul (local.get $av) (local.get $b0))))
+      (local.set $c31 (f32x4.add (local.get $c31) (f32x4.mul (local.get $av) (local.get $b1))))
+      (local.set $a (i32.add (local.get $a) (local.get $csA)))
+      (local.set $panel (i32.add (local.get $panel) (i32.const 32)))
+      (br_if $depth (local.tee $kc (i32.sub (local.get $kc) (i32.const 1)))))
+    (if (i32.eq (local.get $nr) (i32.const 8))
+      (then
+        (local.set $dst (local.get $c))
+        (if (local.get $acc)
+          (then
+            (local.set $c00 (f32x4.add (local.get $c00) (v128.load (local.get $dst))))
+            (local.set $c01 (f32x4.add (local.get $c01) (v128.load offset=16 (local.get $dst))))
+            (local.set $dst (i32.add (local.get $dst) (local.get $ldc)))
+            (local.set $c10 (f32x4.add (local.get $c10) (v128.load (local.get $dst))))
+            (local.set $c11 (f32x4.add (local.get $c11) (v128.load offset=16 (local.get $dst))))
+            (local.set $dst (i32.add (local.get $dst) (local.get $ldc)))
+            (local.set $c20 (f32x4.add (local.get $c20) (v128.load (local.get $dst))))
+            (local.set $c21 (f32x4.add (local.get $c21) (v128.load offset=16 (local.get $dst))))
+            (local.set $dst (i32.add (local.get $dst) (local.get $ldc)))
+            (local.set $c30 (f32x4.add (local.get $c30) (v128.load (local.get $dst))))
+            (local.set $c31 (f32x4.add (local.get $c31) (v128.load offset=16 (local.get $dst))))
+            (local.set $dst (local.get $c))))
+        (v128.store (local.get $dst) (local.get $c00))
+        (v128.store offset=16 (local.get $dst) (local.get $c01))
+        (local.set $dst (i32.add (local.get $dst) (local.get $ldc)))
+        (v128.store (local.get $dst) (local.get $c10))
+        (v128.store offset=16 (local.get $dst) (local.get $c11))
+        (local.set $dst (i32.add (local.get $dst) (local.get $ldc)))
+        (v128.store (local.get $dst) (local.get $c20))
+        (v128.store offset=16 (local.get $dst) (local.get $c21))
+        (local.set $dst (i32.add (local.get $dst) (local.get $ldc)))
+        (v128.store (local.get $dst) (local.get $c30))
+        (v128.store offset=16 (local.get $dst) (local.get $c31)))
+      (else
+        (v128.store offset=0 (local.get $tmp) (local.get $c00))
+        (v128.store offset=16 (local.get $tmp) (local.get $c01))
+        (v128.store offset=32 (local.get $tmp) (local.get $c10))
+        (v128.store offset=48 (local.get $tmp) (local.get $c11))
+        (v128.store offset=64 (local.get $tmp) (local.get $c20))
+        (v128.store offset=80 (local.get $tmp) (local.get $c21))
+        (v128.store offset=96 (local.get $tmp) (local.get $c30))
+        (v128.store offset=112 (local.get $tmp) (local.get $c31))
+        (call $store_partial (local.get $tmp) (local.get $c) (local.get $ldc) (i32.const 4) (local.get $nr) (local.get $acc)))))
+
+  ;; One row: C[0, 0..nr) (+)= A[0, 0..kc) . panel.
+  (func $kernel1x8 (param $a i32) (param $csA i32) (param $panel i32) (param $kc i32)
+                   (param $c i32) (param $acc i32) (param $nr i32) (param $tmp i32)
+    (local $c0 v128) (local $c1 v128) (local $av v128)
+    (loop $depth
+      (local.set $av (v128.load32_splat (local.get $a)))
+      (local.set $c0 (f32x4.add (local.get $c0) (f32x4.mul (local.get $av) (v128.load (local.get $panel)))))
+      (local.set $c1 (f32x4.add (local.get $c1) (f32x4.mul (local.get $av) (v128.load offset=16 (local.get $panel)))))
+      (local.set $a (i32.add (local.get $a) (local.get $csA)))
+      (local.set $panel (i32.add (local.get $panel) (i32.const 32)))
+      (br_if $depth (local.tee $kc (i32.sub (local.get $kc) (i32.const 1)))))
+    (if (i32.eq (local.get $nr) (i32.const 8))
+      (then
+        (if (local.get $acc)
+          (then
+            (local.set $c0 (f32x4.add (local.get $c0) (v128.load (local.get $c))))
+            (local.set $c1 (f32x4.add (local.get $c1) (v128.load offset=16 (local.get $c))))))
+        (v128.store (local.get $c) (local.get $c0))
+        (v128.store offset=16 (local.get $c) (local.get $c1)))
+      (else
+        (v128.store offset=0 (local.get $tmp) (local.get $c0))
+        (v128.store offset=16 (local.get $tmp) (local.get $c1))
+        (call $store_partial (local.get $tmp) (local.get $c) (i32.const 0) (i32.const 1) (local.get $nr) (local.get $acc)))))
+
+  ;; Copies the n floats at src into each of `rows` consecutive n-float rows at dst (a bias
+  ;; broadcast over rows, before a gemm with accumulate).
+  (func (export "fill_rows") (param $dst i32) (param $rows i32) (param $n i32) (param $src i32)
+    (local $bytes i32)
+    (local.set $bytes (i32.shl (local.get $n) (i32.const 2)))
+    (block $done
+      (loop $row
+        (br_if $done (i32.le_s (local.get $rows) (i32.const 0)))
+        (memory.copy (local.get $dst) (local.get $src) (local.get $bytes))
+        (local.set $dst (i32.add (local.get $dst) (local.get $bytes)))
+        (local.set $rows (i32.sub (local.get $rows) (i32.const 1)))
+        (br $row))))
+
+  ;; See the header. Sizes and strides in elements, pointers in bytes; accumulate != 0 adds to C.
+  (func (export "gemm")
+    (param $batch i32) (param $m i32) (param $n i32) (param $k i32)
+    (param $a i32) (param $aBatch i32) (param $rsA i32) (param $csA i32)
+    (param $b i32) (param $bBatch i32) (param $rsB i32) (param $csB i32)
+    (param $c i32) (param $cBatch i32) (param $ldc i32)
+    (param $accumulate i32) (param $scratch i32)
+    (local $s i32) (local $jc i32) (local $nc i32) (local $pc i32) (local $kc i32)
+    (local $ic i32) (local $mc i32) (local $i i32) (local $iEnd i32) (local $q i32) (local $nr i32)
+    (local $acc i32) (local $panels i32) (local $panel i32) (local $packed i32) (local $oneBlock i32)
+    (local $aS i32) (local $bS i32) (local $cS i32) (local $aBlock i32) (local $cBlock i32)
+    (local $aRow i32) (local $cTile i32)
+    (if (i32.or (i32.or (i32.le_s (local.get $batch) (i32.const 0)) (i32.le_s (local.get $m) (i32.const 0)))
+                (i32.or (i32.le_s (local.get $n) (i32.const 0)) (i32.le_s (local.get $k) (i32.const 0))))
+      (then (return)))
+    ;; everything to bytes
+    (local.set $aBatch (i32.shl (local.get $aBatch) (i32.const 2)))
+    (local.set $rsA (i32.shl (local.get $rsA) (i32.const 2)))
+    (local.set $csA (i32.shl (local.get $csA) (i32.const 2)))
+    (local.set $bBatch (i32.shl (local.get $bBatch) (i32.const 2)))
+    (local.set $rsB (i32.shl (local.get $rsB) (i32.const 2)))
+    (local.set $csB (i32.shl (local.get $csB) (i32.const 2)))
+    (local.set $cBatch (i32.shl (local.get $cBatch) (i32.const 2)))
+    (local.set $ldc (i32.shl (local.get $ldc) (i32.const 2)))
+    (local.set $panels (i32.add (local.get $scratch) (i32.const 128)))
+    ;; B shared by all slices and packed in one block: pack it once
+    (local.set $oneBlock
+      (i32.and (i32.eqz (local.get $bBatch))
+               (i32.and (i32.le_s (local.get $n) (global.get $NC)) (i32.le_s (local.get $k) (global.get $KC)))))
+    (local.set $packed (i32.const 0))
+    (local.set $s (i32.const 0))
+    (loop $slices
+      (local.set $aS (i32.add (local.get $a) (i32.mul (local.get $s) (local.get $aBatch))))
+      (local.set $bS (i32.add (local.get $b) (i32.mul (local.get $s) (local.get $bBatch))))
+      (local.set $cS (i32.add (local.get $c) (i32.mul (local.get $s) (local.get $cBatch))))
+      (local.set $jc (i32.const 0))
+      (loop $colBlocks
+        (local.set $nc (call $min (global.get $NC) (i32.sub (local.get $n) (local.get $jc))))
+        (local.set $pc (i32.const 0))
+        (loop $depthBlocks
+          (local.set $kc (call $min (global.get $KC) (i32.sub (local.get $k) (local.get $pc))))
+          (if (i32.eqz (i32.and (local.get $oneBlock) (local.get $packed)))
+            (then
+              (call $pack
+                (i32.add (local.get $bS) (i32.add (i32.mul (local.get $pc) (local.get $rsB)) (i32.mul (local.get $jc) (local.get $csB))))
+                (local.get $rsB) (local.get $csB) (local.get $kc) (local.get $nc) (local.get $panels))
+              (local.set $packed (i32.const 1))))
+          (local.set $acc (i32.or (local.get $accumulate) (i32.gt_s (local.get $pc) (i32.const 0))))
+          (local.set $ic (i32.const 0))
+          (loop $rowBlocks
+            (local.set $mc (call $min (global.get $MC) (i32.sub (local.get $m) (local.get $ic))))
+            ;; A(ic, pc) and C(ic, jc)
+            (local.set $aBlock (i32.add (local.get $aS) (i32.add (i32.mul (local.get $ic) (local.get $rsA)) (i32.mul (local.get $pc) (local.get $csA)))))
+            (local.set $cBlock (i32.add (local.get $cS) (i32.add (i32.mul (local.get $ic) (local.get $ldc)) (i32.shl (local.get $jc) (i32.const 2)))))
+            (local.set $q (i32.const 0))
+            (local.set $panel (local.get $panels))
+            (loop $panelLoop
+              (local.set $nr (call $min (i32.const 8) (i32.sub (local.get $nc) (i32.shl (local.get $q) (i32.const 3)))))
+              (local.set $aRow (local.get $aBlock))
+              (local.set $cTile (i32.add (local.get $cBlock) (i32.shl (local.get $q) (i32.const 5))))
+              (local.set $i (i32.const 0))
+              (local.set $iEnd (i32.sub (local.get $mc) (i32.const 3)))
+              (block $fourDone
+                (loop $fourRows
+                  (br_if $fourDone (i32.ge_s (local.get $i) (local.get $iEnd)))
+                  (call $kernel4x8 (local.get $aRow) (local.get $rsA) (local.get $csA) (local.get $panel) (local.get $kc)
+                                   (local.get $cTile) (local.get $ldc) (local.get $acc) (local.get $nr) (local.get $scratch))
+                  (local.set $aRow (i32.add (local.get $aRow) (i32.shl (local.get $rsA) (i32.const 2))))
+                  (local.set $cTile (i32.add (local.get $cTile) (i32.shl (local.get $ldc) (i32.const 2))))
+                  (local.set $i (i32.add (local.get $i) (i32.const 4)))
+                  (br $fourRows)))
+              (block $oneDone
+                (loop $oneRows
+                  (br_if $oneDone (i32.ge_s (local.get $i) (local.get $mc)))
+                  (call $kernel1x8 (local.get $aRow) (local.get $csA) (local.get $panel) (local.get $kc)
+                                   (local.get $cTile) (local.get $acc) (local.get $nr) (local.get $scratch))
+                  (local.set $aRow (i32.add (local.get $aRow) (local.get $rsA)))
+                  (local.set $cTile (i32.add (local.get $cTile) (local.get $ldc)))
+                  (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                  (br $oneRows)))
+              (local.set $panel (i32.add (local.get $panel) (i32.shl (local.get $kc) (i32.const 5))))
+              (br_if $panelLoop (i32.lt_s (i32.shl (local.tee $q (i32.add (local.get $q) (i32.const 1))) (i32.const 3)) (local.get $nc))))
+            (br_if $rowBlocks (i32.lt_s (local.tee $ic (i32.add (local.get $ic) (global.get $MC))) (local.get $m))))
+          (br_if $depthBlocks (i32.lt_s (local.tee $pc (i32.add (local.get $pc) (global.get $KC))) (local.get $k))))
+        (br_if $colBlocks (i32.lt_s (local.tee $jc (i32.add (local.get $jc) (global.get $NC))) (local.get $n))))
+      (br_if $slices (i32.lt_s (local.tee $s (i32.add (local.get $s) (i32.const 1))) (local.get $batch)))))
+)

@@ -1,0 +1,265 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { SeededRandom } from '../../../data/rng';
+import { initBackend } from '../../backend';
+import { asWasmBackend, WasmBackend } from '../wasm-internals';
+import { simdKernels } from './index';
+import { KERNELS_WASM_BASE64 } from './kernels-wasm';
+import { compileWat, GENERATED_FILE_NAME, generatedModuleSource, simdSourceDir, WAT_FILE_NAME } from './wat-compiler';
+
+const rng = new SeededRandom(99);
+function randomValues(size: number): Float32Array {
+  const values = new Float32Array(size);
+  for (let i = 0; i < size; i++) values[i] = rng.normal();
+  return values;
+}
+
+function relativeError(actual: Float32Array, expected: Float32Array): number {
+  expect(actual.length).toBe(expected.length);
+  let maxDiff = 0;
+  let maxRef = 1;
+  for (let i = 0; i < expected.length; i++) {
+    maxDiff = Math.max(maxDiff, Math.abs(actual[i] - expected[i]));
+    maxRef = Math.max(maxRef, Math.abs(expected[i]));
+  }
+  return maxDiff / maxRef;
+}
+
+/** Plain float64 reference of one slice: C[i, j] = sum_p A(i, p) B(p, j) with strided operands. */
+function referenceGemm(
+  m: number,
+  n: number,
+  k: number,
+  a: Float32Array,
+  aOffset: number,
+  rsA: number,
+  csA: number,
+  b: Float32Array,
+  bOffset: number,
+  rsB: number,
+  csB: number,
+): Float64Array {
+  const c = new Float64Array(m * n);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let p = 0; p < k; p++) s += a[aOffset + i * rsA + p * csA] * b[bOffset + p * rsB + j * csB];
+      c[i * n + j] = s;
+    }
+  }
+  return c;
+}
+
+let backend: WasmBackend;
+
+beforeAll(async () => {
+  await initBackend('wasm');
+  backend = asWasmBackend(tf.backend());
+});
+
+afterAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+const offsetOf = (t: tf.Tensor): number => backend.dataIdMap.get(t.dataId).memoryOffset;
+
+describe('kernels.wat build', () => {
+  it('the committed kernels-wasm.ts is a fresh compile of kernels.wat (run `npm run build:wasm-kernels` after editing the .wat)', async () => {
+    const dir = simdSourceDir();
+    const source = fs.readFileSync(path.join(dir, WAT_FILE_NAME), 'utf8');
+    const bytes = await compileWat(source);
+    expect(Buffer.from(KERNELS_WASM_BASE64, 'base64').equals(Buffer.from(bytes))).toBe(true);
+    expect(fs.readFileSync(path.join(dir, GENERATED_FILE_NAME), 'utf8')).toBe(generatedModuleSource(bytes));
+  });
+
+  it('compile errors name the file and line', async () => {
+    await expect(compileWat('(module (func (result i32) (i32.add)))', 'broken.wat')).rejects.toThrow(/broken\.wat:1/);
+  });
+});
+
+describe('simdKernels loader', () => {
+  it('is one instance per backend, sharing the backend heap', () => {
+    const kernels = simdKernels(backend);
+    expect(simdKernels(backend)).toBe(kernels);
+    // fill_rows writes through the imported memory straight into a tensor.
+    const src = tf.tensor1d([1, 2, 3]);
+    const dst = tf.zeros([2, 3]);
+    kernels.exports.fill_rows(offsetOf(dst), 2, 3, offsetOf(src));
+    expect(Array.from(dst.dataSync())).toEqual([1, 2, 3, 1, 2, 3]);
+    tf.dispose([src, dst]);
+  });
+
+  it('fails with a clear error when the backend internals are not there', () => {
+    const fake = { ...backend, wasm: { ...backend.wasm, asm: {} } } as unknown as WasmBackend;
+    expect(() => simdKernels(fake)).toThrow(/backend\.wasm\.asm\.memory/);
+  });
+
+  it('scratch is 16-byte aligned and grows', () => {
+    const kernels = simdKernels(backend);
+    const small = kernels.scratch(64);
+    expect(small % 16).toBe(0);
+    const large = kernels.scratch(1 << 20);
+    expect(large % 16).toBe(0);
+    expect(kernels.scratch(100)).toBe(large);
+  });
+});
+
+describe('gemm on strided operands', () => {
+  interface Case {
+    batch: number;
+    m: number;
+    n: number;
+    k: number;
+    transposeA: boolean;
+    transposeB: boolean;
+    broadcast: 'none' | 'a' | 'b';
+    /** extra elements at the end of every operand row (leading dimension > row length). */
+    pad: number;
+    accumulate: boolean;
+  }
+  const cases: Case[] = [];
+  const sizes: Array<[number, number, number]> = [
+    [1, 1, 1],
+    [1, 9, 1],
+    [5, 1, 3],
+    [4, 8, 1],
+    [3, 5, 7],
+    [9, 17, 13],
+    [64, 64, 32],
+    [67, 70, 300], // k over one depth block (256)
+    [6, 530, 5], // n over one column block (512)
+    [130, 12, 9], // m over one row block (64)
+  ];
+  for (const [m, n, k] of sizes) {
+    for (const transposeA of [false, true]) {
+      for (const transposeB of [false, true]) {
+        cases.push({ batch: 1, m, n, k, transposeA, transposeB, broadcast: 'none', pad: 0, accumulate: false });
+      }
+    }
+  }
+  for (const broadcast of ['none', 'a', 'b'] as const) {
+    for (const transposeA of [false, true]) {
+      for (const transposeB of [false, true]) {
+        cases.push({ batch: 5, m: 7, n: 11, k: 6, transposeA, transposeB, broadcast, pad: 0, accumulate: false });
+      }
+    }
+  }
+  cases.push({ batch: 3, m: 9, n: 10, k: 11, transposeA: false, transposeB: false, broadcast: 'none', pad: 3, accumulate: false });
+  cases.push({ batch: 2, m: 9, n: 10, k: 11, transposeA: true, transposeB: true, broadcast: 'none', pad: 2, accumulate: true });
+  cases.push({ batch: 1, m: 70, n: 20, k: 600, transposeA: false, transposeB: true, broadcast: 'b', pad: 1, accumulate: true });
+
+  it.each(cases)('%j', (c) => {
+    const { batch, m, n, k, transposeA, transposeB } = c;
+    // Stored shapes per slice: A is [m, k] or [k, m]; B is [k, n] or [n, k]; rows padded by `pad`.
+    const [aRows, aCols] = transposeA ? [k, m] : [m, k];
+    const [bRows, bCols] = transposeB ? [n, k] : [k, n];
+    const lda = aCols + c.pad;
+    const ldb = bCols + c.pad;
+    const aSlices = c.broadcast === 'a' ? 1 : batch;
+    const bSlices = c.broadcast === 'b' ? 1 : batch;
+    const aValues = randomValues(aSlices * aRows * lda);
+    const bValues = randomValues(bSlices * bRows * ldb);
+    const cValues = randomValues(batch * m * n);
+    const a = tf.tensor1d(aValues);
+    const b = tf.tensor1d(bValues);
+    const out = tf.tensor1d(cValues);
+    const kernels = simdKernels(backend);
+    const [rsA, csA] = transposeA ? [1, lda] : [lda, 1];
+    const [rsB, csB] = transposeB ? [1, ldb] : [ldb, 1];
+    kernels.exports.gemm(
+      batch,
+      m,
+      n,
+      k,
+      offsetOf(a),
+      c.broadcast === 'a' ? 0 : aRows * lda,
+      rsA,
+      csA,
+      offsetOf(b),
+      c.broadcast === 'b' ? 0 : bRows * ldb,
+      rsB,
+      csB,
+      offsetOf(out),
+      m * n,
+      n,
+      c.accumulate ? 1 : 0,
+      kernels.scratch(kernels.exports.scratch_bytes(n, k)),
+    );
+    const actual = out.dataSync() as Float32Array;
+    const expected = new Float32Array(batch * m * n);
+    for (let s = 0; s < batch; s++) {
+      const slice = referenceGemm(
+        m,
+        n,
+        k,
+        aValues,
+        c.broadcast === 'a' ? 0 : s * aRows * lda,
+        rsA,
+        csA,
+        bValues,
+        c.broadcast === 'b' ? 0 : s * bRows * ldb,
+        rsB,
+        csB,
+      );
+      for (let i = 0; i < m * n; i++) expected[s * m * n + i] = slice[i] + (c.accumulate ? cValues[s * m * n + i] : 0);
+    }
+    expect(relativeError(actual, expected)).toBeLessThan(1e-5 * Math.max(1, Math.sqrt(k)));
+    // Nothing outside the output was written: the inputs are unchanged.
+    expect(Buffer.from((a.dataSync() as Float32Array).buffer).equals(Buffer.from(aValues.buffer))).toBe(true);
+    expect(Buffer.from((b.dataSync() as Float32Array).buffer).equals(Buffer.from(bValues.buffer))).toBe(true);
+    tf.dispose([a, b, out]);
+  });
+
+  it('leaves the elements around the output untouched', () => {
+    // C is the middle [3, 5] of a bigger buffer: a guard band before and after must survive.
+    const guard = 16;
+    const big = tf.tensor1d(new Float32Array(guard + 15 + guard).fill(7));
+    const a = tf.tensor1d(randomValues(3 * 4));
+    const b = tf.tensor1d(randomValues(4 * 5));
+    const kernels = simdKernels(backend);
+    kernels.exports.gemm(1, 3, 5, 4, offsetOf(a), 0, 4, 1, offsetOf(b), 0, 5, 1, offsetOf(big) + guard * 4, 15, 5, 0, kernels.scratch(kernels.exports.scratch_bytes(5, 4)));
+    const values = big.dataSync();
+    for (let i = 0; i < guard; i++) {
+      expect(values[i]).toBe(7);
+      expect(values[guard + 15 + i]).toBe(7);
+    }
+    tf.dispose([big, a, b]);
+  });
+});
+
+describe('matMul through the simd GEMM matches cpu', () => {
+  const shapes: Array<[number[], number[], boolean, boolean]> = [];
+  for (const [aShape, bShape] of [
+    [[1, 1], [1, 1]],
+    [[2, 3, 1], [2, 1, 5]],
+    [[128, 64, 32], [128, 32, 64]],
+    [[33, 257], [257, 9]],
+    [[4, 5, 6, 7], [4, 5, 7, 3]],
+    [[6, 9, 4], [4, 10]],
+    [[9, 4], [3, 4, 10]],
+  ]) {
+    for (const ta of [false, true]) {
+      for (const tb of [false, true]) {
+        const swap = (s: number[], flag: boolean): number[] => (flag ? [...s.slice(0, -2), s[s.length - 1], s[s.length - 2]] : s);
+        shapes.push([swap(aShape, ta), swap(bShape, tb), ta, tb]);
+      }
+    }
+  }
+  it.each(shapes)('a=%j b=%j transposeA=%s transposeB=%s', async (aShape, bShape, ta, tb) => {
+    const aValues = randomValues(aShape.reduce((x, y) => x * y, 1));
+    const bValues = randomValues(bShape.reduce((x, y) => x * y, 1));
+    const results: Float32Array[] = [];
+    for (const name of ['cpu', 'wasm']) {
+      await tf.setBackend(name);
+      const tensors = tf.memory().numTensors;
+      const dataIds = tf.backend().numDataIds();
+      const out = tf.tidy(() => tf.matMul(tf.tensor(aValues, aShape), tf.tensor(bValues, bShape), ta, tb));
+      results.push(out.dataSync() as Float32Array);
+      out.dispose();
+      expect(tf.memory().numTensors).toBe(tensors);
+      expect(tf.backend().numDataIds()).toBe(dataIds);
+    }
+    expect(relativeError(results[1], results[0])).toBeLessThan(2e-5);
+  });
+});
