@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { SeededRandom } from '../../data/rng';
 import { initBackend } from '../backend';
+import { setMaxPatchFloatsForTests } from './conv2d-backprop-filter';
 import { registerWasmKernels, unregisterWasmKernels, wasmKernelsRegistered } from './index';
 
 type Computation = () => tf.Tensor | tf.Tensor[];
@@ -134,7 +135,7 @@ describe('_FusedMatMul on wasm', () => {
 
 describe('Conv2DBackpropFilter on wasm', () => {
   const cases: Array<[number[], number[], number, 'same' | 'valid']> = [];
-  for (const xShape of [[1, 5, 5, 1], [2, 7, 6, 3], [3, 9, 9, 2], [1, 28, 28, 1]]) {
+  for (const xShape of [[1, 5, 5, 1], [2, 7, 6, 3], [3, 9, 9, 2], [1, 28, 28, 1], [4, 11, 10, 1]]) {
     for (const filter of [[1, 1], [3, 3], [2, 3]]) {
       for (const stride of [1, 2]) {
         for (const pad of ['same', 'valid'] as const) {
@@ -157,6 +158,22 @@ describe('Conv2DBackpropFilter on wasm', () => {
     const w = randomData([3, 2, 2, 3]);
     const pad: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], [1, 2], [0, 1], [0, 0]];
     await expectWasmMatchesCpu(() => tf.grad((f: tf.Tensor) => tf.conv2d(t(x) as tf.Tensor4D, f as tf.Tensor4D, [2, 1], pad).sum())(t(w)), 1e-4);
+  });
+
+  it.each([
+    [[7, 6, 5, 3], 2],
+    [[5, 9, 9, 1], 1],
+  ])('processes x=%j in several pieces when its patch matrix is over budget (stride %d)', async (xShape, stride) => {
+    const x = randomData(xShape);
+    const w = randomData([3, 3, xShape[3], 4]);
+    // Two images' patches per piece (and a last piece of one image).
+    const floatsPerImage = 3 * 3 * xShape[3] * Math.ceil(xShape[1] / stride) * Math.ceil(xShape[2] / stride);
+    setMaxPatchFloatsForTests(2 * floatsPerImage);
+    try {
+      await expectWasmMatchesCpu(() => tf.grad((f: tf.Tensor) => tf.conv2d(t(x) as tf.Tensor4D, f as tf.Tensor4D, stride, 'same').square().sum())(t(w)), 1e-4);
+    } finally {
+      setMaxPatchFloatsForTests();
+    }
   });
 
   it('rejects NCHW data with a clear error', async () => {
@@ -204,6 +221,34 @@ describe('MaxPoolGrad on wasm', () => {
     const x = randomData(xShape);
     await expectWasmMatchesCpu(() =>
       tf.grad((v: tf.Tensor) => tf.maxPool((relu ? tf.relu(v) : v) as tf.Tensor4D, size, stride, pad).mul(tf.range(1, 1 + tf.maxPool(v as tf.Tensor4D, size, stride, pad).size).reshape(tf.maxPool(v as tf.Tensor4D, size, stride, pad).shape)).sum())(t(x)),
+    );
+  });
+
+  // Windows with exact ties, NaN and -Infinity: the gradient must go where the cpu backend sends
+  // it (first strict maximum in row-major window order; NaN never wins; an all -Infinity window
+  // routes nothing).
+  const special = [NaN, -Infinity, 0, 1, 1, -2, 3, 3];
+  it.each([
+    [[1, 4, 4, 1], 2, 2],
+    [[2, 6, 6, 4], 2, 2],
+    [[1, 5, 7, 8], 2, 2],
+    [[2, 6, 6, 4], 3, 1],
+  ])('x=%j pool=%d stride=%d with ties, NaN and -Infinity', async (xShape, size, stride) => {
+    const count = xShape.reduce((a, b) => a * b, 1);
+    const values = new Float32Array(count);
+    for (let i = 0; i < count; i++) values[i] = special[(i * 7 + (i >> 3)) % special.length];
+    // Channel 0 of image 0: rows 0-1 x columns 0-1 all -Infinity, rows 2-3 x columns 2-3 all NaN.
+    const at = (y: number, x: number) => (y * xShape[2] + x) * xShape[3];
+    for (const [y, x] of [[0, 0], [0, 1], [1, 0], [1, 1]]) values[at(y, x)] = -Infinity;
+    for (const [y, x] of [[2, 2], [2, 3], [3, 2], [3, 3]]) values[at(y, x)] = NaN;
+    const data = { values, shape: xShape };
+    const weights = (shape: number[]) => tf.range(1, 1 + shape.reduce((a, b) => a * b, 1)).reshape(shape);
+    await expectWasmMatchesCpu(() =>
+      tf.grad((v: tf.Tensor) => {
+        const pooled = tf.maxPool(v as tf.Tensor4D, size, stride, 'valid');
+        return pooled.mul(weights(pooled.shape)).sum();
+      })(t(data)),
+      1e-6,
     );
   });
 });
