@@ -37,3 +37,4 @@ export * from './parallel/rank-body';
 export * from './parallel/shared-memory-collective';
 export * from './parallel/process-collective';
 export * from './parallel/all-reduce-bench';
+export * from './shootout';

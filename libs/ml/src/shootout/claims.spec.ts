@@ -1,0 +1,97 @@
+import { type Claim, evaluateClaim, formatNumber } from './claims';
+import { fakeRow } from './test-rows';
+
+const lowError: Claim = {
+  id: 'low',
+  statement: 'lstm and gru reach low error',
+  checks: ['lstm', 'gru'].map((row) => ({ kind: 'versus-baseline', row, metric: 'mse', baseline: 'baselineMse', relation: 'at-most', fraction: 0.1 })),
+};
+const nearBaseline: Claim = {
+  id: 'near',
+  statement: 'simple-rnn stays near the baseline',
+  checks: [{ kind: 'versus-baseline', row: 'simple-rnn', metric: 'mse', baseline: 'baselineMse', relation: 'at-least', fraction: 0.5 }],
+};
+const faster: Claim = {
+  id: 'faster',
+  statement: 'transformer is faster',
+  checks: [{ kind: 'beats', row: 'transformer', others: ['lstm', 'gru'], quantity: { of: 'samplesPerSecond' }, better: 'higher' }],
+};
+const fewerSamples: Claim = {
+  id: 'fewer',
+  statement: 'transformer needs fewer samples',
+  checks: [{ kind: 'beats', row: 'transformer', others: ['lstm'], quantity: { of: 'samplesToTarget' }, better: 'lower' }],
+};
+const atLeast: Claim = {
+  id: 'cnn-097',
+  statement: 'cnn reaches 0.97',
+  checks: [{ kind: 'threshold', row: 'cnn', quantity: { of: 'test', metric: 'accuracy' }, relation: 'at-least', value: 0.97 }],
+};
+
+const adding = (label: string, mse: number) => fakeRow({ label, test: { mse }, baselines: { baselineMse: 0.1667 } });
+const reached = (label: string, samples: number | null) =>
+  fakeRow({ label, convergence: samples === null ? null : { epoch: 1, step: samples / 32, samples, trainMs: 1 } });
+
+describe('evaluateClaim', () => {
+  it('holds when every check holds, and says so with the numbers', () => {
+    const verdict = evaluateClaim(lowError, [adding('lstm', 0.004), adding('gru', 0.0166)]);
+    expect(verdict.verdict).toBe('held');
+    expect(verdict.checks.map((c) => c.holds)).toEqual([true, true]);
+    expect(verdict.checks[0]!.evidence).toBe('lstm: test mse <= 0.1 x baselineMse: 0.00400 <= 0.0167 (baselineMse 0.167)');
+  });
+
+  it('is not held when one check fails, naming the failing numbers', () => {
+    const verdict = evaluateClaim(lowError, [adding('lstm', 0.004), adding('gru', 0.02)]);
+    expect(verdict.verdict).toBe('not held');
+    expect(verdict.checks[1]).toEqual({ holds: false, evidence: 'gru: test mse <= 0.1 x baselineMse: 0.0200 > 0.0167 (baselineMse 0.167)' });
+  });
+
+  it('reads an at-least bound the other way', () => {
+    expect(evaluateClaim(nearBaseline, [adding('simple-rnn', 0.15)]).verdict).toBe('held');
+    const failed = evaluateClaim(nearBaseline, [adding('simple-rnn', 0.05)]);
+    expect(failed.verdict).toBe('not held');
+    expect(failed.checks[0]!.evidence).toContain('0.0500 < 0.0833');
+  });
+
+  it('is not measured when a row is missing, failed, or lacks the metric or the baseline, unless another check fails', () => {
+    expect(evaluateClaim(lowError, [adding('lstm', 0.004)]).verdict).toBe('not measured');
+    expect(evaluateClaim(lowError, [adding('lstm', 0.004), fakeRow({ label: 'gru', error: 'out of memory' })]).checks[1]!.evidence).toContain('the run failed (out of memory)');
+    expect(evaluateClaim(lowError, [adding('lstm', 0.004), fakeRow({ label: 'gru', test: { mse: 0.001 } })]).verdict).toBe('not measured');
+    expect(evaluateClaim(lowError, [adding('lstm', 0.5)]).verdict).toBe('not held');
+  });
+
+  it('compares a quantity across rows in the direction given', () => {
+    const rows = [fakeRow({ label: 'transformer', samplesPerSecond: 300 }), fakeRow({ label: 'lstm', samplesPerSecond: 120 }), fakeRow({ label: 'gru', samplesPerSecond: 150 })];
+    const held = evaluateClaim(faster, rows);
+    expect(held.verdict).toBe('held');
+    expect(held.checks[0]!.evidence).toBe('transformer higher training samples/s than lstm, gru: transformer 300, lstm 120, gru 150');
+    rows[2] = fakeRow({ label: 'gru', samplesPerSecond: 300 });
+    expect(evaluateClaim(faster, rows).verdict).toBe('not held');
+  });
+
+  it('counts a run that never reached the target as needing more samples than one that did', () => {
+    expect(evaluateClaim(fewerSamples, [reached('transformer', 3200), reached('lstm', null)]).verdict).toBe('held');
+    expect(evaluateClaim(fewerSamples, [reached('transformer', null), reached('lstm', 6400)]).verdict).toBe('not held');
+    expect(evaluateClaim(fewerSamples, [reached('transformer', 6400), reached('lstm', 3200)]).verdict).toBe('not held');
+    const neither = evaluateClaim(fewerSamples, [reached('transformer', null), reached('lstm', null)]);
+    expect(neither.verdict).toBe('not measured');
+    expect(neither.checks[0]!.evidence).toContain('no run reached the target');
+  });
+
+  it('checks a fixed threshold', () => {
+    expect(evaluateClaim(atLeast, [fakeRow({ label: 'cnn', test: { accuracy: 0.971 } })]).verdict).toBe('held');
+    const short = evaluateClaim(atLeast, [fakeRow({ label: 'cnn', test: { accuracy: 0.965 } })]);
+    expect(short.verdict).toBe('not held');
+    expect(short.checks[0]!.evidence).toBe('cnn: test accuracy >= 0.970: 0.965');
+  });
+});
+
+describe('formatNumber', () => {
+  it('keeps about four significant digits and groups thousands', () => {
+    expect(formatNumber(17217)).toBe('17,217');
+    expect(formatNumber(1234.56)).toBe('1,235');
+    expect(formatNumber(122.14)).toBe('122.1');
+    expect(formatNumber(12.345)).toBe('12.35');
+    expect(formatNumber(0.97123)).toBe('0.971');
+    expect(formatNumber(0.000123456)).toBe('0.000123');
+  });
+});

@@ -1,0 +1,5 @@
+export * from './claims';
+export * from './rows';
+export * from './presets';
+export * from './runner';
+export * from './table';

@@ -1,0 +1,139 @@
+import type { ExperimentSpecInput } from '@tfleet/contracts';
+import type { Claim } from './claims';
+import type { ConvergenceTarget } from './rows';
+
+/** One model of a suite: a label for the table and a spec the API accepts as it is. */
+export interface ShootoutEntry {
+  label: string;
+  spec: ExperimentSpecInput;
+}
+
+/** The same task across families, with comparable budgets, and the claims it tests. */
+export interface ShootoutSuite {
+  name: string;
+  description: string;
+  /** The test metric the table leads with, which way is better, and the baseline beside it. */
+  metric: { name: string; better: 'higher' | 'lower'; baseline?: string };
+  /** Convergence: the first epoch whose validation metric reaches this. */
+  target: ConvergenceTarget;
+  entries: ShootoutEntry[];
+  claims: Claim[];
+}
+
+/**
+ * Adding problem, length 100. Budgets: about 17k parameters each (simple RNN 128 units, LSTM
+ * 64, GRU 74, Transformer 2 encoder layers of width 32), the same data, batch, optimizer and
+ * steps. Gradients clipped at norm 1 for all: the RNNs need it at this length, and applying it
+ * to every entry keeps the comparison fair.
+ */
+const ADDING_TRAINING = { epochs: 12, batchSize: 32, learningRate: 0.003, clipNorm: 1, seed: 7 } as const;
+const addingData = (sequenceLength: number, samples: number) => ({ name: 'adding', sequenceLength, samples }) as const;
+/** The baseline answers the expected sum, 1.0; its MSE is the variance of the sum, 1/6. */
+const ADDING_BASELINE_MSE = 1 / 6;
+
+const sequenceModels = {
+  'simple-rnn': { family: 'simple-rnn', units: 128 },
+  lstm: { family: 'lstm', units: 64 },
+  gru: { family: 'gru', units: 74 },
+  transformer: { family: 'transformer', dModel: 32, heads: 4, ffDim: 64, encoderLayers: 2, decoderLayers: 0, dropout: 0 },
+} as const;
+
+const adding100: ShootoutSuite = {
+  name: 'adding-100',
+  description:
+    'Adding problem, sequence length 100 (two marked values among 100; predict their sum). ' +
+    'About 17k parameters per model, identical data, batch, optimizer, learning rate and steps.',
+  metric: { name: 'mse', better: 'lower', baseline: 'baselineMse' },
+  target: { metric: 'mse', goal: 'at-most', value: ADDING_BASELINE_MSE / 10 },
+  entries: Object.entries(sequenceModels).map(([label, model]) => ({
+    label,
+    spec: { name: `shootout adding-100 ${label}`, dataset: addingData(100, 10_000), model, training: ADDING_TRAINING },
+  })),
+  claims: [
+    {
+      id: 'gated-and-attention-solve-adding',
+      statement: 'On adding at length 100, LSTM, GRU and Transformer reach low error (test MSE at most a tenth of the constant baseline).',
+      checks: ['lstm', 'gru', 'transformer'].map((row) => ({ kind: 'versus-baseline', row, metric: 'mse', baseline: 'baselineMse', relation: 'at-most', fraction: 0.1 })),
+    },
+    {
+      id: 'simple-rnn-stays-at-baseline',
+      statement: 'On adding at length 100, a simple RNN stays near the baseline (test MSE at least half of the constant baseline).',
+      checks: [{ kind: 'versus-baseline', row: 'simple-rnn', metric: 'mse', baseline: 'baselineMse', relation: 'at-least', fraction: 0.5 }],
+    },
+    {
+      id: 'transformer-fewer-samples-to-target',
+      statement: 'On adding at length 100, the Transformer reaches the target in fewer training samples than LSTM and GRU.',
+      checks: [{ kind: 'beats', row: 'transformer', others: ['lstm', 'gru'], quantity: { of: 'samplesToTarget' }, better: 'lower' }],
+    },
+  ],
+};
+
+/**
+ * Throughput on long sequences: the adding models of `adding-100` at length 400, a few steps
+ * each. Only samples/s matters here, so the runs are short and evaluation is capped.
+ */
+const SPEED_LENGTH = 400;
+const sequenceSpeed: ShootoutSuite = {
+  name: 'sequence-speed',
+  description:
+    `Training throughput at sequence length ${SPEED_LENGTH} (adding problem), the adding-100 models (about 17k parameters each), ` +
+    'batch 32, 12 optimizer steps each; samples/s is over the training steps only.',
+  metric: { name: 'mse', better: 'lower', baseline: 'baselineMse' },
+  target: { metric: 'mse', goal: 'at-most', value: ADDING_BASELINE_MSE / 10 },
+  entries: Object.entries(sequenceModels).map(([label, model]) => ({
+    label,
+    spec: {
+      name: `shootout sequence-speed ${label}`,
+      dataset: addingData(SPEED_LENGTH, 500),
+      model,
+      training: { epochs: 1, maxSteps: 12, batchSize: 32, learningRate: 0.003, clipNorm: 1, seed: 7, evalSamples: 32 },
+    },
+  })),
+  claims: [
+    {
+      id: 'transformer-faster-on-long-sequences',
+      statement: `At sequence length ${SPEED_LENGTH}, a Transformer trains on more samples per second than LSTM, GRU and a simple RNN of the same parameter budget.`,
+      checks: [{ kind: 'beats', row: 'transformer', others: ['lstm', 'gru', 'simple-rnn'], quantity: { of: 'samplesPerSecond' }, better: 'higher' }],
+    },
+  ],
+};
+
+/**
+ * MNIST: the default CNN spec against an MLP of the same parameter budget. The contract's CNN
+ * with no convolution blocks is a plain MLP (flatten, dense layers); one hidden layer of 283
+ * units gives 225k parameters, the default CNN's count.
+ */
+const mnist: ShootoutSuite = {
+  name: 'mnist',
+  description: 'MNIST digits (8,000 train / 1,000 validation / 1,000 test), default training (5 epochs, Adam 1e-3, batch 64). CNN: the default cnn spec; MLP: a cnn with no convolution blocks and one hidden layer sized to the same parameter count.',
+  metric: { name: 'accuracy', better: 'higher', baseline: 'majorityAccuracy' },
+  target: { metric: 'accuracy', goal: 'at-least', value: 0.95 },
+  entries: [
+    { label: 'cnn', spec: { name: 'shootout mnist cnn (default spec)', dataset: { name: 'mnist' }, model: { family: 'cnn' } } },
+    { label: 'mlp', spec: { name: 'shootout mnist mlp (same budget)', dataset: { name: 'mnist' }, model: { family: 'cnn', blocks: [], denseUnits: [283] } } },
+  ],
+  claims: [
+    {
+      id: 'cnn-beats-mlp-on-images',
+      statement: 'On MNIST, a CNN reaches higher test accuracy than an MLP with the same parameter budget.',
+      checks: [{ kind: 'beats', row: 'cnn', others: ['mlp'], quantity: { of: 'test', metric: 'accuracy' }, better: 'higher' }],
+    },
+    {
+      id: 'default-cnn-reaches-0.97',
+      statement: 'The default cnn spec reaches at least 0.97 test accuracy on MNIST.',
+      checks: [{ kind: 'threshold', row: 'cnn', quantity: { of: 'test', metric: 'accuracy' }, relation: 'at-least', value: 0.97 }],
+    },
+  ],
+};
+
+export const SHOOTOUT_SUITES: Readonly<Record<string, ShootoutSuite>> = {
+  [adding100.name]: adding100,
+  [sequenceSpeed.name]: sequenceSpeed,
+  [mnist.name]: mnist,
+};
+
+export function findSuite(name: string): ShootoutSuite {
+  const suite = SHOOTOUT_SUITES[name];
+  if (!suite) throw new Error(`unknown suite '${name}'; suites: ${Object.keys(SHOOTOUT_SUITES).join(', ')}`);
+  return suite;
+}
