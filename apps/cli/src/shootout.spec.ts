@@ -10,12 +10,14 @@ describe('parseShootoutArgs', () => {
       only: ['lstm', 'gru'],
       backend: 'cpu',
       list: false,
+      specs: false,
     });
     expect(parseShootoutArgs(['--list']).list).toBe(true);
+    expect(parseShootoutArgs(['--suite', 'mnist', '--specs']).specs).toBe(true);
   });
 
   it('defaults to the wasm backend, markdown output and the data directory', () => {
-    expect(parseShootoutArgs(['--suite', 'mnist'])).toEqual({ suite: 'mnist', json: false, out: null, only: null, backend: 'wasm', list: false });
+    expect(parseShootoutArgs(['--suite', 'mnist'])).toEqual({ suite: 'mnist', json: false, out: null, only: null, backend: 'wasm', list: false, specs: false });
   });
 
   it('refuses a missing suite, a flag without its value, an unknown flag or backend', () => {

@@ -4,6 +4,7 @@ import { backendRequestSchema, type BackendRequest } from '@tfleet/contracts';
 import { findSuite, renderJson, renderMarkdown, runShootout, SHOOTOUT_SUITES, type ShootoutResult } from '@tfleet/ml';
 
 const USAGE = `usage: npm run shootout -- --suite <name> [--json] [--out file.json] [--only label,label] [--backend wasm]
+       npm run shootout -- --suite <name> --specs    (print the suite's specs, one JSON line each, for POST /api/experiments)
        npm run shootout -- --list
 
 Trains every model of a suite in this process (one rank) and prints the comparison table.
@@ -17,11 +18,12 @@ export interface ShootoutArgs {
   only: string[] | null;
   backend: BackendRequest;
   list: boolean;
+  specs: boolean;
 }
 
 /** Parses the command line; an unknown flag or a missing value is an error, never ignored. */
 export function parseShootoutArgs(argv: readonly string[]): ShootoutArgs {
-  const args: ShootoutArgs = { suite: null, json: false, out: null, only: null, backend: 'wasm', list: false };
+  const args: ShootoutArgs = { suite: null, json: false, out: null, only: null, backend: 'wasm', list: false, specs: false };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const value = (): string => {
@@ -50,6 +52,9 @@ export function parseShootoutArgs(argv: readonly string[]): ShootoutArgs {
       }
       case '--list':
         args.list = true;
+        break;
+      case '--specs':
+        args.specs = true;
         break;
       case '--help':
       case '-h':
@@ -80,6 +85,11 @@ async function main(): Promise<void> {
     return;
   }
   const suite = findSuite(args.suite!);
+  if (args.specs) {
+    // The specs as written in the suite (defaults left to the API), one request body a line.
+    for (const entry of suite.entries) if (!args.only || args.only.includes(entry.label)) console.log(JSON.stringify(entry.spec));
+    return;
+  }
   // Progress goes to stderr so `--json` output stays parseable.
   const result = await runShootout(suite, {
     backend: args.backend,
