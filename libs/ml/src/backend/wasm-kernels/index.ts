@@ -1,8 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { conv2DBackpropFilterKernel } from './conv2d-backprop-filter';
 import { conv2DBackpropInputKernel } from './conv2d-backprop-input';
+import { gatherV2Kernel } from './gather';
+import { identityKernel } from './identity';
 import { batchMatMulKernel, fusedMatMulKernel } from './matmul';
 import { maxPoolGradKernel } from './max-pool-grad';
+import { sumKernel } from './reduce-sum';
 import { forgetStock, rememberStock, stockConfig } from './stock-kernels';
 import { tileKernel } from './tile';
 import { unsortedSegmentSumKernel } from './unsorted-segment-sum';
@@ -16,6 +19,9 @@ export const TFLEET_WASM_KERNELS: readonly tf.KernelConfig[] = [
   unsortedSegmentSumKernel,
   tileKernel,
   maxPoolGradKernel,
+  identityKernel,
+  sumKernel,
+  gatherV2Kernel,
 ];
 
 let registered = false;

@@ -40,6 +40,13 @@ export interface SimdKernelExports {
   scratch_bytes(n: number, k: number): number;
   /** Copies the n floats at `src` into each of `rows` consecutive n-float rows at `dst`. */
   fill_rows(dst: number, rows: number, n: number, src: number): void;
+  /** out[j] = sum over r < rows of x[r * cols + j] (rows >= 1). */
+  sum_rows(x: number, rows: number, cols: number, out: number): void;
+  /**
+   * Copies row ids[i] of src (numRows rows of rowBytes bytes; ids are int32) to row i of dst for
+   * i < count. Returns -1, or the position of the first out-of-range id (copying stops there).
+   */
+  gather_rows(src: number, numRows: number, rowBytes: number, ids: number, count: number, dst: number): number;
 }
 
 export interface SimdKernels {

@@ -212,6 +212,54 @@
         (local.set $rows (i32.sub (local.get $rows) (i32.const 1)))
         (br $row))))
 
+  ;; out[j] = sum over r < rows of x[r * cols + j], for j < cols (reducing the leading axis of
+  ;; a row-major [rows, cols] block; rows >= 1). Rows are added in order, one f32 sum per column.
+  (func (export "sum_rows") (param $x i32) (param $rows i32) (param $cols i32) (param $out i32)
+    (local $bytes i32) (local $vecEnd i32) (local $j i32) (local $r i32)
+    (local.set $bytes (i32.shl (local.get $cols) (i32.const 2)))
+    (local.set $vecEnd (i32.and (local.get $bytes) (i32.const -16)))
+    (memory.copy (local.get $out) (local.get $x) (local.get $bytes))
+    (local.set $r (i32.const 1))
+    (block $done
+      (loop $row
+        (br_if $done (i32.ge_s (local.get $r) (local.get $rows)))
+        (local.set $x (i32.add (local.get $x) (local.get $bytes)))
+        (local.set $j (i32.const 0))
+        (block $vecDone
+          (loop $vec
+            (br_if $vecDone (i32.ge_s (local.get $j) (local.get $vecEnd)))
+            (v128.store (i32.add (local.get $out) (local.get $j))
+              (f32x4.add (v128.load (i32.add (local.get $out) (local.get $j)))
+                         (v128.load (i32.add (local.get $x) (local.get $j)))))
+            (local.set $j (i32.add (local.get $j) (i32.const 16)))
+            (br $vec)))
+        (block $tailDone
+          (loop $tail
+            (br_if $tailDone (i32.ge_s (local.get $j) (local.get $bytes)))
+            (f32.store (i32.add (local.get $out) (local.get $j))
+              (f32.add (f32.load (i32.add (local.get $out) (local.get $j)))
+                       (f32.load (i32.add (local.get $x) (local.get $j)))))
+            (local.set $j (i32.add (local.get $j) (i32.const 4)))
+            (br $tail)))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $row))))
+
+  ;; dst row i = src row ids[i] (rows of rowBytes bytes; ids are i32), for i < count. Returns -1,
+  ;; or the position of the first id outside [0, numRows) (nothing is copied for it or after it).
+  (func (export "gather_rows") (param $src i32) (param $numRows i32) (param $rowBytes i32)
+                               (param $ids i32) (param $count i32) (param $dst i32) (result i32)
+    (local $i i32) (local $id i32)
+    (block $done
+      (loop $row
+        (br_if $done (i32.ge_s (local.get $i) (local.get $count)))
+        (local.set $id (i32.load (i32.add (local.get $ids) (i32.shl (local.get $i) (i32.const 2)))))
+        (if (i32.ge_u (local.get $id) (local.get $numRows)) (then (return (local.get $i))))
+        (memory.copy (local.get $dst) (i32.add (local.get $src) (i32.mul (local.get $id) (local.get $rowBytes))) (local.get $rowBytes))
+        (local.set $dst (i32.add (local.get $dst) (local.get $rowBytes)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $row)))
+    (i32.const -1))
+
   ;; See the header. Sizes and strides in elements, pointers in bytes; accumulate != 0 adds to C.
   (func (export "gemm")
     (param $batch i32) (param $m i32) (param $n i32) (param $k i32)
