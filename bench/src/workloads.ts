@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { MultiHeadAttention, PositionEmbedding, SeededRandom } from '@tfleet/ml';
+import { FusedGRU, FusedLSTM, MultiHeadAttention, PositionEmbedding, SeededRandom } from '@tfleet/ml';
 
 /**
  * The four reference workloads, built as the project's WORKLOADS.md describes them (the same
@@ -64,7 +64,8 @@ function recurrentLm(kind: 'lstm' | 'gru'): Workload {
   const input = tf.input({ shape: [32], dtype: 'int32' });
   const embedded = tf.layers.embedding({ inputDim: 64, outputDim: 32 }).apply(input) as tf.SymbolicTensor;
   const rnnArgs = { units: 128, returnSequences: false };
-  const rnn = kind === 'lstm' ? tf.layers.lstm(rnnArgs) : tf.layers.gru(rnnArgs);
+  // tfjs-layers' LSTM/GRU math, weights and defaults, run as whole-sequence kernels.
+  const rnn = kind === 'lstm' ? new FusedLSTM(rnnArgs) : new FusedGRU(rnnArgs);
   const last = rnn.apply(embedded) as tf.SymbolicTensor;
   const logits = tf.layers.dense({ units: 64 }).apply(last) as tf.SymbolicTensor;
   return {
