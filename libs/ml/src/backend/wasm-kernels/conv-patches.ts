@@ -2,12 +2,11 @@ import * as tf from '@tensorflow/tfjs';
 import { KernelArgs, WasmBackend } from './wasm-internals';
 
 /**
- * Patch (im2col) layouts of an NHWC input for convolution gradients, written straight into a
- * float32 tensor on the wasm heap.
- *
- * Copies go through `copyWithin` on one Float32Array over the whole heap whenever a run of
- * source floats is contiguous: a JS element loop costs ~1.6 ns a float on this machine, a
- * 48-float `copyWithin` about a third of that per float.
+ * Helpers of the convolution gradient kernels. Patch rows (im2col) of a many-channel input
+ * are laid out by the SIMD kernel (cnn-simd im2col); a one-channel input is laid out here,
+ * transposed, where each output row's stretch of pixels is one `copyWithin` of an input row
+ * (the first cnn-mnist conv's filter gradient takes 0.8 ms this way, 1.6 ms through the kernel's
+ * 1-float runs).
  */
 
 export interface PatchGeometry {
@@ -36,45 +35,6 @@ export function floatOffset(backend: WasmBackend, t: tf.TensorInfo): number {
   const bytes = backend.dataIdMap.get(t.dataId).memoryOffset;
   if (bytes % 4 !== 0) throw new Error(`tensor at heap byte ${bytes} is not float aligned`);
   return bytes / 4;
-}
-
-/**
- * Patch rows, `[images*oh*ow, fh*fw*cIn]`: row (b, oy, ox) holds the window of output pixel
- * (oy, ox) of image b in filter order (i, j, c); padding is zero. A window wholly inside the
- * image is fh runs of fw*cIn contiguous floats.
- */
-export function patchRows(heap: Float32Array, x: number, cols: number, g: PatchGeometry, images: number): void {
-  const { h, w, cIn, fh, fw, oh, ow, sh, sw, top, left } = g;
-  const rowStride = w * cIn;
-  const run = fw * cIn;
-  let dst = cols;
-  for (let b = 0; b < images; b++) {
-    const imageBase = x + b * h * rowStride;
-    for (let oy = 0; oy < oh; oy++) {
-      const y0 = oy * sh - top;
-      const rowsInside = y0 >= 0 && y0 + fh <= h;
-      for (let ox = 0; ox < ow; ox++) {
-        const x0 = ox * sw - left;
-        if (rowsInside && x0 >= 0 && x0 + fw <= w) {
-          let src = imageBase + y0 * rowStride + x0 * cIn;
-          for (let i = 0; i < fh; i++, src += rowStride, dst += run) heap.copyWithin(dst, src, src + run);
-          continue;
-        }
-        for (let i = 0; i < fh; i++) {
-          const iy = y0 + i;
-          for (let j = 0; j < fw; j++, dst += cIn) {
-            const ix = x0 + j;
-            if (iy < 0 || iy >= h || ix < 0 || ix >= w) {
-              heap.fill(0, dst, dst + cIn);
-            } else {
-              const src = imageBase + iy * rowStride + ix * cIn;
-              heap.copyWithin(dst, src, src + cIn);
-            }
-          }
-        }
-      }
-    }
-  }
 }
 
 /**

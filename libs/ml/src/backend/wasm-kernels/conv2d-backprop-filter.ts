@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { floatOffset, heapFloats, PatchGeometry, patchRows, registeredMatMul, singleChannelPatchColumns } from './conv-patches';
+import { cnnKernels } from './cnn-simd';
+import { floatOffset, heapFloats, PatchGeometry, registeredMatMul, singleChannelPatchColumns } from './conv-patches';
 import { runStock } from './stock-kernels';
 import { asWasmBackend, disposeAll, KernelArgs, view } from './wasm-internals';
 
@@ -79,10 +80,13 @@ function conv2DBackpropFilter(args: KernelArgs): tf.TensorInfo {
         dyChunk = runStock('Slice', { inputs: { x: dy }, backend, attrs: { begin: [b0, 0, 0, 0], size: [images, oh, ow, cOut] } });
         temporaries.push(dyChunk);
       }
-      const xStart = floatOffset(backend, x) + b0 * h * w * cIn;
-      const heap = heapFloats(backend);
-      if (transposedPatches) singleChannelPatchColumns(heap, xStart, floatOffset(backend, cols), geometry, images);
-      else patchRows(heap, xStart, floatOffset(backend, cols), geometry, images);
+      if (transposedPatches) {
+        singleChannelPatchColumns(heapFloats(backend), floatOffset(backend, x) + b0 * h * w, floatOffset(backend, cols), geometry, images);
+      } else {
+        const xAt = backend.dataIdMap.get(x.dataId).memoryOffset + 4 * b0 * h * w * cIn;
+        const g = geometry;
+        cnnKernels(backend).im2col(xAt, backend.dataIdMap.get(cols.dataId).memoryOffset, images, h, w, cIn, fh, fw, oh, ow, g.sh, g.sw, g.top, g.left);
+      }
       const product = registeredMatMul(
         backend,
         view(cols, transposedPatches ? [k, rows] : [rows, k]),

@@ -1,13 +1,28 @@
 import * as tf from '@tensorflow/tfjs';
+import { cnnKernels } from './cnn-simd';
+import { registeredMatMul } from './conv-patches';
 import { runStock } from './stock-kernels';
-import { asWasmBackend, disposeAll, KernelArgs } from './wasm-internals';
+import { asWasmBackend, disposeAll, KernelArgs, view } from './wasm-internals';
 
 /*
- * The stock wasm Conv2DBackpropInput is a naive loop (33 ms of an 88 ms cnn-mnist step). For
- * stride 1 the input gradient is a plain convolution that XNNPACK runs fast:
- *   dx = conv2d(pad(dy, filter - 1 - pad), rot180(W) with in/out channels swapped, 'valid').
- * Strided cases keep the stock kernel (they would need a zero-inserted dy).
+ * The stock wasm Conv2DBackpropInput is a naive loop (33 ms of an 88 ms cnn-mnist step). The
+ * input gradient is the adjoint of im2col applied to one matrix product:
+ *   dcols [N*OH*OW, fh*fw*Cin] = dy [N*OH*OW, Cout] · Wᵀ   (W as [fh*fw*Cin, Cout], as it lies)
+ *   dx = col2im(dcols)     (every patch row added back onto the pixels it came from)
+ * The product runs on the registered BatchMatMul (the project's SIMD GEMM), col2im on the SIMD
+ * kernel (cnn-simd col2im_add). Any stride and padding. Second cnn-mnist conv: 2.3 ms, against
+ * 3.5 ms for the previous XNNPACK Conv2D of the padded dy by the rotated filter (stride 1 only).
  */
+
+/** Largest patch matrix (floats) built at once; bigger batches are processed a few images at a time. */
+const DEFAULT_MAX_PATCH_FLOATS = 1 << 22;
+let maxPatchFloats = DEFAULT_MAX_PATCH_FLOATS;
+
+/** Tests only: a small budget makes small inputs take the several-pieces path. No argument restores the default. */
+export function setMaxInputGradPatchFloatsForTests(floats = DEFAULT_MAX_PATCH_FLOATS): void {
+  maxPatchFloats = floats;
+}
+
 function conv2DBackpropInput(args: KernelArgs): tf.TensorInfo {
   const backend = asWasmBackend(args.backend);
   const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
@@ -25,33 +40,54 @@ function conv2DBackpropInput(args: KernelArgs): tf.TensorInfo {
     attrs['pad'] as 'valid' | 'same' | number | tf.backend_util.ExplicitPadding,
     attrs['dimRoundingMode'] as 'floor' | 'round' | 'ceil' | undefined,
   );
-  const [fh, fw] = filter.shape;
-  const { top, bottom, left, right } = info.padInfo;
-  const padding = [fh - 1 - top, fh - 1 - bottom, fw - 1 - left, fw - 1 - right];
-  if (info.strideHeight !== 1 || info.strideWidth !== 1 || padding.some((p) => p < 0)) return runStock('Conv2DBackpropInput', args);
-
+  const [n, h, w, cIn] = inputShape;
+  const [fh, fw, , cOut] = filter.shape;
+  const [, oh, ow] = dy.shape;
+  if (info.outHeight !== oh || info.outWidth !== ow || dy.shape[0] !== n || dy.shape[3] !== cOut || filter.shape[2] !== cIn) {
+    throw new Error(
+      `Conv2DBackpropInput: dy [${dy.shape}] does not match the forward output [${n}, ${info.outHeight}, ${info.outWidth}, ${cOut}] of input [${inputShape}] and filter [${filter.shape}]`,
+    );
+  }
+  const k = fh * fw * cIn;
+  const pixelsPerImage = oh * ow;
+  const imageFloats = h * w * cIn;
+  const out = backend.makeOutput([...inputShape], 'float32');
+  (backend.typedArrayFromHeap(out) as Float32Array).fill(0);
+  if (n * pixelsPerImage * k * cOut === 0) return out;
+  const imagesPerChunk = Math.max(1, Math.min(n, Math.floor(maxPatchFloats / (k * pixelsPerImage))));
   const temporaries: tf.TensorInfo[] = [];
   try {
-    const padded = runStock('PadV2', {
-      inputs: { x: dy },
-      backend,
-      attrs: { paddings: [[0, 0], [padding[0], padding[1]], [padding[2], padding[3]], [0, 0]], constantValue: 0 },
-    });
-    temporaries.push(padded);
-    const rotated = runStock('Reverse', { inputs: { x: filter }, backend, attrs: { dims: [0, 1] } });
-    temporaries.push(rotated);
-    const swapped = runStock('Transpose', { inputs: { x: rotated }, backend, attrs: { perm: [0, 1, 3, 2] } });
-    temporaries.push(swapped);
-    const dx = runStock('Conv2D', {
-      inputs: { x: padded, filter: swapped },
-      backend,
-      attrs: { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: [1, 1] },
-    });
-    if (dx.shape.some((d, i) => d !== inputShape[i])) {
-      temporaries.push(dx);
-      throw new Error(`Conv2DBackpropInput: computed [${dx.shape}] instead of the input shape [${inputShape}]`);
+    for (let b0 = 0; b0 < n; b0 += imagesPerChunk) {
+      const images = Math.min(n, b0 + imagesPerChunk) - b0;
+      const rows = images * pixelsPerImage;
+      let dyChunk = dy;
+      if (images < n) {
+        dyChunk = runStock('Slice', { inputs: { x: dy }, backend, attrs: { begin: [b0, 0, 0, 0], size: [images, oh, ow, cOut] } });
+        temporaries.push(dyChunk);
+      }
+      const dcols = registeredMatMul(backend, view(dyChunk, [rows, cOut]), view(filter, [k, cOut]), false, true);
+      temporaries.push(dcols);
+      cnnKernels(backend).col2im_add(
+        backend.dataIdMap.get(dcols.dataId).memoryOffset,
+        backend.dataIdMap.get(out.dataId).memoryOffset + 4 * b0 * imageFloats,
+        images,
+        h,
+        w,
+        cIn,
+        fh,
+        fw,
+        oh,
+        ow,
+        info.strideHeight,
+        info.strideWidth,
+        info.padInfo.top,
+        info.padInfo.left,
+      );
     }
-    return dx;
+    return out;
+  } catch (error) {
+    temporaries.push(out);
+    throw error;
   } finally {
     disposeAll(backend, temporaries);
   }

@@ -1,16 +1,33 @@
 import * as tf from '@tensorflow/tfjs';
+import { cnnKernels } from './cnn-simd';
 import { runStock } from './stock-kernels';
 import { asWasmBackend, KernelArgs } from './wasm-internals';
 
 /*
- * The stock wasm MaxPoolGrad took 22 ms of a 57 ms cnn-mnist step. Here each dy value goes to
- * the first maximum of its window (rows, then columns, strict '>' starting from -Infinity: the
- * cpu backend's rule, which decides ties such as all-zero windows after a ReLU, skips NaN and
- * routes nothing out of an all -Infinity window), in one pass over dy on the wasm heap.
- * Windows of 2x2 that lie wholly inside the image (every window of the common 2x2/stride-2
- * valid pool) take an unrolled path: the generic loop cost ~32 ns a window, 5.6 ms of the
- * 26x26x16 pool's gradient at batch 64.
+ * The stock wasm MaxPoolGrad took 22 ms of a 57 ms cnn-mnist step, and a plain JS pass over dy
+ * still ~3 ms for the first pool's gradient (branch mispredictions on every window). Each dy
+ * value goes to the first maximum of its window (rows, then columns, strict '>' from -Infinity:
+ * the cpu backend's rule, which decides ties such as all-zero windows after a ReLU, never picks
+ * NaN and routes nothing out of an all -Infinity window). The SIMD kernels (cnn-simd) do it on
+ * the heap: 2x2 stride-2 windows four channels at a time with compare masks instead of
+ * branches, any other pool with a scalar wasm loop.
  */
+
+interface PoolGeometry {
+  n: number;
+  h: number;
+  w: number;
+  c: number;
+  oh: number;
+  ow: number;
+  fh: number;
+  fw: number;
+  sh: number;
+  sw: number;
+  top: number;
+  left: number;
+}
+
 function maxPoolGrad(args: KernelArgs): tf.TensorInfo {
   const backend = asWasmBackend(args.backend);
   const { dy, input } = args.inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
@@ -25,36 +42,68 @@ function maxPoolGrad(args: KernelArgs): tf.TensorInfo {
     attrs['dimRoundingMode'] as 'floor' | 'round' | 'ceil' | undefined,
   );
   const [n, h, w, c] = input.shape;
-  const { outHeight: oh, outWidth: ow, filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw } = info;
-  if (dy.shape[0] !== n || dy.shape[1] !== oh || dy.shape[2] !== ow || dy.shape[3] !== c) {
-    throw new Error(`MaxPoolGrad: dy [${dy.shape}] does not match the pooled shape [${n}, ${oh}, ${ow}, ${c}] of [${input.shape}]`);
+  const g: PoolGeometry = {
+    n,
+    h,
+    w,
+    c,
+    oh: info.outHeight,
+    ow: info.outWidth,
+    fh: info.filterHeight,
+    fw: info.filterWidth,
+    sh: info.strideHeight,
+    sw: info.strideWidth,
+    top: info.padInfo.top,
+    left: info.padInfo.left,
+  };
+  if (dy.shape[0] !== n || dy.shape[1] !== g.oh || dy.shape[2] !== g.ow || dy.shape[3] !== c) {
+    throw new Error(`MaxPoolGrad: dy [${dy.shape}] does not match the pooled shape [${n}, ${g.oh}, ${g.ow}, ${c}] of [${input.shape}]`);
   }
-  const top = info.padInfo.top;
-  const left = info.padInfo.left;
+  const kernels = cnnKernels(backend);
   const out = backend.makeOutput(input.shape, 'float32');
-  // Views taken after makeOutput: allocating can grow (and detach) the wasm memory.
-  const dx = backend.typedArrayFromHeap(out) as Float32Array;
-  dx.fill(0);
-  const x = backend.typedArrayFromHeap(input) as Float32Array;
-  const g = backend.typedArrayFromHeap(dy) as Float32Array;
+  if (n * h * w * c === 0) return out;
+  const xAt = backend.dataIdMap.get(input.dataId).memoryOffset;
+  const dyAt = backend.dataIdMap.get(dy.dataId).memoryOffset;
+  const dxAt = backend.dataIdMap.get(out.dataId).memoryOffset;
+  if (g.fh === 2 && g.fw === 2 && g.sh === 2 && g.sw === 2 && g.top === 0 && g.left === 0) {
+    // Windows lying wholly inside the image go to the SIMD kernel, which writes all four
+    // positions of each; 'same' padding of an odd size leaves a last row/column of windows
+    // that hang over the edge, routed here in JS (with the same rule) after zeroing.
+    const fullH = Math.min(g.oh, Math.floor(h / 2));
+    const fullW = Math.min(g.ow, Math.floor(w / 2));
+    if (2 * fullH < h || 2 * fullW < w) (backend.typedArrayFromHeap(out) as Float32Array).fill(0);
+    kernels.max_pool_grad_2x2(xAt, dyAt, dxAt, n, h, w, c, fullH, fullW, g.oh, g.ow);
+    if (fullH < g.oh || fullW < g.ow) {
+      routeEdgeWindows(
+        backend.typedArrayFromHeap(input) as Float32Array,
+        backend.typedArrayFromHeap(dy) as Float32Array,
+        backend.typedArrayFromHeap(out) as Float32Array,
+        g,
+        fullH,
+        fullW,
+      );
+    }
+  } else {
+    kernels.max_pool_grad(xAt, dyAt, dxAt, n, h, w, c, g.oh, g.ow, g.fh, g.fw, g.sh, g.sw, g.top, g.left);
+  }
+  return out;
+}
+
+/** dx += dy at the first maximum of every window except those with oy < fullH and ox < fullW. */
+function routeEdgeWindows(x: Float32Array, dy: Float32Array, dx: Float32Array, g: PoolGeometry, fullH: number, fullW: number): void {
+  const { n, h, w, c, oh, ow, fh, fw, sh, sw, top, left } = g;
   const rowStride = w * c;
-  const imageStride = h * rowStride;
-  const twoByTwo = fh === 2 && fw === 2;
-  let gi = 0;
   for (let b = 0; b < n; b++) {
-    const imageBase = b * imageStride;
+    const imageBase = b * h * rowStride;
     for (let oy = 0; oy < oh; oy++) {
       const y0 = oy * sh - top;
       const r0 = Math.max(0, -y0);
       const r1 = Math.min(fh, h - y0);
-      for (let ox = 0; ox < ow; ox++) {
+      for (let ox = oy < fullH ? fullW : 0; ox < ow; ox++) {
         const x0 = ox * sw - left;
         const c0 = Math.max(0, -x0);
         const c1 = Math.min(fw, w - x0);
-        if (twoByTwo && r0 === 0 && c0 === 0 && r1 === 2 && c1 === 2) {
-          gi = routeTwoByTwo(x, g, dx, imageBase + y0 * rowStride + x0 * c, rowStride, c, gi);
-          continue;
-        }
+        let gi = ((b * oh + oy) * ow + ox) * c;
         for (let ch = 0; ch < c; ch++, gi++) {
           let best = -1;
           let bestValue = -Infinity;
@@ -62,49 +111,17 @@ function maxPoolGrad(args: KernelArgs): tf.TensorInfo {
             const rowBase = imageBase + (y0 + r) * rowStride + ch;
             for (let col = c0; col < c1; col++) {
               const idx = rowBase + (x0 + col) * c;
-              const v = x[idx];
-              if (v > bestValue) {
+              if (x[idx] > bestValue) {
                 best = idx;
-                bestValue = v;
+                bestValue = x[idx];
               }
             }
           }
-          if (best >= 0) dx[best] += g[gi];
+          if (best >= 0) dx[best] += dy[gi];
         }
       }
     }
   }
-  return out;
-}
-
-/** One 2x2 window, all channels; returns the next dy index. Same tie rule as the generic loop. */
-function routeTwoByTwo(x: Float32Array, g: Float32Array, dx: Float32Array, corner: number, rowStride: number, c: number, gi: number): number {
-  const end = corner + c;
-  for (let i00 = corner; i00 < end; i00++, gi++) {
-    const i01 = i00 + c;
-    const i10 = i00 + rowStride;
-    const i11 = i10 + c;
-    let best = -1;
-    let bestValue = -Infinity;
-    const v00 = x[i00];
-    if (v00 > bestValue) {
-      best = i00;
-      bestValue = v00;
-    }
-    const v01 = x[i01];
-    if (v01 > bestValue) {
-      best = i01;
-      bestValue = v01;
-    }
-    const v10 = x[i10];
-    if (v10 > bestValue) {
-      best = i10;
-      bestValue = v10;
-    }
-    if (x[i11] > bestValue) best = i11;
-    if (best >= 0) dx[best] += g[gi];
-  }
-  return gi;
 }
 
 export const maxPoolGradKernel: tf.KernelConfig = { kernelName: 'MaxPoolGrad', backendName: 'wasm', kernelFunc: maxPoolGrad as tf.KernelFunc };

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { SeededRandom } from '../../data/rng';
 import { initBackend } from '../backend';
 import { setMaxPatchFloatsForTests } from './conv2d-backprop-filter';
+import { setMaxInputGradPatchFloatsForTests } from './conv2d-backprop-input';
 import { registerWasmKernels, unregisterWasmKernels, wasmKernelsRegistered } from './index';
 
 type Computation = () => tf.Tensor | tf.Tensor[];
@@ -193,7 +194,7 @@ describe('Conv2DBackpropFilter on wasm', () => {
 
 describe('Conv2DBackpropInput on wasm', () => {
   const cases: Array<[number[], number[], number, 'same' | 'valid']> = [];
-  for (const xShape of [[1, 5, 5, 1], [2, 7, 6, 3], [3, 13, 13, 16]]) {
+  for (const xShape of [[1, 5, 5, 1], [2, 7, 6, 3], [3, 13, 13, 16], [2, 10, 9, 6]]) {
     for (const filter of [[1, 1], [3, 3], [2, 3]]) {
       for (const stride of [1, 2]) {
         for (const pad of ['same', 'valid'] as const) cases.push([xShape, [...filter, xShape[3], 5], stride, pad]);
@@ -208,11 +209,32 @@ describe('Conv2DBackpropInput on wasm', () => {
       1e-4,
     );
   });
+  it('explicit padding and unequal strides', async () => {
+    const x = randomData([2, 7, 6, 3]);
+    const w = randomData([3, 2, 3, 4]);
+    const pad: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], [2, 1], [0, 1], [0, 0]];
+    await expectWasmMatchesCpu(() => tf.grad((v: tf.Tensor) => tf.conv2d(v as tf.Tensor4D, t(w) as tf.Tensor4D, [2, 1], pad).square().sum())(t(x)), 1e-4);
+  });
+
+  it.each([
+    [[7, 6, 5, 3], 2],
+    [[5, 9, 9, 1], 1],
+  ])('processes x=%j in several pieces when its patch matrix is over budget (stride %d)', async (xShape, stride) => {
+    const x = randomData(xShape);
+    const w = randomData([3, 3, xShape[3], 4]);
+    const floatsPerImage = 3 * 3 * xShape[3] * Math.ceil(xShape[1] / stride) * Math.ceil(xShape[2] / stride);
+    setMaxInputGradPatchFloatsForTests(2 * floatsPerImage);
+    try {
+      await expectWasmMatchesCpu(() => tf.grad((v: tf.Tensor) => tf.conv2d(v as tf.Tensor4D, t(w) as tf.Tensor4D, stride, 'same').square().sum())(t(x)), 1e-4);
+    } finally {
+      setMaxInputGradPatchFloatsForTests();
+    }
+  });
 });
 
 describe('MaxPoolGrad on wasm', () => {
   const cases: Array<[number[], number, number, 'same' | 'valid', boolean]> = [];
-  for (const xShape of [[1, 5, 5, 1], [2, 7, 6, 3], [3, 26, 26, 4]]) {
+  for (const xShape of [[1, 5, 5, 1], [2, 7, 6, 3], [3, 26, 26, 4], [2, 9, 7, 6]]) {
     for (const [size, stride] of [[2, 2], [3, 2], [3, 1], [2, 1]]) {
       for (const pad of ['same', 'valid'] as const) cases.push([xShape, size, stride, pad, xShape[0] === 2]);
     }
