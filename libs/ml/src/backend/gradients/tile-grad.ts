@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { reluGradConfig } from './relu-grad';
 
 /*
  * tfjs-core 4.22 computes the gradient of Tile with one slice and one add per repetition. The
@@ -32,9 +33,10 @@ export const tileGradConfig: tf.GradConfig = {
 
 let registered = false;
 
-/** Replaces the Tile gradient (same math, all backends). Idempotent, per thread. */
+/** Replaces the Tile and Relu gradients (same math, all backends). Idempotent, per thread. */
 export function registerFastGradients(): void {
   if (registered) return;
   tf.registerGradient(tileGradConfig);
+  tf.registerGradient(reluGradConfig);
   registered = true;
 }

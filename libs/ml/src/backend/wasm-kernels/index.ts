@@ -6,6 +6,7 @@ import { identityKernel } from './identity';
 import { batchMatMulKernel, fusedMatMulKernel } from './matmul';
 import { maxPoolGradKernel } from './max-pool-grad';
 import { sumKernel } from './reduce-sum';
+import { reluGradKernel } from './relu-grad';
 import { forgetStock, rememberStock, stockConfig } from './stock-kernels';
 import { tileKernel } from './tile';
 import { unsortedSegmentSumKernel } from './unsorted-segment-sum';
@@ -22,6 +23,7 @@ export const TFLEET_WASM_KERNELS: readonly tf.KernelConfig[] = [
   identityKernel,
   sumKernel,
   gatherV2Kernel,
+  reluGradKernel,
 ];
 
 let registered = false;

@@ -275,6 +275,34 @@ describe('MaxPoolGrad on wasm', () => {
   });
 });
 
+describe('ReLU gradient on wasm (fused kernel)', () => {
+  it.each([[[7]], [[3, 5]], [[2, 6, 5, 4]], [[64, 26, 26, 16]]])('x=%j matches cpu', async (shape) => {
+    const x = randomData(shape);
+    const w = randomData(shape);
+    await expectWasmMatchesCpu(() => tf.grad((v: tf.Tensor) => tf.relu(v).mul(t(w)).sum())(t(x)), 1e-7);
+  });
+
+  it('gives the cpu values for zeros, NaN and infinite upstream gradients', async () => {
+    const x = { values: new Float32Array([0, -0, 1, -1, NaN, Infinity, -Infinity, 2, 0, 3]), shape: [10] };
+    const dy = { values: new Float32Array([1, 2, 3, 4, 5, 6, 7, Infinity, Infinity, NaN]), shape: [10] };
+    const run = () => tf.grad((v: tf.Tensor) => tf.relu(v))(t(x), t(dy));
+    const [expected] = await runOn('cpu', run);
+    const [actual] = await runOn('wasm', run);
+    expect(Array.from(actual)).toEqual(Array.from(expected));
+    expect(Array.from(expected)).toEqual([0, 0, 3, 0, NaN, 6, 0, Infinity, NaN, NaN]);
+  });
+
+  it('runs as one kernel instead of step, cast and multiply', async () => {
+    await tf.setBackend('wasm');
+    const x = tf.randomNormal([4, 8]);
+    const profile = await tf.profile(() => tf.tidy(() => tf.grad((v: tf.Tensor) => tf.relu(v).sum())(x)));
+    const names = profile.kernels.map((k) => k.name);
+    expect(names).toContain('TfleetReluGrad');
+    expect(names).not.toContain('Step');
+    x.dispose();
+  });
+});
+
 describe('UnsortedSegmentSum on wasm', () => {
   it.each([
     [[6], [0, 2, 2, 1, 0, 2], 3],
@@ -307,6 +335,9 @@ describe('kernel registration', () => {
     // Stock BatchMatMul still works (slow path), proving the original was restored intact.
     const stock = tf.tidy(() => tf.matMul(tf.ones([2, 3]), tf.ones([2, 3]), true, false).dataSync());
     expect(Array.from(stock)).toEqual(new Array(9).fill(2));
+    // Without the fused kernel the ReLU gradient falls back to tfjs' formula.
+    const reluGrad = tf.tidy(() => tf.grad((v: tf.Tensor) => tf.relu(v).sum())(tf.tensor1d([-1, 0, 2])).dataSync());
+    expect(Array.from(reluGrad)).toEqual([0, 0, 1]);
     registerWasmKernels();
     expect(wasmKernelsRegistered()).toBe(true);
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeDefined();

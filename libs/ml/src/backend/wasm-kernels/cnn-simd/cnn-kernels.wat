@@ -340,4 +340,33 @@
             (br $rows)))
         (local.set $b (i32.add (local.get $b) (i32.const 1)))
         (br $images))))
+
+  ;; ---- ReLU gradient ---------------------------------------------------------------------
+  ;; out = dy * step(x), step(x) = 1 where x > 0, 0 where x <= 0, NaN where x is NaN: the same
+  ;; values as tfjs' mul(dy, cast(step(x))) in one pass instead of three kernels.
+  (func (export "relu_grad") (param $dy i32) (param $x i32) (param $out i32) (param $count i32)
+    (local $end i32) (local $vecEnd i32) (local $i i32) (local $xv v128) (local $s v128) (local $xf f32)
+    (local.set $end (i32.shl (local.get $count) (i32.const 2)))
+    (local.set $vecEnd (i32.and (local.get $end) (i32.const -16)))
+    (block $vecDone
+      (loop $vec
+        (br_if $vecDone (i32.ge_u (local.get $i) (local.get $vecEnd)))
+        (local.set $xv (v128.load (i32.add (local.get $x) (local.get $i))))
+        (local.set $s (v128.and (f32x4.gt (local.get $xv) (v128.const f32x4 0 0 0 0)) (v128.const f32x4 1 1 1 1)))
+        (local.set $s (v128.bitselect (local.get $xv) (local.get $s) (f32x4.ne (local.get $xv) (local.get $xv))))
+        (v128.store (i32.add (local.get $out) (local.get $i))
+          (f32x4.mul (v128.load (i32.add (local.get $dy) (local.get $i))) (local.get $s)))
+        (local.set $i (i32.add (local.get $i) (i32.const 16)))
+        (br $vec)))
+    (block $done
+      (loop $scalar
+        (br_if $done (i32.ge_u (local.get $i) (local.get $end)))
+        (local.set $xf (f32.load (i32.add (local.get $x) (local.get $i))))
+        (f32.store (i32.add (local.get $out) (local.get $i))
+          (f32.mul (f32.load (i32.add (local.get $dy) (local.get $i)))
+            (select (local.get $xf)
+              (select (f32.const 1) (f32.const 0) (f32.gt (local.get $xf) (f32.const 0)))
+              (f32.ne (local.get $xf) (local.get $xf)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $scalar))))
 )

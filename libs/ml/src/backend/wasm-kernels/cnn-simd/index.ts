@@ -16,6 +16,8 @@ export interface CnnKernelExports {
   max_pool_grad_2x2(x: number, dy: number, dx: number, n: number, h: number, w: number, c: number, fullH: number, fullW: number, oh: number, ow: number): void;
   /** Any window, stride and padding; zeroes dx first. */
   max_pool_grad(x: number, dy: number, dx: number, n: number, h: number, w: number, c: number, oh: number, ow: number, fh: number, fw: number, sh: number, sw: number, top: number, left: number): void;
+  /** out = dy * step(x) (NaN where x is NaN) over count floats. */
+  relu_grad(dy: number, x: number, out: number, count: number): void;
 }
 
 /** The parts of the WebAssembly JS API used here (the project compiles without the DOM lib). */
