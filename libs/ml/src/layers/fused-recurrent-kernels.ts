@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { asWasmBackend, HeapViews, KernelArgs, perBackend, shapeBytes, sizeOf, WasmBackend } from '../backend/wasm-kernels/wasm-internals';
+import { simdKernels, SimdKernels } from '../backend/wasm-kernels/simd';
+import { asWasmBackend, HeapViews, KernelArgs, perBackend, sizeOf, WasmBackend } from '../backend/wasm-kernels/wasm-internals';
 
 /*
  * Whole-sequence LSTM and GRU kernels for the cpu and wasm backends (used by FusedLSTM and
@@ -47,32 +48,55 @@ export interface SequenceAttrs {
   initialStateGrad: boolean;
 }
 
-/** The backend operations a sequence kernel needs: buffers and a 2-D product. */
+/** A strided matrix inside a tensor: element (i, j) at offset + i * rowStride + j * colStride. */
+interface Operand {
+  info: tf.TensorInfo;
+  offset: number;
+  rowStride: number;
+  colStride: number;
+}
+
+function rows(info: tf.TensorInfo, offset: number, rowStride: number): Operand {
+  return { info, offset, rowStride, colStride: 1 };
+}
+
+/** The transpose of a row-major block: (i, j) of the result is (j, i) of the block. */
+function transposed(info: tf.TensorInfo, offset: number, rowStride: number): Operand {
+  return { info, offset, rowStride: 1, colStride: rowStride };
+}
+
+/** The backend operations a sequence kernel needs: buffers, a strided product and a vector sigmoid. */
 interface Machine {
   /** An uninitialised float32 tensor; every element must be written. */
   alloc(shape: number[]): tf.TensorInfo;
-  /** The tensor's elements. On wasm this is a heap view that a later alloc or matmul may detach: fetch again after either. */
+  /** The tensor's elements. On wasm this is a heap view that a later alloc, gemm or sigmoid may detach: fetch again after any of them. */
   f32(info: tf.TensorInfo): Float32Array;
-  /** out[outOffset...] (m x n) = a[aOffset...] (m x k) · b (the whole tensor, k x n). */
-  matmul(a: tf.TensorInfo, aOffset: number, b: tf.TensorInfo, out: tf.TensorInfo, outOffset: number, m: number, k: number, n: number): void;
+  /** C (m x n, row-major from c.offset, row stride c.rowStride) (+)= A (m x k) · B (k x n). */
+  gemm(m: number, n: number, k: number, a: Operand, b: Operand, c: Operand, accumulate: boolean): void;
+  /** dst[dstOffset + i] = 1 / (1 + exp(-src[srcOffset + i])) for i < count (different buffers). */
+  sigmoid(src: tf.TensorInfo, srcOffset: number, dst: tf.TensorInfo, dstOffset: number, count: number): void;
   /** Frees a tensor from alloc that is not returned. */
   free(info: tf.TensorInfo): void;
   /** Releases per-call resources (wasm heap views). */
   finish(): void;
 }
 
-const wasmBatchMatMul = perBackend((backend: WasmBackend) =>
-  backend.wasm.cwrap('BatchMatMul', null, ['number', 'array', 'number', 'number', 'array', 'number', 'number', 'number', 'number']),
-);
+const wasmSigmoid = perBackend((backend: WasmBackend) => backend.wasm.cwrap('Sigmoid', null, ['number', 'number']));
 
+/**
+ * wasm: products on the project's SIMD GEMM (strided operands, so transposes and column blocks
+ * of the recurrent kernel need no copies; about twice XNNPACK's speed at these sizes), the
+ * sigmoid on the backend's own (XNNPACK, vectorised) Sigmoid over heap views.
+ */
 class WasmMachine implements Machine {
   private readonly views: HeapViews;
-  private readonly run: ReturnType<typeof wasmBatchMatMul>;
-  private readonly shapes = new Map<string, Uint8Array>();
+  private readonly simd: SimdKernels;
+  private readonly sigmoidFn: ReturnType<typeof wasmSigmoid>;
 
   constructor(private readonly backend: WasmBackend) {
     this.views = new HeapViews(backend);
-    this.run = wasmBatchMatMul(backend);
+    this.simd = simdKernels(backend);
+    this.sigmoidFn = wasmSigmoid(backend);
   }
 
   alloc(shape: number[]): tf.TensorInfo {
@@ -83,13 +107,31 @@ class WasmMachine implements Machine {
     return this.backend.typedArrayFromHeap(info) as Float32Array;
   }
 
-  matmul(a: tf.TensorInfo, aOffset: number, b: tf.TensorInfo, out: tf.TensorInfo, outOffset: number, m: number, k: number, n: number): void {
-    const aId = this.views.slice(a, aOffset, m * k);
-    const outId = this.views.slice(out, outOffset, m * n);
-    // b is always a whole tensor: its own id keeps XNNPACK's packed-weights operator cached
-    // across timesteps (the cache is keyed on the weights' id).
-    const bId = this.backend.dataIdMap.get(b.dataId).id;
-    this.run(aId, this.shape(1, m, k), 3, bId, this.shape(1, k, n), 3, false, false, outId);
+  gemm(m: number, n: number, k: number, a: Operand, b: Operand, c: Operand, accumulate: boolean): void {
+    const scratch = this.simd.scratch(this.simd.exports.scratch_bytes(n, k));
+    this.simd.exports.gemm(
+      1,
+      m,
+      n,
+      k,
+      this.pointer(a),
+      0,
+      a.rowStride,
+      a.colStride,
+      this.pointer(b),
+      0,
+      b.rowStride,
+      b.colStride,
+      this.pointer(c),
+      0,
+      c.rowStride,
+      accumulate ? 1 : 0,
+      scratch,
+    );
+  }
+
+  sigmoid(src: tf.TensorInfo, srcOffset: number, dst: tf.TensorInfo, dstOffset: number, count: number): void {
+    this.sigmoidFn(this.views.slice(src, srcOffset, count), this.views.slice(dst, dstOffset, count));
   }
 
   free(info: tf.TensorInfo): void {
@@ -100,14 +142,8 @@ class WasmMachine implements Machine {
     this.views.release();
   }
 
-  private shape(...dims: number[]): Uint8Array {
-    const key = dims.join(',');
-    let bytes = this.shapes.get(key);
-    if (!bytes) {
-      bytes = shapeBytes(dims);
-      this.shapes.set(key, bytes);
-    }
-    return bytes;
+  private pointer(o: Operand): number {
+    return this.backend.dataIdMap.get(o.info.dataId).memoryOffset + 4 * o.offset;
   }
 }
 
@@ -126,6 +162,7 @@ function asCpuBackend(backend: unknown): CpuBackend {
   return b as CpuBackend;
 }
 
+/** cpu: the same operations as plain loops (the cpu backend is the tests' reference, not fast). */
 class CpuMachine implements Machine {
   private row = new Float64Array(0);
 
@@ -141,24 +178,29 @@ class CpuMachine implements Machine {
     return values;
   }
 
-  matmul(a: tf.TensorInfo, aOffset: number, b: tf.TensorInfo, out: tf.TensorInfo, outOffset: number, m: number, k: number, n: number): void {
-    const av = this.f32(a);
-    const bv = this.f32(b);
-    const ov = this.f32(out);
+  gemm(m: number, n: number, k: number, a: Operand, b: Operand, c: Operand, accumulate: boolean): void {
+    const av = this.f32(a.info);
+    const bv = this.f32(b.info);
+    const cv = this.f32(c.info);
     if (this.row.length < n) this.row = new Float64Array(n);
     const row = this.row;
     for (let i = 0; i < m; i++) {
       row.fill(0, 0, n);
-      const aRow = aOffset + i * k;
       for (let p = 0; p < k; p++) {
-        const x = av[aRow + p];
+        const x = av[a.offset + i * a.rowStride + p * a.colStride];
         if (x === 0) continue;
-        const bRow = p * n;
-        for (let j = 0; j < n; j++) row[j] += x * bv[bRow + j];
+        const bRow = b.offset + p * b.rowStride;
+        for (let j = 0; j < n; j++) row[j] += x * bv[bRow + j * b.colStride];
       }
-      const oRow = outOffset + i * n;
-      for (let j = 0; j < n; j++) ov[oRow + j] = row[j];
+      const cRow = c.offset + i * c.rowStride;
+      for (let j = 0; j < n; j++) cv[cRow + j] = accumulate ? cv[cRow + j] + row[j] : row[j];
     }
+  }
+
+  sigmoid(src: tf.TensorInfo, srcOffset: number, dst: tf.TensorInfo, dstOffset: number, count: number): void {
+    const s = this.f32(src);
+    const d = this.f32(dst);
+    for (let i = 0; i < count; i++) d[dstOffset + i] = sigmoid(s[srcOffset + i]);
   }
 
   free(info: tf.TensorInfo): void {
@@ -177,11 +219,6 @@ function hardSigmoid(x: number): number {
 
 function sigmoid(x: number): number {
   return 1 / (1 + Math.exp(-x));
-}
-
-/** tanh through one exp (Math.tanh is 2-3x slower in V8); exact to float32 rounding, since the arithmetic is in doubles. */
-function tanh(x: number): number {
-  return 1 - 2 / (Math.exp(2 * x) + 1);
 }
 
 /**
@@ -216,12 +253,16 @@ function required(inputs: Inputs, name: string): tf.TensorInfo {
   return t;
 }
 
-/** [src rows] -> dst as [cols, rows]: a transpose of a [rows, cols] matrix stored in `src`. */
-function transposeInto(src: Float32Array, srcOffset: number, rows: number, cols: number, srcStride: number, dst: Float32Array): void {
-  for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < cols; c++) dst[c * rows + r] = src[srcOffset + r * srcStride + c];
-  }
+/** Copies row `row` of a [rows, bu] tensor into `dst`. */
+function copyRow(m: Machine, src: tf.TensorInfo, row: number, bu: number, dst: tf.TensorInfo): void {
+  m.f32(dst).set(m.f32(src).subarray(row * bu, (row + 1) * bu));
 }
+
+/*
+ * tanh(x) = 2·sigmoid(2x) − 1: the kernels put 2x in a [B, u] buffer and run the backend's
+ * vectorised sigmoid over it, instead of a Math.exp per element (which took most of the time of
+ * the gate loops). The absolute error is that of the float32 sigmoid, ~1e-7.
+ */
 
 function lstmForward(m: Machine, inputs: Inputs, attrs: SequenceAttrs): tf.TensorInfo[] {
   const xw = required(inputs, 'xw');
@@ -240,51 +281,74 @@ function lstmForward(m: Machine, inputs: Inputs, attrs: SequenceAttrs): tf.Tenso
   const cs = m.alloc([steps + 1, batch, u]);
   const gates = m.alloc([steps, batch, g4]);
   const tanhC = m.alloc([steps, batch, u]);
-  const z = m.alloc([batch, g4]);
-  m.f32(hs).set(m.f32(h0));
-  m.f32(cs).set(m.f32(c0));
+  const z = m.alloc([batch, g4]); // pre-activations of the current step
+  const twice = m.alloc([batch, u]);
+  const sig = m.alloc([batch, u]);
+  copyRow(m, h0, 0, bu, hs);
+  copyRow(m, c0, 0, bu, cs);
 
   for (let t = 0; t < steps; t++) {
-    m.matmul(hs, t * bu, kernel, z, 0, batch, u, g4);
-    const Z = m.f32(z);
-    const XW = m.f32(xw);
-    const H = m.f32(hs);
-    const C = m.f32(cs);
-    const GA = m.f32(gates);
-    const TC = m.f32(tanhC);
-    const M = mask ? m.f32(mask) : null;
-    const xo = t * batch * g4;
     const prev = t * bu;
     const next = prev + bu;
-    for (let b = 0; b < batch; b++) {
-      const zr = b * g4;
-      const gr = xo + zr;
-      const sr = b * u;
-      const keep = M === null || M[t * batch + b] !== 0;
-      for (let j = 0; j < u; j++) {
-        const zi = Z[zr + j] + XW[gr + j];
-        const zf = Z[zr + u + j] + XW[gr + u + j];
-        const zc = Z[zr + 2 * u + j] + XW[gr + 2 * u + j];
-        const zo = Z[zr + 3 * u + j] + XW[gr + 3 * u + j];
-        const i = hard ? hardSigmoid(zi) : sigmoid(zi);
-        const f = hard ? hardSigmoid(zf) : sigmoid(zf);
-        const cc = tanh(zc);
-        const o = hard ? hardSigmoid(zo) : sigmoid(zo);
-        GA[gr + j] = i;
-        GA[gr + u + j] = f;
-        GA[gr + 2 * u + j] = cc;
-        GA[gr + 3 * u + j] = o;
-        const cPrev = C[prev + sr + j];
-        // Round c to float32 before tanh, as the stock cell computes tanh of the stored c.
-        const c = Math.fround(f * cPrev + i * cc);
-        const tc = tanh(c);
-        TC[prev + sr + j] = tc;
-        if (keep) {
-          C[next + sr + j] = c;
-          H[next + sr + j] = o * tc;
-        } else {
-          C[next + sr + j] = cPrev;
-          H[next + sr + j] = H[prev + sr + j];
+    const go = t * batch * g4;
+    // z = xw_t + h_{t-1}·U
+    m.f32(z).set(m.f32(xw).subarray(go, go + batch * g4));
+    m.gemm(batch, g4, u, rows(hs, prev, u), rows(kernel, 0, g4), rows(z, 0, g4), true);
+    {
+      const Z = m.f32(z);
+      const TW = m.f32(twice);
+      for (let b = 0; b < batch; b++) {
+        for (let j = 0; j < u; j++) TW[b * u + j] = 2 * Z[b * g4 + 2 * u + j];
+      }
+    }
+    m.sigmoid(twice, 0, sig, 0, bu);
+    {
+      const Z = m.f32(z);
+      const SG = m.f32(sig);
+      const TW = m.f32(twice);
+      const GA = m.f32(gates);
+      const C = m.f32(cs);
+      const M = mask ? m.f32(mask) : null;
+      for (let b = 0; b < batch; b++) {
+        const zr = b * g4;
+        const gr = go + zr;
+        const sr = b * u;
+        const keep = M === null || M[t * batch + b] !== 0;
+        for (let j = 0; j < u; j++) {
+          const zi = Z[zr + j];
+          const zf = Z[zr + u + j];
+          const zo = Z[zr + 3 * u + j];
+          const i = hard ? hardSigmoid(zi) : sigmoid(zi);
+          const f = hard ? hardSigmoid(zf) : sigmoid(zf);
+          const o = hard ? hardSigmoid(zo) : sigmoid(zo);
+          const cc = 2 * SG[sr + j] - 1;
+          GA[gr + j] = i;
+          GA[gr + u + j] = f;
+          GA[gr + 2 * u + j] = cc;
+          GA[gr + 3 * u + j] = o;
+          const cPrev = C[prev + sr + j];
+          // Rounded to float32 before its tanh, as the stock cell takes tanh of the stored c.
+          const c = Math.fround(f * cPrev + i * cc);
+          C[next + sr + j] = keep ? c : cPrev;
+          TW[sr + j] = 2 * c;
+        }
+      }
+    }
+    m.sigmoid(twice, 0, sig, 0, bu);
+    {
+      const SG = m.f32(sig);
+      const GA = m.f32(gates);
+      const TC = m.f32(tanhC);
+      const H = m.f32(hs);
+      const M = mask ? m.f32(mask) : null;
+      for (let b = 0; b < batch; b++) {
+        const orow = go + b * g4 + 3 * u;
+        const sr = b * u;
+        const keep = M === null || M[t * batch + b] !== 0;
+        for (let j = 0; j < u; j++) {
+          const tc = 2 * SG[sr + j] - 1;
+          TC[prev + sr + j] = tc;
+          H[next + sr + j] = keep ? GA[orow + j] * tc : H[prev + sr + j];
         }
       }
     }
@@ -295,7 +359,7 @@ function lstmForward(m: Machine, inputs: Inputs, attrs: SequenceAttrs): tf.Tenso
   if (attrs.returnSequences) O.set(H.subarray(bu, (steps + 1) * bu));
   else O.set(H.subarray(steps * bu, (steps + 1) * bu));
   if (attrs.returnCarry) O.set(m.f32(cs).subarray(steps * bu, (steps + 1) * bu), (outRows - 1) * bu);
-  m.free(z);
+  for (const temp of [z, twice, sig]) m.free(temp);
   return [out, hs, cs, gates, tanhC];
 }
 
@@ -313,21 +377,19 @@ function lstmBackward(m: Machine, inputs: Inputs, attrs: SequenceAttrs): tf.Tens
   const outRows = dOut.shape[0];
 
   const dz = m.alloc([steps, batch, g4]);
-  const dh = m.alloc([batch, u]); // d loss / d h_t, becomes dh0
-  const dc = m.alloc([batch, u]); // d loss / d c_t from later steps, becomes dc0
-  const rec = m.alloc([batch, u]);
-  const kernelT = m.alloc([g4, u]);
+  const dh = m.alloc([batch, u]); // d loss / d h_t; ends as dh0
+  const dc = m.alloc([batch, u]); // d loss / d c_t from later steps; ends as dc0
   const dBias = m.alloc([g4]);
   const biasSum = new Float64Array(g4);
-  transposeInto(m.f32(kernel), 0, u, g4, g4, m.f32(kernelT));
-  {
-    const D = m.f32(dOut);
-    m.f32(dh).set(D.subarray((attrs.returnSequences ? steps - 1 : 0) * bu, (attrs.returnSequences ? steps : 1) * bu));
-    if (attrs.returnCarry) m.f32(dc).set(D.subarray((outRows - 1) * bu, outRows * bu));
-    else m.f32(dc).fill(0);
-  }
+  copyRow(m, dOut, attrs.returnSequences ? steps - 1 : 0, bu, dh);
+  if (attrs.returnCarry) copyRow(m, dOut, outRows - 1, bu, dc);
+  else m.f32(dc).fill(0);
 
   for (let t = steps - 1; t >= 0; t--) {
+    const go = t * batch * g4;
+    const so = t * bu;
+    // The output gradient of step t-1 (returnSequences), added to dh for the next iteration.
+    const extra = attrs.returnSequences && t > 0 ? (t - 1) * bu : -1;
     {
       const DZ = m.f32(dz);
       const DH = m.f32(dh);
@@ -335,15 +397,15 @@ function lstmBackward(m: Machine, inputs: Inputs, attrs: SequenceAttrs): tf.Tens
       const GA = m.f32(gates);
       const C = m.f32(cs);
       const TC = m.f32(tanhC);
+      const D = m.f32(dOut);
       const M = mask ? m.f32(mask) : null;
-      const go = t * batch * g4;
-      const so = t * bu;
       for (let b = 0; b < batch; b++) {
         const gr = go + b * g4;
         const sr = b * u;
         if (M !== null && M[t * batch + b] === 0) {
-          // A masked step passes h and c through: their gradients go on to step t-1 untouched.
+          // A masked step passes h and c through: their gradients go on to step t-1 as they are.
           DZ.fill(0, gr, gr + g4);
+          if (extra >= 0) for (let j = 0; j < u; j++) DH[sr + j] += D[extra + sr + j];
           continue;
         }
         for (let j = 0; j < u; j++) {
@@ -367,22 +429,18 @@ function lstmBackward(m: Machine, inputs: Inputs, attrs: SequenceAttrs): tf.Tens
           biasSum[2 * u + j] += dcc;
           biasSum[3 * u + j] += dout;
           DC[sr + j] = dcv * f;
-          DH[sr + j] = 0;
+          // h_{t-1} reaches the loss only through z_t (added by the product below) and through
+          // the output of step t-1.
+          DH[sr + j] = extra >= 0 ? D[extra + sr + j] : 0;
         }
       }
     }
     if (t === 0 && !attrs.initialStateGrad) break;
-    m.matmul(dz, t * batch * g4, kernelT, rec, 0, batch, g4, u);
-    const DH = m.f32(dh);
-    const R = m.f32(rec);
-    const D = m.f32(dOut);
-    const extra = attrs.returnSequences && t > 0 ? (t - 1) * bu : -1;
-    for (let k = 0; k < bu; k++) DH[k] += R[k] + (extra >= 0 ? D[extra + k] : 0);
+    // dh_{t-1} += dz_t·Uᵀ
+    m.gemm(batch, u, g4, rows(dz, go, g4), transposed(kernel, 0, g4), rows(dh, 0, u), true);
   }
 
   m.f32(dBias).set(biasSum);
-  m.free(rec);
-  m.free(kernelT);
   return [dz, dh, dc, dBias];
 }
 
@@ -403,25 +461,16 @@ function gruForward(m: Machine, inputs: Inputs, attrs: SequenceAttrs): tf.Tensor
   const rh = m.alloc([steps, batch, u]);
   const zr = m.alloc([batch, 2 * u]);
   const hr = m.alloc([batch, u]);
-  // The z/r columns and the h columns of the recurrent kernel as two contiguous matrices.
-  const kernelZr = m.alloc([u, 2 * u]);
-  const kernelH = m.alloc([u, u]);
-  {
-    const K = m.f32(kernel);
-    const KZR = m.f32(kernelZr);
-    const KH = m.f32(kernelH);
-    for (let r = 0; r < u; r++) {
-      KZR.set(K.subarray(r * g3, r * g3 + 2 * u), r * 2 * u);
-      KH.set(K.subarray(r * g3 + 2 * u, (r + 1) * g3), r * u);
-    }
-  }
-  m.f32(hs).set(m.f32(h0));
+  const twice = m.alloc([batch, u]);
+  const sig = m.alloc([batch, u]);
+  copyRow(m, h0, 0, bu, hs);
 
   for (let t = 0; t < steps; t++) {
-    const xo = t * batch * g3;
+    const go = t * batch * g3;
     const prev = t * bu;
     const next = prev + bu;
-    m.matmul(hs, prev, kernelZr, zr, 0, batch, u, 2 * u);
+    // [z, r] pre-activations: h_{t-1} times the first 2u columns of U.
+    m.gemm(batch, 2 * u, u, rows(hs, prev, u), rows(kernel, 0, g3), rows(zr, 0, 2 * u), false);
     {
       const ZR = m.f32(zr);
       const XW = m.f32(xw);
@@ -429,37 +478,48 @@ function gruForward(m: Machine, inputs: Inputs, attrs: SequenceAttrs): tf.Tensor
       const GA = m.f32(gates);
       const RH = m.f32(rh);
       for (let b = 0; b < batch; b++) {
-        const gr = xo + b * g3;
+        const gr = go + b * g3;
         const zrr = b * 2 * u;
         const sr = b * u;
         for (let j = 0; j < u; j++) {
           const az = ZR[zrr + j] + XW[gr + j];
           const ar = ZR[zrr + u + j] + XW[gr + u + j];
-          const z = hard ? hardSigmoid(az) : sigmoid(az);
+          const zv = hard ? hardSigmoid(az) : sigmoid(az);
           const r = hard ? hardSigmoid(ar) : sigmoid(ar);
-          GA[gr + j] = z;
+          GA[gr + j] = zv;
           GA[gr + u + j] = r;
           RH[prev + sr + j] = r * H[prev + sr + j];
         }
       }
     }
-    m.matmul(rh, prev, kernelH, hr, 0, batch, u, u);
+    // (r * h_{t-1}) times the last u columns of U.
+    m.gemm(batch, u, u, rows(rh, prev, u), rows(kernel, 2 * u, g3), rows(hr, 0, u), false);
     {
       const HR = m.f32(hr);
       const XW = m.f32(xw);
+      const TW = m.f32(twice);
+      for (let b = 0; b < batch; b++) {
+        const gr = go + b * g3 + 2 * u;
+        const sr = b * u;
+        for (let j = 0; j < u; j++) TW[sr + j] = 2 * (XW[gr + j] + HR[sr + j]);
+      }
+    }
+    m.sigmoid(twice, 0, sig, 0, bu);
+    {
+      const SG = m.f32(sig);
       const H = m.f32(hs);
       const GA = m.f32(gates);
       const M = mask ? m.f32(mask) : null;
       for (let b = 0; b < batch; b++) {
-        const gr = xo + b * g3;
+        const gr = go + b * g3;
         const sr = b * u;
         const keep = M === null || M[t * batch + b] !== 0;
         for (let j = 0; j < u; j++) {
-          const hh = tanh(XW[gr + 2 * u + j] + HR[sr + j]);
+          const hh = 2 * SG[sr + j] - 1;
           GA[gr + 2 * u + j] = hh;
-          const z = GA[gr + j];
+          const zv = GA[gr + j];
           const hp = H[prev + sr + j];
-          H[next + sr + j] = keep ? z * hp + (1 - z) * hh : hp;
+          H[next + sr + j] = keep ? zv * hp + (1 - zv) * hh : hp;
         }
       }
     }
@@ -469,7 +529,7 @@ function gruForward(m: Machine, inputs: Inputs, attrs: SequenceAttrs): tf.Tensor
   const O = m.f32(out);
   if (attrs.returnSequences) O.set(H.subarray(bu, (steps + 1) * bu));
   else O.set(H.subarray(steps * bu, (steps + 1) * bu));
-  for (const temp of [zr, hr, kernelZr, kernelH]) m.free(temp);
+  for (const temp of [zr, hr, twice, sig]) m.free(temp);
   return [out, hs, gates, rh];
 }
 
@@ -487,24 +547,16 @@ function gruBackward(m: Machine, inputs: Inputs, attrs: SequenceAttrs): tf.Tenso
   const dz = m.alloc([steps, batch, g3]);
   const dzr = m.alloc([steps, batch, 2 * u]);
   const dhh = m.alloc([steps, batch, u]); // d pre-activation of the candidate state
-  const dh = m.alloc([batch, u]); // d loss / d h_t, becomes dh0
+  const dh = m.alloc([batch, u]); // d loss / d h_t; ends as dh0
   const drh = m.alloc([batch, u]);
-  const rec = m.alloc([batch, u]);
-  const kernelZrT = m.alloc([2 * u, u]);
-  const kernelHT = m.alloc([u, u]);
   const dBias = m.alloc([g3]);
   const biasSum = new Float64Array(g3);
-  {
-    const K = m.f32(kernel);
-    transposeInto(K, 0, u, 2 * u, g3, m.f32(kernelZrT));
-    transposeInto(K, 2 * u, u, u, g3, m.f32(kernelHT));
-    const D = m.f32(dOut);
-    m.f32(dh).set(D.subarray((attrs.returnSequences ? steps - 1 : 0) * bu, (attrs.returnSequences ? steps : 1) * bu));
-  }
+  copyRow(m, dOut, attrs.returnSequences ? steps - 1 : 0, bu, dh);
 
   for (let t = steps - 1; t >= 0; t--) {
     const go = t * batch * g3;
     const so = t * bu;
+    const extra = attrs.returnSequences && t > 0 ? (t - 1) * bu : -1;
     {
       const DHH = m.f32(dhh);
       const DZR = m.f32(dzr);
@@ -526,11 +578,11 @@ function gruBackward(m: Machine, inputs: Inputs, attrs: SequenceAttrs): tf.Tenso
             DZ[gr + 2 * u + j] = 0;
             continue;
           }
-          const z = GA[gr + j];
+          const zv = GA[gr + j];
           const hh = GA[gr + 2 * u + j];
           const dhv = DH[sr + j];
-          const dAz = dhv * (H[so + sr + j] - hh) * gateSlope(z, hard);
-          const dAh = dhv * (1 - z) * (1 - hh * hh);
+          const dAz = dhv * (H[so + sr + j] - hh) * gateSlope(zv, hard);
+          const dAh = dhv * (1 - zv) * (1 - hh * hh);
           DZR[zrr + j] = dAz;
           DZ[gr + j] = dAz;
           DHH[so + sr + j] = dAh;
@@ -540,7 +592,8 @@ function gruBackward(m: Machine, inputs: Inputs, attrs: SequenceAttrs): tf.Tenso
         }
       }
     }
-    m.matmul(dhh, so, kernelHT, drh, 0, batch, u, u);
+    // d(r * h_{t-1}) = dhh·U_hᵀ
+    m.gemm(batch, u, u, rows(dhh, so, u), transposed(kernel, 2 * u, g3), rows(drh, 0, u), false);
     {
       const DRH = m.f32(drh);
       const DZR = m.f32(dzr);
@@ -548,6 +601,7 @@ function gruBackward(m: Machine, inputs: Inputs, attrs: SequenceAttrs): tf.Tenso
       const DH = m.f32(dh);
       const GA = m.f32(gates);
       const H = m.f32(hs);
+      const D = m.f32(dOut);
       const M = mask ? m.f32(mask) : null;
       for (let b = 0; b < batch; b++) {
         const gr = go + b * g3;
@@ -555,13 +609,15 @@ function gruBackward(m: Machine, inputs: Inputs, attrs: SequenceAttrs): tf.Tenso
         const sr = b * u;
         const keep = M === null || M[t * batch + b] !== 0;
         for (let j = 0; j < u; j++) {
+          const add = extra >= 0 ? D[extra + sr + j] : 0;
           if (!keep) {
             // h_t = h_{t-1}: dh carries over as it is.
             DZR[zrr + u + j] = 0;
             DZ[gr + u + j] = 0;
+            DH[sr + j] += add;
             continue;
           }
-          const z = GA[gr + j];
+          const zv = GA[gr + j];
           const r = GA[gr + u + j];
           const d = DRH[sr + j];
           const dAr = d * H[so + sr + j] * gateSlope(r, hard);
@@ -569,21 +625,17 @@ function gruBackward(m: Machine, inputs: Inputs, attrs: SequenceAttrs): tf.Tenso
           DZ[gr + u + j] = dAr;
           biasSum[u + j] += dAr;
           // The direct paths to h_{t-1}: through z*h_{t-1} and through r*h_{t-1}.
-          DH[sr + j] = DH[sr + j] * z + d * r;
+          DH[sr + j] = DH[sr + j] * zv + d * r + add;
         }
       }
     }
     if (t === 0 && !attrs.initialStateGrad) break;
-    m.matmul(dzr, t * batch * 2 * u, kernelZrT, rec, 0, batch, 2 * u, u);
-    const DH = m.f32(dh);
-    const R = m.f32(rec);
-    const D = m.f32(dOut);
-    const extra = attrs.returnSequences && t > 0 ? (t - 1) * bu : -1;
-    for (let k = 0; k < bu; k++) DH[k] += R[k] + (extra >= 0 ? D[extra + k] : 0);
+    // dh_{t-1} += [dz, dr]·U_zrᵀ
+    m.gemm(batch, u, 2 * u, rows(dzr, t * batch * 2 * u, 2 * u), transposed(kernel, 0, g3), rows(dh, 0, u), true);
   }
 
   m.f32(dBias).set(biasSum);
-  for (const temp of [drh, rec, kernelZrT, kernelHT]) m.free(temp);
+  m.free(drh);
   return [dz, dzr, dhh, dh, dBias];
 }
 
