@@ -1,12 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelSpec } from '@tfleet/contracts';
 import type { TaskInfo } from '../data/dataset';
+import { FusedGRU, FusedLSTM } from '../layers/fused-recurrent';
 import { MultiHeadAttention, TokenPaddingMask } from '../layers/multi-head-attention';
 import { call, expectInputs, inputVocabulary, isTokenInput, modelInput, vocabularyRows } from './common';
 import { outputUnits } from './heads';
 import { SeededInitializers } from './initializers';
 import { Identity } from './pooling';
-import { StateInitGRU, StateInitLSTM, StateInitSimpleRNN } from './recurrent-layers';
+import { StateInitSimpleRNN } from './recurrent-layers';
 
 export type RecurrentSpec = Extract<ModelSpec, { family: 'simple-rnn' | 'lstm' | 'gru' }>;
 
@@ -68,13 +69,15 @@ function recurrentLayer(
     kernelInitializer: init.glorotUniform(),
     recurrentInitializer: init.orthogonal(),
   };
+  // FusedLSTM / FusedGRU: tfjs-layers' LSTM / GRU (same weights, initialisers, math) run as
+  // whole-sequence kernels on cpu and wasm; they also copy their kwargs like StateInit*.
   switch (spec.family) {
     case 'simple-rnn':
       return takesInitialState ? new StateInitSimpleRNN(args) : tf.layers.simpleRNN(args);
     case 'lstm':
-      return takesInitialState ? new StateInitLSTM({ ...args, unitForgetBias: true }) : tf.layers.lstm({ ...args, unitForgetBias: true });
+      return new FusedLSTM({ ...args, unitForgetBias: true });
     case 'gru':
-      return takesInitialState ? new StateInitGRU(args) : tf.layers.gru(args);
+      return new FusedGRU(args);
   }
 }
 
