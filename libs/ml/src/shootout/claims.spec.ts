@@ -77,6 +77,20 @@ describe('evaluateClaim', () => {
     expect(neither.checks[0]!.evidence).toContain('no run reached the target');
   });
 
+  it('reads the last epoch\'s validation metric when asked', () => {
+    const claim: Claim = {
+      id: 'ppl',
+      statement: 'lstm beats the bigram',
+      checks: [{ kind: 'versus-baseline', row: 'lstm', metric: 'perplexity', split: 'validation', baseline: 'validationBigramPerplexity', relation: 'at-most', fraction: 1 }],
+    };
+    const epochs = [110, 95.5].map((perplexity, i) => ({ epoch: i + 1, step: i + 1, samples: i + 1, trainLoss: null, validation: { perplexity }, wallTimeMs: 1 }));
+    const row = fakeRow({ label: 'lstm', test: { perplexity: 130 }, baselines: { validationBigramPerplexity: 100 }, epochs });
+    const verdict = evaluateClaim(claim, [row]);
+    expect(verdict.verdict).toBe('held');
+    expect(verdict.checks[0]!.evidence).toBe('lstm: validation perplexity <= 1 x validationBigramPerplexity: 95.50 <= 100 (validationBigramPerplexity 100)');
+    expect(evaluateClaim(claim, [{ ...row, epochs: [] }]).checks[0]!.evidence).toContain('no validation perplexity');
+  });
+
   it('checks a fixed threshold', () => {
     expect(evaluateClaim(atLeast, [fakeRow({ label: 'cnn', test: { accuracy: 0.971 } })]).verdict).toBe('held');
     const short = evaluateClaim(atLeast, [fakeRow({ label: 'cnn', test: { accuracy: 0.965 } })]);

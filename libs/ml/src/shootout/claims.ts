@@ -9,6 +9,8 @@ import type { ShootoutRow } from './rows';
 /** A number read off one row. */
 export type Quantity =
   | { of: 'test'; metric: string }
+  /** The validation metric after the last epoch. */
+  | { of: 'validation'; metric: string }
   | { of: 'samplesPerSecond' }
   | { of: 'samplesToTarget' }
   | { of: 'params' };
@@ -18,7 +20,16 @@ export type ClaimCheck =
    * The row's test metric compared with `fraction` times one of its own baselines, e.g.
    * "test mse at most 0.1 x baselineMse" (low error) or "at least 0.5 x" (near the baseline).
    */
-  | { kind: 'versus-baseline'; row: string; metric: string; baseline: string; relation: 'at-most' | 'at-least'; fraction: number }
+  | {
+      kind: 'versus-baseline';
+      row: string;
+      metric: string;
+      /** The final test metric (default), or the validation metric after the last epoch. */
+      split?: 'test' | 'validation';
+      baseline: string;
+      relation: 'at-most' | 'at-least';
+      fraction: number;
+    }
   /** The row's `quantity` is at most / at least a fixed value. */
   | { kind: 'threshold'; row: string; quantity: Quantity; relation: 'at-most' | 'at-least'; value: number }
   /** The row does better on `quantity` than each of `others` (`better`: which way is better). */
@@ -73,14 +84,15 @@ function evaluateCheck(check: ClaimCheck, rows: readonly ShootoutRow[]): CheckOu
 
 function versusBaseline(check: Extract<ClaimCheck, { kind: 'versus-baseline' }>, rows: readonly ShootoutRow[]): CheckOutcome {
   const row = rows.find((r) => r.label === check.row);
-  const value = row ? readQuantity(row, { of: 'test', metric: check.metric }) : null;
+  const split = check.split ?? 'test';
+  const value = row ? readQuantity(row, { of: split, metric: check.metric }) : null;
   const baseline = row?.baselines[check.baseline];
   const sign = check.relation === 'at-most' ? '<=' : '>=';
-  const wanted = `${check.row}: test ${check.metric} ${sign} ${check.fraction} x ${check.baseline}`;
+  const wanted = `${check.row}: ${split} ${check.metric} ${sign} ${check.fraction} x ${check.baseline}`;
   if (!row) return { holds: null, evidence: `${wanted}: no row '${check.row}'` };
   if (row.error !== null) return { holds: null, evidence: `${wanted}: the run failed (${row.error})` };
   if (value === null || baseline === undefined || !Number.isFinite(baseline)) {
-    return { holds: null, evidence: `${wanted}: ${value === null ? `no test ${check.metric}` : `no ${check.baseline}`}` };
+    return { holds: null, evidence: `${wanted}: ${value === null ? `no ${split} ${check.metric}` : `no ${check.baseline}`}` };
   }
   const bound = check.fraction * baseline;
   const holds = check.relation === 'at-most' ? value <= bound : value >= bound;
@@ -131,6 +143,9 @@ export function readQuantity(row: ShootoutRow, quantity: Quantity): number | nul
     case 'test':
       value = row.test[quantity.metric];
       break;
+    case 'validation':
+      value = row.epochs.at(-1)?.validation[quantity.metric];
+      break;
     case 'samplesPerSecond':
       value = row.samplesPerSecond;
       break;
@@ -147,7 +162,8 @@ export function readQuantity(row: ShootoutRow, quantity: Quantity): number | nul
 function quantityName(quantity: Quantity): string {
   switch (quantity.of) {
     case 'test':
-      return `test ${quantity.metric}`;
+    case 'validation':
+      return `${quantity.of} ${quantity.metric}`;
     case 'samplesPerSecond':
       return 'training samples/s';
     case 'samplesToTarget':

@@ -23,6 +23,30 @@ function shapeOf(spec: ExperimentSpec): TaskInfo {
         targetSpec: { name: 'label', shape: [], dtype: 'int32' },
         numClasses: 10,
       };
+    // Vocabulary sizes as the loaders build them from the default splits (checked once by hand).
+    case 'cmudict':
+      return {
+        task: 'seq2seq',
+        inputSpecs: [
+          { name: 'encoderTokens', shape: [dataset.maxWordLength], dtype: 'int32' },
+          { name: 'decoderTokens', shape: [dataset.maxWordLength + 1], dtype: 'int32' },
+        ],
+        targetSpec: { name: 'target', shape: [dataset.maxWordLength + 1], dtype: 'int32' },
+        numClasses: 43,
+        inputVocabSize: 29,
+        padId: 0,
+        startId: 2,
+        endId: 3,
+      };
+    case 'brown':
+      return {
+        task: 'language-modelling',
+        inputSpecs: [{ name: 'tokens', shape: [dataset.sequenceLength], dtype: 'int32' }],
+        targetSpec: { name: 'nextTokens', shape: [dataset.sequenceLength], dtype: 'int32' },
+        numClasses: dataset.vocabSize,
+        inputVocabSize: dataset.vocabSize,
+        padId: 0,
+      };
     default:
       throw new Error(`no shape for ${dataset.name} in this test`);
   }
@@ -70,6 +94,6 @@ describe.each(Object.values(SHOOTOUT_SUITES).map((s) => [s.name, s] as const))('
 describe('findSuite', () => {
   it('names the suites there are when asked for an unknown one', () => {
     expect(findSuite('mnist').name).toBe('mnist');
-    expect(() => findSuite('nope')).toThrow(/unknown suite 'nope'; suites: adding-100, sequence-speed, mnist/);
+    expect(() => findSuite('nope')).toThrow(/unknown suite 'nope'; suites: adding-100, sequence-speed, mnist, cmudict, brown/);
   });
 });
