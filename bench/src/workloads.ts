@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { FusedGRU, FusedLSTM, MultiHeadAttention, PositionEmbedding, SeededRandom } from '@tfleet/ml';
+import { FusedGRU, FusedLayerNormalization, FusedLSTM, MultiHeadAttention, PositionEmbedding, SeededRandom } from '@tfleet/ml';
 
 /**
  * The four reference workloads, built as the project's WORKLOADS.md describes them (the same
@@ -79,6 +79,10 @@ function recurrentLm(kind: 'lstm' | 'gru'): Workload {
   };
 }
 
+/**
+ * Post-norm encoder, as the peer builds it. Layer norms are FusedLayerNormalization:
+ * tf.layers.layerNormalization's weights, config and math in one kernel each way.
+ */
 function transformerEncoder(): Workload {
   const seq = 64;
   const d = 128;
@@ -87,10 +91,10 @@ function transformerEncoder(): Workload {
   x = new PositionEmbedding({ sequenceLength: seq }).apply(x) as tf.SymbolicTensor;
   for (let layer = 0; layer < 2; layer++) {
     const attention = new MultiHeadAttention({ numHeads: 4, keyDim: d / 4 }).apply([x, x, x]) as tf.SymbolicTensor;
-    x = tf.layers.layerNormalization({ epsilon: 1e-5 }).apply(tf.layers.add().apply([x, attention])) as tf.SymbolicTensor;
+    x = new FusedLayerNormalization({ epsilon: 1e-5 }).apply(tf.layers.add().apply([x, attention])) as tf.SymbolicTensor;
     const hidden = tf.layers.dense({ units: 256, activation: 'relu' }).apply(x) as tf.SymbolicTensor;
     const ffn = tf.layers.dense({ units: d }).apply(hidden) as tf.SymbolicTensor;
-    x = tf.layers.layerNormalization({ epsilon: 1e-5 }).apply(tf.layers.add().apply([x, ffn])) as tf.SymbolicTensor;
+    x = new FusedLayerNormalization({ epsilon: 1e-5 }).apply(tf.layers.add().apply([x, ffn])) as tf.SymbolicTensor;
   }
   const pooled = tf.layers.globalAveragePooling1d().apply(x) as tf.SymbolicTensor;
   const logits = tf.layers.dense({ units: 64 }).apply(pooled) as tf.SymbolicTensor;

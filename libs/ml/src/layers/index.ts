@@ -1,3 +1,4 @@
 export * from './multi-head-attention';
 export * from './position-embedding';
 export * from './fused-recurrent';
+export * from './fused-layer-norm';

@@ -3,6 +3,7 @@ import { conv2DBackpropFilterKernel } from './conv2d-backprop-filter';
 import { conv2DBackpropInputKernel } from './conv2d-backprop-input';
 import { gatherV2Kernel } from './gather';
 import { identityKernel } from './identity';
+import { layerNormGradKernel, layerNormKernel } from './layer-norm';
 import { batchMatMulKernel, fusedMatMulKernel } from './matmul';
 import { maxPoolGradKernel } from './max-pool-grad';
 import { sumKernel } from './reduce-sum';
@@ -24,6 +25,8 @@ export const TFLEET_WASM_KERNELS: readonly tf.KernelConfig[] = [
   sumKernel,
   gatherV2Kernel,
   reluGradKernel,
+  layerNormKernel,
+  layerNormGradKernel,
 ];
 
 let registered = false;

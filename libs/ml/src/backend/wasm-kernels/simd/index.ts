@@ -1,5 +1,6 @@
 import { WasmBackend } from '../wasm-internals';
-import { KERNELS_WASM_BASE64 } from './kernels-wasm';
+import * as v8 from 'node:v8';
+import { KERNELS_PORTABLE_WASM_BASE64, KERNELS_RELAXED_WASM_BASE64 } from './kernels-wasm';
 
 /**
  * Loader of the project's hand-written SIMD kernels (kernels.wat). The module imports the tfjs
@@ -47,10 +48,19 @@ export interface SimdKernelExports {
    * i < count. Returns -1, or the position of the first out-of-range id (copying stops there).
    */
   gather_rows(src: number, numRows: number, rowBytes: number, ids: number, count: number, dst: number): number;
+  /**
+   * Layer normalisation over the last axis of [rows, cols] x: y = (x - mean) * rstd * gamma + beta,
+   * also writing the per-row mean and rstd = 1 / sqrt(var + eps) ([rows] each).
+   */
+  layer_norm(x: number, rows: number, cols: number, gamma: number, beta: number, eps: number, y: number, mean: number, rstd: number): void;
+  /** Gradient of layer_norm: dx [rows, cols], dgamma and dbeta [cols], from dy, x and the saved mean and rstd. */
+  layer_norm_grad(dy: number, x: number, rows: number, cols: number, gamma: number, mean: number, rstd: number, dx: number, dgamma: number, dbeta: number): void;
 }
 
 export interface SimdKernels {
   readonly exports: SimdKernelExports;
+  /** The build of kernels.wat this instance runs. */
+  readonly build: SimdKernelsBuild;
   /**
    * A 16-byte aligned heap block of at least `bytes` bytes, owned by this instance and reused by
    * every kernel call on this thread (valid until the next `scratch` call; not a tensor).
@@ -69,14 +79,50 @@ interface WebAssemblyApi {
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: Record<string, Record<string, unknown>>) => { exports: Record<string, unknown> };
   Memory: abstract new (...args: never[]) => object;
+  validate(bytes: Uint8Array): boolean;
 }
 const wasmApi = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
 
-let compiled: object | null = null;
+/**
+ * Which build of kernels.wat this process runs: 'relaxed' (fused multiply-add through relaxed
+ * SIMD) or 'portable'. Relaxed SIMD is on by default from Node 22; Node 20's V8 (11.3) has it
+ * complete but behind --experimental-wasm-relaxed-simd, which is switched on here if needed
+ * (a V8 flag read when a module is validated or compiled; it adds instructions and changes
+ * nothing else). TFLEET_WASM_RELAXED_SIMD=0 forces the portable build (A/B runs, tests).
+ */
+export type SimdKernelsBuild = 'relaxed' | 'portable';
 
-function kernelsModule(): object {
-  compiled ??= new wasmApi.Module(Buffer.from(KERNELS_WASM_BASE64, 'base64'));
-  return compiled;
+let chosenBuild: SimdKernelsBuild | null = null;
+const compiled = new Map<SimdKernelsBuild, object>();
+
+function buildBytes(build: SimdKernelsBuild): Uint8Array {
+  return Buffer.from(build === 'relaxed' ? KERNELS_RELAXED_WASM_BASE64 : KERNELS_PORTABLE_WASM_BASE64, 'base64');
+}
+
+let relaxedSupported: boolean | null = null;
+
+/** Whether this engine compiles relaxed SIMD (switching Node 20's flag on when needed). */
+export function relaxedSimdSupported(): boolean {
+  if (relaxedSupported === null) {
+    const relaxed = buildBytes('relaxed');
+    if (!wasmApi.validate(relaxed)) v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+    relaxedSupported = wasmApi.validate(relaxed);
+  }
+  return relaxedSupported;
+}
+
+export function simdKernelsBuild(): SimdKernelsBuild {
+  chosenBuild ??= process.env['TFLEET_WASM_RELAXED_SIMD'] !== '0' && relaxedSimdSupported() ? 'relaxed' : 'portable';
+  return chosenBuild;
+}
+
+function kernelsModule(build: SimdKernelsBuild): object {
+  let module = compiled.get(build);
+  if (!module) {
+    module = new wasmApi.Module(buildBytes(build));
+    compiled.set(build, module);
+  }
+  return module;
 }
 
 class LoadedSimdKernels implements SimdKernels {
@@ -85,6 +131,7 @@ class LoadedSimdKernels implements SimdKernels {
 
   constructor(
     readonly exports: SimdKernelExports,
+    readonly build: SimdKernelsBuild,
     private readonly heap: Required<Pick<EmscriptenHeap, '_malloc' | '_free'>>,
   ) {}
 
@@ -108,17 +155,22 @@ const instances = new WeakMap<object, SimdKernels>();
 export function simdKernels(backend: WasmBackend): SimdKernels {
   let kernels = instances.get(backend);
   if (!kernels) {
-    const heap = backend.wasm as unknown as EmscriptenHeap;
-    const memory = heap.asm?.memory;
-    if (!(memory instanceof wasmApi.Memory) || typeof heap._malloc !== 'function' || typeof heap._free !== 'function') {
-      throw new Error(
-        'tfleet simd kernels need the tfjs-backend-wasm 4.22 internals backend.wasm.asm.memory (a WebAssembly.Memory), ' +
-          'backend.wasm._malloc and backend.wasm._free; this tfjs-backend-wasm build does not have them',
-      );
-    }
-    const instance = new wasmApi.Instance(kernelsModule(), { env: { memory } });
-    kernels = new LoadedSimdKernels(instance.exports as unknown as SimdKernelExports, { _malloc: heap._malloc, _free: heap._free });
+    kernels = instantiateSimdKernels(backend, simdKernelsBuild());
     instances.set(backend, kernels);
   }
   return kernels;
+}
+
+/** A new instance of the given build on this backend's heap (tests compare the two builds). */
+export function instantiateSimdKernels(backend: WasmBackend, build: SimdKernelsBuild): SimdKernels {
+  const heap = backend.wasm as unknown as EmscriptenHeap;
+  const memory = heap.asm?.memory;
+  if (!(memory instanceof wasmApi.Memory) || typeof heap._malloc !== 'function' || typeof heap._free !== 'function') {
+    throw new Error(
+      'tfleet simd kernels need the tfjs-backend-wasm 4.22 internals backend.wasm.asm.memory (a WebAssembly.Memory), ' +
+        'backend.wasm._malloc and backend.wasm._free; this tfjs-backend-wasm build does not have them',
+    );
+  }
+  const instance = new wasmApi.Instance(kernelsModule(build), { env: { memory } });
+  return new LoadedSimdKernels(instance.exports as unknown as SimdKernelExports, build, { _malloc: heap._malloc, _free: heap._free });
 }

@@ -4,9 +4,9 @@ import * as tf from '@tensorflow/tfjs';
 import { SeededRandom } from '../../../data/rng';
 import { initBackend } from '../../backend';
 import { asWasmBackend, WasmBackend } from '../wasm-internals';
-import { simdKernels } from './index';
-import { KERNELS_WASM_BASE64 } from './kernels-wasm';
-import { compileWat, GENERATED_FILE_NAME, generatedModuleSource, simdSourceDir, WAT_FILE_NAME } from './wat-compiler';
+import { instantiateSimdKernels, relaxedSimdSupported, SimdKernels, SimdKernelsBuild, simdKernels } from './index';
+import { KERNELS_PORTABLE_WASM_BASE64, KERNELS_RELAXED_WASM_BASE64 } from './kernels-wasm';
+import { buildKernels, compileWat, GENERATED_FILE_NAME, portableSource, simdSourceDir } from './wat-compiler';
 
 const rng = new SeededRandom(99);
 function randomValues(size: number): Float32Array {
@@ -66,11 +66,16 @@ const offsetOf = (t: tf.Tensor): number => backend.dataIdMap.get(t.dataId).memor
 
 describe('kernels.wat build', () => {
   it('the committed kernels-wasm.ts is a fresh compile of kernels.wat (run `npm run build:wasm-kernels` after editing the .wat)', async () => {
-    const dir = simdSourceDir();
-    const source = fs.readFileSync(path.join(dir, WAT_FILE_NAME), 'utf8');
-    const bytes = await compileWat(source);
-    expect(Buffer.from(KERNELS_WASM_BASE64, 'base64').equals(Buffer.from(bytes))).toBe(true);
-    expect(fs.readFileSync(path.join(dir, GENERATED_FILE_NAME), 'utf8')).toBe(generatedModuleSource(bytes));
+    const { relaxed, portable, moduleSource } = await buildKernels();
+    expect(Buffer.from(KERNELS_RELAXED_WASM_BASE64, 'base64').equals(Buffer.from(relaxed))).toBe(true);
+    expect(Buffer.from(KERNELS_PORTABLE_WASM_BASE64, 'base64').equals(Buffer.from(portable))).toBe(true);
+    expect(fs.readFileSync(path.join(simdSourceDir(), GENERATED_FILE_NAME), 'utf8')).toBe(moduleSource);
+  });
+
+  it('the portable source has every relaxed_madd rewritten as mul + add, nested operands included', () => {
+    const source = '(f32x4.relaxed_madd (local.get $a) (v128.load offset=16 (local.get $p)) (f32x4.relaxed_madd $x $y $z))';
+    expect(portableSource(source)).toBe('(f32x4.add (f32x4.add $z (f32x4.mul $x $y)) (f32x4.mul (local.get $a) (v128.load offset=16 (local.get $p))))');
+    expect(() => portableSource('(f32x4.relaxed_madd $a $b)')).toThrow(/three operands/);
   });
 
   it('compile errors name the file and line', async () => {
@@ -79,9 +84,11 @@ describe('kernels.wat build', () => {
 });
 
 describe('simdKernels loader', () => {
-  it('is one instance per backend, sharing the backend heap', () => {
+  it('is one instance per backend, sharing the backend heap, with fused multiply-add unless disabled', () => {
     const kernels = simdKernels(backend);
     expect(simdKernels(backend)).toBe(kernels);
+    // Node 22+ has relaxed SIMD; on Node 20 the loader switches V8's flag on.
+    expect(kernels.build).toBe(process.env['TFLEET_WASM_RELAXED_SIMD'] === '0' ? 'portable' : 'relaxed');
     // fill_rows writes through the imported memory straight into a tensor.
     const src = tf.tensor1d([1, 2, 3]);
     const dst = tf.zeros([2, 3]);
@@ -149,7 +156,18 @@ describe('gemm on strided operands', () => {
   cases.push({ batch: 2, m: 9, n: 10, k: 11, transposeA: true, transposeB: true, broadcast: 'none', pad: 2, accumulate: true });
   cases.push({ batch: 1, m: 70, n: 20, k: 600, transposeA: false, transposeB: true, broadcast: 'b', pad: 1, accumulate: true });
 
-  it.each(cases)('%j', (c) => {
+  const builds: SimdKernelsBuild[] = relaxedSimdSupported() ? ['relaxed', 'portable'] : ['portable'];
+  const instances = new Map<string, SimdKernels>();
+  const instance = (build: SimdKernelsBuild): SimdKernels => {
+    let kernels = instances.get(build);
+    if (!kernels) {
+      kernels = instantiateSimdKernels(backend, build);
+      instances.set(build, kernels);
+    }
+    return kernels;
+  };
+
+  it.each(builds.flatMap((build) => cases.map((c) => [build, c] as const)))('%s build: %j', (build, c) => {
     const { batch, m, n, k, transposeA, transposeB } = c;
     // Stored shapes per slice: A is [m, k] or [k, m]; B is [k, n] or [n, k]; rows padded by `pad`.
     const [aRows, aCols] = transposeA ? [k, m] : [m, k];
@@ -164,7 +182,7 @@ describe('gemm on strided operands', () => {
     const a = tf.tensor1d(aValues);
     const b = tf.tensor1d(bValues);
     const out = tf.tensor1d(cValues);
-    const kernels = simdKernels(backend);
+    const kernels = instance(build);
     const [rsA, csA] = transposeA ? [1, lda] : [lda, 1];
     const [rsB, csB] = transposeB ? [1, ldb] : [ldb, 1];
     kernels.exports.gemm(
