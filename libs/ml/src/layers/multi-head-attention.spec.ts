@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../backend/backend';
 import { MultiHeadAttention, TokenPaddingMask } from './multi-head-attention';
 import { PositionEmbedding, SinusoidalPositionEncoding } from './position-embedding';
 
@@ -239,5 +240,86 @@ describe('position layers', () => {
     expect(loaded.layers[1].getConfig()).toMatchObject({ maxWavelength: 500 });
     model.dispose();
     loaded.dispose();
+  });
+});
+
+describe('MultiHeadAttention on the wasm attention kernels', () => {
+  beforeAll(async () => {
+    await initBackend('wasm');
+  });
+
+  afterAll(async () => {
+    await tf.setBackend('cpu');
+  });
+
+  interface Case {
+    name: string;
+    tq: number;
+    tk: number;
+    valueDim?: number;
+    causal?: boolean;
+    mask?: boolean;
+  }
+  const cases: Case[] = [
+    { name: 'self-attention', tq: 5, tk: 5 },
+    { name: 'cross-attention, valueDim != keyDim', tq: 3, tk: 6, valueDim: 5 },
+    { name: 'causal', tq: 6, tk: 6, causal: true },
+    { name: 'key padding mask', tq: 4, tk: 7, mask: true },
+    { name: 'causal and padding mask', tq: 5, tk: 5, causal: true, mask: true },
+  ];
+
+  /** Output and gradients w.r.t. the inputs and every weight, on a backend; checks for leaks. */
+  async function outputsAndGrads(backend: 'cpu' | 'wasm', c: Case): Promise<Float32Array[]> {
+    await tf.setBackend(backend);
+    const layer = new MultiHeadAttention({ numHeads: 3, keyDim: 4, valueDim: c.valueDim, causal: c.causal, seed: 11 });
+    const seeded = (shape: number[], seed: number): tf.Tensor => tf.randomNormal(shape, 0, 1, 'float32', seed);
+    const q = seeded([2, c.tq, 6], 1);
+    const kv = seeded([2, c.tk, 5], 2);
+    const maskValues = [1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 0, 1].slice(0, 2 * c.tk);
+    const mask = tf.tensor2d(maskValues.concat(new Array(2 * c.tk - maskValues.length).fill(1)), [2, c.tk]);
+    const weightsOut = seeded([2, c.tq, 6], 3);
+    const inputs = (qv: tf.Tensor, kvv: tf.Tensor): tf.Tensor[] => (c.mask ? [qv, kvv, kvv, mask] : [qv, kvv, kvv]);
+    layer.apply(inputs(q, kv));
+    const tensors = tf.memory().numTensors;
+    const results = tf.tidy(() => {
+      const loss = (qv: tf.Tensor, kvv: tf.Tensor): tf.Scalar => (layer.apply(inputs(qv, kvv)) as tf.Tensor).mul(weightsOut).sum();
+      const y = layer.apply(inputs(q, kv)) as tf.Tensor;
+      const [dq, dkv] = tf.grads(loss)([q, kv]);
+      const { grads } = tf.variableGrads(() => loss(q, kv), layer.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val));
+      return [y, dq, dkv, ...Object.values(grads)];
+    });
+    const values = results.map((t) => t.dataSync() as Float32Array);
+    tf.dispose(results);
+    expect(tf.memory().numTensors).toBe(tensors);
+    tf.dispose([q, kv, mask, weightsOut]);
+    layer.dispose();
+    return values;
+  }
+
+  it.each(cases)('$name: output and all gradients match the cpu path', async (c) => {
+    const expected = await outputsAndGrads('cpu', c);
+    const actual = await outputsAndGrads('wasm', c);
+    expect(actual).toHaveLength(3 + 8);
+    actual.forEach((a, i) => {
+      const scale = Math.max(1, ...Array.from(expected[i]).map(Math.abs));
+      expect(maxAbsDiff(tf.tensor(a), tf.tensor(expected[i])) / scale).toBeLessThan(1e-4);
+    });
+  });
+
+  it('runs the per-head core as one kernel (no head transposes) and keeps dropout on the batched path', async () => {
+    await tf.setBackend('wasm');
+    const layer = new MultiHeadAttention({ numHeads: 2, keyDim: 3, dropout: 0.5, seed: 5 });
+    const x = tf.randomNormal([2, 4, 6], 0, 1, 'float32', 9);
+    layer.apply([x, x]);
+    const kernelsOf = async (training: boolean): Promise<string[]> =>
+      (await tf.profile(() => (layer.apply([x, x], { training }) as tf.Tensor).dispose())).kernels.map((k) => k.name);
+    const inference = await kernelsOf(false);
+    expect(inference).toContain('TfleetAttention');
+    expect(inference).not.toContain('Transpose');
+    const training = await kernelsOf(true);
+    expect(training).not.toContain('TfleetAttention');
+    expect(training).toContain('Transpose');
+    x.dispose();
+    layer.dispose();
   });
 });

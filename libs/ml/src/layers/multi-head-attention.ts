@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { ATTENTION, ATTENTION_GRAD } from '../backend/wasm-kernels/attention';
 
 type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
 type Shape = Array<number | null>;
@@ -48,6 +49,28 @@ function kernelInitializer(seed: number | undefined, offset: number): ReturnType
 }
 
 /**
+ * softmax(q·kᵀ + bias)·v per head on a backend's TfleetAttention kernels, with q, k, v and the
+ * result in [B, T, heads * depth] layout; its gradient is TfleetAttentionGrad (the bias, a mask,
+ * gets a zero gradient). q arrives already scaled.
+ */
+function attentionCore(numHeads: number, withBias: boolean): (...inputs: tf.Tensor[]) => tf.Tensor {
+  return tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const save = args[args.length - 1] as tf.GradSaveFunc;
+    const [q, k, v, bias] = args.slice(0, -1) as tf.Tensor[];
+    const [context, probs] = tf.engine().runKernel(ATTENTION, withBias ? { q, k, v, bias } : { q, k, v }, { numHeads }) as tf.Tensor[];
+    save([q, k, v, probs]);
+    return {
+      value: context,
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const [sq, sk, sv, sprobs] = saved;
+        const grads = tf.engine().runKernel(ATTENTION_GRAD, { dy: dy as tf.Tensor, q: sq, k: sk, v: sv, probs: sprobs }, { numHeads }) as tf.Tensor[];
+        return withBias ? [...grads, tf.zerosLike(bias)] : grads;
+      },
+    };
+  }) as (...inputs: tf.Tensor[]) => tf.Tensor;
+}
+
+/**
  * Multi-head scaled dot-product attention (Vaswani et al.), owned by the project because tfjs
  * 4.22 does not export its own (tfjs#8574).
  *
@@ -56,8 +79,10 @@ function kernelInitializer(seed: number | undefined, offset: number): ReturnType
  * [B, Tk, Dv]. keyPaddingMask is a float [B, Tk] tensor with 1 for real tokens and 0 for padding
  * (build it from token ids with {@link TokenPaddingMask}). Output: [B, Tq, Dq].
  *
- * All heavy work is 2-D matmuls (projections) and batched matmuls over B*heads (scores and
- * context), the shapes the project's wasm kernels run on XNNPACK.
+ * All heavy work is 2-D matmuls (projections) and per-head products. On backends with the
+ * TfleetAttention kernels (wasm) the per-head core runs there on the projections' layout (no
+ * head transposes, one-pass softmax gradient); elsewhere, and with attention dropout while
+ * training, it is batched matmuls over B*heads. Same weights and math either way.
  */
 export class MultiHeadAttention extends tf.layers.Layer {
   static className = 'TfleetMultiHeadAttention';
@@ -136,27 +161,33 @@ export class MultiHeadAttention extends tf.layers.Layer {
         );
       }
       const h = this.numHeads;
-      // Scaling q before the score matmul touches Tq*dk values instead of Tq*Tk.
-      const q = this.splitHeads(
-        this.project(query, this.queryKernel, this.queryBias).mul(1 / Math.sqrt(this.keyDim)),
-        batch,
-        tq,
-        this.keyDim,
-      );
-      const k = this.splitHeads(this.project(key, this.keyKernel, this.keyBias), batch, tk, this.keyDim);
-      const v = this.splitHeads(this.project(value, this.valueKernel, this.valueBias), batch, tk, this.valueDim);
-
-      let scores: tf.Tensor = tf.matMul(q, k, false, true); // [B*h, Tq, Tk]
       const bias = this.maskBias(batch, tq, tk, paddingMask);
-      if (bias) scores = scores.reshape([batch, h, tq, tk]).add(bias);
-      let probs = tf.softmax(scores).reshape([batch * h, tq, tk]) as tf.Tensor3D;
-      if (training && this.dropout > 0) probs = tf.dropout(probs, this.dropout) as tf.Tensor3D;
-
-      const context = tf
-        .matMul(probs, v) // [B*h, Tq, dv]
-        .reshape([batch, h, tq, this.valueDim])
-        .transpose([0, 2, 1, 3])
-        .reshape([batch * tq, h * this.valueDim]);
+      // Scaling q before the score matmul touches Tq*dk values instead of Tq*Tk.
+      const qProjected = this.project(query, this.queryKernel, this.queryBias).mul(1 / Math.sqrt(this.keyDim)) as tf.Tensor2D;
+      const kProjected = this.project(key, this.keyKernel, this.keyBias);
+      const vProjected = this.project(value, this.valueKernel, this.valueBias);
+      const dropping = training && this.dropout > 0;
+      const backend = tf.getBackend();
+      let context: tf.Tensor2D; // [B*Tq, h*dv]
+      if (!dropping && backend !== undefined && tf.getKernel(ATTENTION, backend) !== undefined) {
+        // The backend's fused core works on the projections' [B, T, h*d] layout directly.
+        const core = attentionCore(h, bias !== null);
+        const inputs = [qProjected.reshape([batch, tq, -1]), kProjected.reshape([batch, tk, -1]), vProjected.reshape([batch, tk, -1])];
+        context = core(...(bias ? [...inputs, bias] : inputs)).reshape([batch * tq, h * this.valueDim]);
+      } else {
+        const q = this.splitHeads(qProjected, batch, tq, this.keyDim);
+        const k = this.splitHeads(kProjected, batch, tk, this.keyDim);
+        const v = this.splitHeads(vProjected, batch, tk, this.valueDim);
+        let scores: tf.Tensor = tf.matMul(q, k, false, true); // [B*h, Tq, Tk]
+        if (bias) scores = scores.reshape([batch, h, tq, tk]).add(bias);
+        let probs = tf.softmax(scores).reshape([batch * h, tq, tk]) as tf.Tensor3D;
+        if (dropping) probs = tf.dropout(probs, this.dropout) as tf.Tensor3D;
+        context = tf
+          .matMul(probs, v) // [B*h, Tq, dv]
+          .reshape([batch, h, tq, this.valueDim])
+          .transpose([0, 2, 1, 3])
+          .reshape([batch * tq, h * this.valueDim]);
+      }
       let out = tf.matMul(context, this.read(this.outputKernel));
       if (this.outputBias) out = out.add(this.read(this.outputBias));
       return out.reshape([batch, tq, dq]);

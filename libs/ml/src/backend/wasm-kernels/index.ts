@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { attentionGradKernel, attentionKernel } from './attention';
 import { conv2DBackpropFilterKernel } from './conv2d-backprop-filter';
 import { conv2DBackpropInputKernel } from './conv2d-backprop-input';
 import { gatherV2Kernel } from './gather';
@@ -27,6 +28,8 @@ export const TFLEET_WASM_KERNELS: readonly tf.KernelConfig[] = [
   reluGradKernel,
   layerNormKernel,
   layerNormGradKernel,
+  attentionKernel,
+  attentionGradKernel,
 ];
 
 let registered = false;

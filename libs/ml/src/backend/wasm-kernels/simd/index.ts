@@ -53,6 +53,8 @@ export interface SimdKernelExports {
    * also writing the per-row mean and rstd = 1 / sqrt(var + eps) ([rows] each).
    */
   layer_norm(x: number, rows: number, cols: number, gamma: number, beta: number, eps: number, y: number, mean: number, rstd: number): void;
+  /** Softmax gradient over rows of [rows, cols] probabilities: ds = p * (dp - sum(dp * p)). */
+  softmax_grad(p: number, dp: number, rows: number, cols: number, ds: number): void;
   /** Gradient of layer_norm: dx [rows, cols], dgamma and dbeta [cols], from dy, x and the saved mean and rstd. */
   layer_norm_grad(dy: number, x: number, rows: number, cols: number, gamma: number, mean: number, rstd: number, dx: number, dgamma: number, dbeta: number): void;
 }

@@ -433,6 +433,53 @@
         (local.set $r (i32.add (local.get $r) (i32.const 1)))
         (br $row))))
 
+  ;; Softmax gradient over the last axis of row-major [rows, cols] probabilities p:
+  ;;   ds = p * (dp - sum(dp * p)) per row.
+  (func (export "softmax_grad") (param $p i32) (param $dp i32) (param $rows i32) (param $cols i32) (param $ds i32)
+    (local $r i32) (local $j i32) (local $bytes i32) (local $vecEnd i32)
+    (local $acc v128) (local $dotv v128) (local $dot f32)
+    (local.set $bytes (i32.shl (local.get $cols) (i32.const 2)))
+    (local.set $vecEnd (i32.and (local.get $bytes) (i32.const -16)))
+    (block $done
+      (loop $row
+        (br_if $done (i32.ge_s (local.get $r) (local.get $rows)))
+        (local.set $acc (v128.const i32x4 0 0 0 0))
+        (local.set $j (i32.const 0))
+        (block $e1 (loop $l1
+          (br_if $e1 (i32.ge_s (local.get $j) (local.get $vecEnd)))
+          (local.set $acc (f32x4.add (local.get $acc)
+            (f32x4.mul (v128.load (i32.add (local.get $p) (local.get $j))) (v128.load (i32.add (local.get $dp) (local.get $j))))))
+          (local.set $j (i32.add (local.get $j) (i32.const 16)))
+          (br $l1)))
+        (local.set $dot (call $hsum (local.get $acc)))
+        (block $e2 (loop $l2
+          (br_if $e2 (i32.ge_s (local.get $j) (local.get $bytes)))
+          (local.set $dot (f32.add (local.get $dot)
+            (f32.mul (f32.load (i32.add (local.get $p) (local.get $j))) (f32.load (i32.add (local.get $dp) (local.get $j))))))
+          (local.set $j (i32.add (local.get $j) (i32.const 4)))
+          (br $l2)))
+        (local.set $dotv (f32x4.splat (local.get $dot)))
+        (local.set $j (i32.const 0))
+        (block $e3 (loop $l3
+          (br_if $e3 (i32.ge_s (local.get $j) (local.get $vecEnd)))
+          (v128.store (i32.add (local.get $ds) (local.get $j))
+            (f32x4.mul (v128.load (i32.add (local.get $p) (local.get $j)))
+                       (f32x4.sub (v128.load (i32.add (local.get $dp) (local.get $j))) (local.get $dotv))))
+          (local.set $j (i32.add (local.get $j) (i32.const 16)))
+          (br $l3)))
+        (block $e4 (loop $l4
+          (br_if $e4 (i32.ge_s (local.get $j) (local.get $bytes)))
+          (f32.store (i32.add (local.get $ds) (local.get $j))
+            (f32.mul (f32.load (i32.add (local.get $p) (local.get $j)))
+                     (f32.sub (f32.load (i32.add (local.get $dp) (local.get $j))) (local.get $dot))))
+          (local.set $j (i32.add (local.get $j) (i32.const 4)))
+          (br $l4)))
+        (local.set $p (i32.add (local.get $p) (local.get $bytes)))
+        (local.set $dp (i32.add (local.get $dp) (local.get $bytes)))
+        (local.set $ds (i32.add (local.get $ds) (local.get $bytes)))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $row))))
+
   ;; See the header. Sizes and strides in elements, pointers in bytes; accumulate != 0 adds to C.
   (func (export "gemm")
     (param $batch i32) (param $m i32) (param $n i32) (param $k i32)
