@@ -188,9 +188,8 @@ export class MultiHeadAttention extends tf.layers.Layer {
           .transpose([0, 2, 1, 3])
           .reshape([batch * tq, h * this.valueDim]);
       }
-      let out = tf.matMul(context, this.read(this.outputKernel));
-      if (this.outputBias) out = out.add(this.read(this.outputBias));
-      return out.reshape([batch, tq, dq]);
+      const outputBias = this.outputBias ? this.read(this.outputBias) : undefined;
+      return tf.fused.matMul({ a: context, b: this.read(this.outputKernel) as tf.Tensor2D, bias: outputBias }).reshape([batch, tq, dq]);
     });
   }
 
@@ -212,11 +211,10 @@ export class MultiHeadAttention extends tf.layers.Layer {
     return variable.read();
   }
 
-  /** [B, T, D] -> [B*T, D] @ W + b: one 2-D matmul for all positions. */
+  /** [B, T, D] -> [B*T, D] @ W + b: one 2-D matmul for all positions, the bias fused into it. */
   private project(x: tf.Tensor, kernel: LayerVariable | undefined, bias: LayerVariable | undefined): tf.Tensor2D {
     const [b, t, d] = x.shape;
-    const y: tf.Tensor2D = tf.matMul(x.reshape([b * t, d]) as tf.Tensor2D, this.read(kernel) as tf.Tensor2D);
-    return bias ? (y.add(this.read(bias)) as tf.Tensor2D) : y;
+    return tf.fused.matMul({ a: x.reshape([b * t, d]) as tf.Tensor2D, b: this.read(kernel) as tf.Tensor2D, bias: bias ? this.read(bias) : undefined }) as tf.Tensor2D;
   }
 
   /** [B*T, h*d] -> [B*h, T, d]. */
