@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { FusedGRU, FusedLayerNormalization, FusedLSTM, MultiHeadAttention, PositionEmbedding, SeededRandom } from '@tfleet/ml';
+import { FusedAdam, FusedGRU, FusedLayerNormalization, FusedLSTM, MultiHeadAttention, PositionEmbedding, SeededRandom } from '@tfleet/ml';
 
 /**
  * The four reference workloads, built as the project's WORKLOADS.md describes them (the same
@@ -81,7 +81,8 @@ function recurrentLm(kind: 'lstm' | 'gru'): Workload {
 
 /**
  * Post-norm encoder, as the peer builds it. Layer norms are FusedLayerNormalization:
- * tf.layers.layerNormalization's weights, config and math in one kernel each way.
+ * tf.layers.layerNormalization's weights, config and math in one kernel each way; the
+ * optimizer is FusedAdam (tf.train.adam's math and state).
  */
 function transformerEncoder(): Workload {
   const seq = 64;
@@ -106,6 +107,8 @@ function transformerEncoder(): Workload {
       const rng = new SeededRandom(seed);
       return { inputs: [randomTokens([batch, seq], 64, rng)], labels: randomLabels(batch, 64, rng), classes: 64 };
     },
+    // Adam 1e-3 with tf.train.adam's math and state, one kernel per variable on wasm.
+    makeOptimizer: () => new FusedAdam(1e-3),
   };
 }
 

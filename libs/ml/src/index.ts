@@ -30,6 +30,7 @@ export * from './parallel/rank-group';
 export * from './parallel/collective-errors';
 export * from './training/run-rank';
 export * from './training/trainer';
+export * from './training/fused-adam';
 export { shardRange } from './training/batches';
 export * from './training/checkpoint';
 export * from './backend';

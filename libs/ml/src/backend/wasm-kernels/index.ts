@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { adamKernel } from './adam';
 import { attentionGradKernel, attentionKernel } from './attention';
 import { conv2DBackpropFilterKernel } from './conv2d-backprop-filter';
 import { conv2DBackpropInputKernel } from './conv2d-backprop-input';
@@ -30,6 +31,7 @@ export const TFLEET_WASM_KERNELS: readonly tf.KernelConfig[] = [
   layerNormGradKernel,
   attentionKernel,
   attentionGradKernel,
+  adamKernel,
 ];
 
 let registered = false;

@@ -53,6 +53,28 @@ export interface SimdKernelExports {
    * also writing the per-row mean and rstd = 1 / sqrt(var + eps) ([rows] each).
    */
   layer_norm(x: number, rows: number, cols: number, gamma: number, beta: number, eps: number, y: number, mean: number, rstd: number): void;
+  /**
+   * One Adam step over n float32 parameters in tfjs' operation order, writing the new value and
+   * moments to the out pointers (c1 = 1 - beta1^t, c2 = 1 - beta2^t; oneMinusBeta1/2 as tfjs rounds them).
+   */
+  adam(
+    value: number,
+    m: number,
+    v: number,
+    g: number,
+    n: number,
+    beta1: number,
+    oneMinusBeta1: number,
+    beta2: number,
+    oneMinusBeta2: number,
+    lr: number,
+    c1: number,
+    c2: number,
+    eps: number,
+    outValue: number,
+    outM: number,
+    outV: number,
+  ): void;
   /** Softmax gradient over rows of [rows, cols] probabilities: ds = p * (dp - sum(dp * p)). */
   softmax_grad(p: number, dp: number, rows: number, cols: number, ds: number): void;
   /** Gradient of layer_norm: dx [rows, cols], dgamma and dbeta [cols], from dy, x and the saved mean and rstd. */

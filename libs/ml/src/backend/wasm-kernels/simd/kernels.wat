@@ -480,6 +480,66 @@
         (local.set $r (i32.add (local.get $r) (i32.const 1)))
         (br $row))))
 
+  ;; One Adam step over n parameters, in tfjs' AdamOptimizer's operation order (so the float32
+  ;; results are the same): m' = m * b1 + g * (1 - b1); v' = v * b2 + g^2 * (1 - b2);
+  ;; value' = (m' / c1) / (sqrt(v' / c2) + eps) * (-lr) + value, with c1 = 1 - b1^t, c2 = 1 - b2^t.
+  ;; ob1 and ob2 are 1 - b1 and 1 - b2 as tfjs rounds them (computed in double, then to float32).
+  (func (export "adam") (param $value i32) (param $m i32) (param $v i32) (param $g i32) (param $n i32)
+                        (param $b1 f32) (param $ob1 f32) (param $b2 f32) (param $ob2 f32)
+                        (param $lr f32) (param $c1 f32) (param $c2 f32) (param $eps f32)
+                        (param $outValue i32) (param $outM i32) (param $outV i32)
+    (local $i i32) (local $bytes i32) (local $vecEnd i32)
+    (local $gv v128) (local $mv v128) (local $vv v128)
+    (local $b1v v128) (local $b2v v128) (local $ob1v v128) (local $ob2v v128)
+    (local $c1v v128) (local $c2v v128) (local $epsv v128) (local $nlrv v128)
+    (local $gs f32) (local $ms f32) (local $vs f32)
+    (local.set $bytes (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $vecEnd (i32.and (local.get $bytes) (i32.const -16)))
+    (local.set $b1v (f32x4.splat (local.get $b1)))
+    (local.set $b2v (f32x4.splat (local.get $b2)))
+    (local.set $ob1v (f32x4.splat (local.get $ob1)))
+    (local.set $ob2v (f32x4.splat (local.get $ob2)))
+    (local.set $c1v (f32x4.splat (local.get $c1)))
+    (local.set $c2v (f32x4.splat (local.get $c2)))
+    (local.set $epsv (f32x4.splat (local.get $eps)))
+    (local.set $nlrv (f32x4.splat (f32.neg (local.get $lr))))
+    (block $e1 (loop $l1
+      (br_if $e1 (i32.ge_s (local.get $i) (local.get $vecEnd)))
+      (local.set $gv (v128.load (i32.add (local.get $g) (local.get $i))))
+      (local.set $mv (f32x4.add (f32x4.mul (v128.load (i32.add (local.get $m) (local.get $i))) (local.get $b1v))
+                                (f32x4.mul (local.get $gv) (local.get $ob1v))))
+      (local.set $vv (f32x4.add (f32x4.mul (v128.load (i32.add (local.get $v) (local.get $i))) (local.get $b2v))
+                                (f32x4.mul (f32x4.mul (local.get $gv) (local.get $gv)) (local.get $ob2v))))
+      (v128.store (i32.add (local.get $outM) (local.get $i)) (local.get $mv))
+      (v128.store (i32.add (local.get $outV) (local.get $i)) (local.get $vv))
+      (v128.store (i32.add (local.get $outValue) (local.get $i))
+        (f32x4.add
+          (f32x4.mul
+            (f32x4.div (f32x4.div (local.get $mv) (local.get $c1v))
+                       (f32x4.add (f32x4.sqrt (f32x4.div (local.get $vv) (local.get $c2v))) (local.get $epsv)))
+            (local.get $nlrv))
+          (v128.load (i32.add (local.get $value) (local.get $i)))))
+      (local.set $i (i32.add (local.get $i) (i32.const 16)))
+      (br $l1)))
+    (block $e2 (loop $l2
+      (br_if $e2 (i32.ge_s (local.get $i) (local.get $bytes)))
+      (local.set $gs (f32.load (i32.add (local.get $g) (local.get $i))))
+      (local.set $ms (f32.add (f32.mul (f32.load (i32.add (local.get $m) (local.get $i))) (local.get $b1))
+                              (f32.mul (local.get $gs) (local.get $ob1))))
+      (local.set $vs (f32.add (f32.mul (f32.load (i32.add (local.get $v) (local.get $i))) (local.get $b2))
+                              (f32.mul (f32.mul (local.get $gs) (local.get $gs)) (local.get $ob2))))
+      (f32.store (i32.add (local.get $outM) (local.get $i)) (local.get $ms))
+      (f32.store (i32.add (local.get $outV) (local.get $i)) (local.get $vs))
+      (f32.store (i32.add (local.get $outValue) (local.get $i))
+        (f32.add
+          (f32.mul
+            (f32.div (f32.div (local.get $ms) (local.get $c1))
+                     (f32.add (f32.sqrt (f32.div (local.get $vs) (local.get $c2))) (local.get $eps)))
+            (f32.neg (local.get $lr)))
+          (f32.load (i32.add (local.get $value) (local.get $i)))))
+      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+      (br $l2))))
+
   ;; See the header. Sizes and strides in elements, pointers in bytes; accumulate != 0 adds to C.
   (func (export "gemm")
     (param $batch i32) (param $m i32) (param $n i32) (param $k i32)
