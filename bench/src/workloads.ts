@@ -76,6 +76,7 @@ function recurrentLm(kind: 'lstm' | 'gru'): Workload {
       const rng = new SeededRandom(seed);
       return { inputs: [randomTokens([batch, 32], 64, rng)], labels: randomLabels(batch, 64, rng), classes: 64 };
     },
+    makeOptimizer: () => new FusedAdam(1e-3),
   };
 }
 
