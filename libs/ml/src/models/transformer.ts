@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelSpec } from '@tfleet/contracts';
 import type { TaskInfo } from '../data/dataset';
+import { FusedLayerNormalization } from '../layers/fused-layer-norm';
 import { MultiHeadAttention, TokenPaddingMask } from '../layers/multi-head-attention';
 import { PositionEmbedding, SinusoidalPositionEncoding } from '../layers/position-embedding';
 import { call, expectInputs, inputVocabulary, isTokenInput, modelInput, vocabularyRows } from './common';
@@ -60,7 +61,9 @@ export class BlockBuilder {
   }
 
   layerNorm(x: tf.SymbolicTensor, name?: string): tf.SymbolicTensor {
-    return call(tf.layers.layerNormalization({ epsilon: 1e-5, ...(name ? { name } : this.name('norm')) }), x);
+    // Stock LayerNormalization's math and weights in one kernel each way on wasm; checkpoints
+    // saved with the stock class still load (it stays registered).
+    return call(new FusedLayerNormalization({ epsilon: 1e-5, ...(name ? { name } : this.name('norm')) }), x);
   }
 
   dropout(x: tf.SymbolicTensor): tf.SymbolicTensor {
