@@ -20,7 +20,9 @@ describe('bert', () => {
   ] as const)('on %s %j: right shape, trains, round-trips, no leaks', async (task, overrides) => {
     const info = tinyTaskInfo(task);
     const model = buildModel(tinySpec(overrides), info, 5);
-    const result = await standardChecks(model, info);
+    // tfjs dropout draws unseeded masks, so the dropout case gets more steps: 8 noisy steps
+    // sometimes fell short of the 5% drop.
+    const result = await standardChecks(model, info, 'dropout' in overrides ? 24 : 8);
     expect(result.outputShape).toEqual(expectedOutputShape(info, 4));
     expect(result.losses[result.losses.length - 1]).toBeLessThan(result.losses[0] * 0.95);
     expect(result.roundTripDifference).toBeLessThan(1e-5);
