@@ -1,10 +1,11 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { backendRequestSchema, type BackendRequest } from '@tfleet/contracts';
-import { findSuite, renderJson, renderMarkdown, runShootout, SHOOTOUT_SUITES, type ShootoutResult } from '@tfleet/ml';
+import { evaluateClaims, findSuite, renderJson, renderMarkdown, runShootout, SHOOTOUT_SUITES, type ShootoutResult } from '@tfleet/ml';
 
 const USAGE = `usage: npm run shootout -- --suite <name> [--json] [--out file.json] [--only label,label] [--backend wasm]
        npm run shootout -- --suite <name> --specs    (print the suite's specs, one JSON line each, for POST /api/experiments)
+       npm run shootout -- --from stored.json [--json] [--out file.json]   (judge a stored run again with the suite's current claims)
        npm run shootout -- --list
 
 Trains every model of a suite in this process (one rank) and prints the comparison table.
@@ -19,11 +20,12 @@ export interface ShootoutArgs {
   backend: BackendRequest;
   list: boolean;
   specs: boolean;
+  from: string | null;
 }
 
 /** Parses the command line; an unknown flag or a missing value is an error, never ignored. */
 export function parseShootoutArgs(argv: readonly string[]): ShootoutArgs {
-  const args: ShootoutArgs = { suite: null, json: false, out: null, only: null, backend: 'wasm', list: false, specs: false };
+  const args: ShootoutArgs = { suite: null, json: false, out: null, only: null, backend: 'wasm', list: false, specs: false, from: null };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const value = (): string => {
@@ -56,6 +58,9 @@ export function parseShootoutArgs(argv: readonly string[]): ShootoutArgs {
       case '--specs':
         args.specs = true;
         break;
+      case '--from':
+        args.from = value();
+        break;
       case '--help':
       case '-h':
         throw new Error(USAGE);
@@ -63,7 +68,7 @@ export function parseShootoutArgs(argv: readonly string[]): ShootoutArgs {
         throw new Error(`unknown argument '${flag}'\n${USAGE}`);
     }
   }
-  if (!args.list && args.suite === null) throw new Error(`--suite is required\n${USAGE}`);
+  if (!args.list && args.suite === null && args.from === null) throw new Error(`--suite (or --from) is required\n${USAGE}`);
   return args;
 }
 
@@ -82,6 +87,11 @@ async function main(): Promise<void> {
   const args = parseShootoutArgs(process.argv.slice(2));
   if (args.list) {
     for (const suite of Object.values(SHOOTOUT_SUITES)) console.log(`${suite.name}: ${suite.description} [${suite.entries.map((e) => e.label).join(', ')}]`);
+    return;
+  }
+  if (args.from !== null) {
+    const stored = rejudge(JSON.parse(readFileSync(args.from, 'utf8')) as ShootoutResult);
+    write(stored, args, args.out ?? args.from);
     return;
   }
   const suite = findSuite(args.suite!);
@@ -103,14 +113,25 @@ async function main(): Promise<void> {
       }
     },
   });
+  write(result, args, args.out);
+}
+
+/** Stores the JSON and markdown and prints one of them. */
+function write(result: ShootoutResult, args: ShootoutArgs, out: string | null): void {
   const markdown = renderMarkdown(result);
   const json = renderJson(result);
-  const paths = outputPaths(result, args.out, process.env['TFLEET_DATA_DIR'] ?? './data');
+  const paths = outputPaths(result, out, process.env['TFLEET_DATA_DIR'] ?? './data');
   mkdirSync(dirname(paths.json), { recursive: true });
   writeFileSync(paths.json, json);
   writeFileSync(paths.markdown, markdown);
   process.stdout.write(args.json ? json : markdown);
   console.error(`[shootout] stored ${paths.json} and ${paths.markdown}`);
+}
+
+/** A stored result judged again by its suite's current claims (the rows are kept as measured). */
+export function rejudge(stored: ShootoutResult): ShootoutResult {
+  const suite = findSuite(stored.suite);
+  return { ...stored, claims: evaluateClaims(suite.claims, stored.rows) };
 }
 
 if (require.main === module) {

@@ -72,6 +72,12 @@ describe('evaluateClaim', () => {
     expect(evaluateClaim(fewerSamples, [reached('transformer', 3200), reached('lstm', null)]).verdict).toBe('held');
     expect(evaluateClaim(fewerSamples, [reached('transformer', null), reached('lstm', 6400)]).verdict).toBe('not held');
     expect(evaluateClaim(fewerSamples, [reached('transformer', 6400), reached('lstm', 3200)]).verdict).toBe('not held');
+    const sooner: Claim = { ...fewerSamples, checks: [{ kind: 'beats', row: 'transformer', others: ['lstm'], quantity: { of: 'trainMsToTarget' }, better: 'lower' }] };
+    const timed = (label: string, trainMs: number) => fakeRow({ label, convergence: { epoch: 2, step: 500, samples: 16_000, trainMs } });
+    const tie = [timed('transformer', 36_800), timed('lstm', 98_000)];
+    expect(evaluateClaim(fewerSamples, tie).verdict).toBe('not held');
+    expect(evaluateClaim(sooner, tie).checks[0]).toEqual({ holds: true, evidence: 'transformer lower training ms to target than lstm: transformer 36,800, lstm 98,000' });
+    expect(evaluateClaim(sooner, [timed('transformer', 36_800), reached('lstm', null)]).verdict).toBe('held');
     const neither = evaluateClaim(fewerSamples, [reached('transformer', null), reached('lstm', null)]);
     expect(neither.verdict).toBe('not measured');
     expect(neither.checks[0]!.evidence).toContain('no run reached the target');

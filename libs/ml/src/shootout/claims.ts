@@ -13,6 +13,8 @@ export type Quantity =
   | { of: 'validation'; metric: string }
   | { of: 'samplesPerSecond' }
   | { of: 'samplesToTarget' }
+  /** Training time (evaluation excluded) up to the end of the epoch that reached the target. */
+  | { of: 'trainMsToTarget' }
   | { of: 'params' };
 
 export type ClaimCheck =
@@ -123,8 +125,8 @@ function beats(check: Extract<ClaimCheck, { kind: 'beats' }>, rows: readonly Sho
     else if (row.error !== null) missing.push(`${label} failed`);
     else {
       const value = readQuantity(row, check.quantity);
-      // A run that never reached the target took more samples than any run that did.
-      if (value === null && check.quantity.of === 'samplesToTarget') values.set(label, Number.POSITIVE_INFINITY);
+      // A run that never reached the target took longer than any run that did.
+      if (value === null && reachesTarget(check.quantity)) values.set(label, Number.POSITIVE_INFINITY);
       else if (value === null) missing.push(`${label} has no ${name}`);
       else values.set(label, value);
     }
@@ -135,6 +137,10 @@ function beats(check: Extract<ClaimCheck, { kind: 'beats' }>, rows: readonly Sho
   if ([...values.values()].every((v) => v === Number.POSITIVE_INFINITY)) return { holds: null, evidence: `${wanted}: no run reached the target` };
   const holds = check.others.every((o) => (check.better === 'higher' ? mine > values.get(o)! : mine < values.get(o)!));
   return { holds, evidence: `${wanted}: ${listed}` };
+}
+
+function reachesTarget(quantity: Quantity): boolean {
+  return quantity.of === 'samplesToTarget' || quantity.of === 'trainMsToTarget';
 }
 
 export function readQuantity(row: ShootoutRow, quantity: Quantity): number | null {
@@ -152,6 +158,9 @@ export function readQuantity(row: ShootoutRow, quantity: Quantity): number | nul
     case 'samplesToTarget':
       value = row.convergence?.samples ?? null;
       break;
+    case 'trainMsToTarget':
+      value = row.convergence?.trainMs ?? null;
+      break;
     case 'params':
       value = row.params;
       break;
@@ -168,6 +177,8 @@ function quantityName(quantity: Quantity): string {
       return 'training samples/s';
     case 'samplesToTarget':
       return 'samples to target';
+    case 'trainMsToTarget':
+      return 'training ms to target';
     case 'params':
       return 'parameters';
   }

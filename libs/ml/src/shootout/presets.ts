@@ -61,9 +61,11 @@ const adding100: ShootoutSuite = {
       checks: [{ kind: 'versus-baseline', row: 'simple-rnn', metric: 'mse', baseline: 'baselineMse', relation: 'at-least', fraction: 0.5 }],
     },
     {
-      id: 'transformer-fewer-samples-to-target',
-      statement: 'On adding at length 100, the Transformer reaches the target in fewer training samples than LSTM and GRU.',
-      checks: [{ kind: 'beats', row: 'transformer', others: ['lstm', 'gru'], quantity: { of: 'samplesToTarget' }, better: 'lower' }],
+      // Validation runs once an epoch, so samples to target is known to the epoch only (ties
+      // are common); training time to the end of that epoch separates models that tie.
+      id: 'transformer-sooner-to-target',
+      statement: 'On adding at length 100, the Transformer reaches the target in less training time than LSTM and GRU.',
+      checks: [{ kind: 'beats', row: 'transformer', others: ['lstm', 'gru'], quantity: { of: 'trainMsToTarget' }, better: 'lower' }],
     },
   ],
 };
