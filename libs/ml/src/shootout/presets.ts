@@ -24,9 +24,10 @@ export interface ShootoutSuite {
  * Adding problem, length 100. Budgets: about 17k parameters each (simple RNN 128 units, LSTM
  * 64, GRU 74, Transformer 2 encoder layers of width 32), the same data, batch, optimizer and
  * steps. Gradients clipped at norm 1 for all: the RNNs need it at this length, and applying it
- * to every entry keeps the comparison fair.
+ * to every entry keeps the comparison fair. 12 epochs (3,000 steps): with this seed the LSTM
+ * sits on the constant-prediction plateau for about 2,200 steps before it learns the task.
  */
-const ADDING_TRAINING = { epochs: 8, batchSize: 32, learningRate: 0.003, clipNorm: 1, seed: 7 } as const;
+const ADDING_TRAINING = { epochs: 12, batchSize: 32, learningRate: 0.003, clipNorm: 1, seed: 7 } as const;
 const addingData = (sequenceLength: number, samples: number) => ({ name: 'adding', sequenceLength, samples }) as const;
 /** The baseline answers the expected sum, 1.0; its MSE is the variance of the sum, 1/6. */
 const ADDING_BASELINE_MSE = 1 / 6;

@@ -20,7 +20,7 @@ function cell(value: number | null | undefined): string {
 function convergenceCell(row: ShootoutRow): string {
   if (row.error !== null) return 'n/a';
   const c = row.convergence;
-  if (!c) return `not reached (${row.epochs.length} epochs)`;
+  if (!c) return `not reached (${row.epochs.length} epoch${row.epochs.length === 1 ? '' : 's'})`;
   return `epoch ${c.epoch}, step ${formatNumber(c.step)}, ${formatNumber(c.samples)} samples, ${formatDuration(c.trainMs)}`;
 }
 
