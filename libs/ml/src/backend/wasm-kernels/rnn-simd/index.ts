@@ -1,0 +1,49 @@
+import { WasmBackend } from '../wasm-internals';
+import { RNN_KERNELS_WASM_BASE64 } from './rnn-kernels-wasm';
+
+/**
+ * Loader of the project's SIMD gate arithmetic for the fused LSTM/GRU kernels (rnn-kernels.wat).
+ * Like ../simd (the GEMM module), the module imports the tfjs wasm backend's own
+ * WebAssembly.Memory, so it works on tensors where they live; one instance per backend, i.e. per
+ * worker thread. Pointers are byte offsets on the heap, `batch` and `u` element counts; `u` must
+ * be a multiple of 4. `mask` and `extra` are -1 when absent. See rnn-kernels.wat for each
+ * function's layouts.
+ */
+export interface RnnKernelExports {
+  lstm_pre(z: number, gates: number, twice: number, batch: number, u: number, hard: number): void;
+  lstm_cell(gates: number, sigc: number, sigcStrideBytes: number, cPrev: number, cNext: number, twice: number, mask: number, batch: number, u: number): void;
+  lstm_out(gates: number, sig: number, tanhC: number, hPrev: number, hNext: number, mask: number, batch: number, u: number): void;
+  lstm_backward(gates: number, tanhC: number, cPrev: number, dh: number, dc: number, dz: number, extra: number, bias: number, mask: number, batch: number, u: number, hard: number): void;
+  gru_add_input(zr: number, xw: number, batch: number, u: number): void;
+  gru_gates(za: number, gates: number, hPrev: number, rh: number, batch: number, u: number, hard: number): void;
+  gru_candidate(xwh: number, hr: number, twice: number, batch: number, u: number): void;
+  gru_out(sig: number, gates: number, hPrev: number, hNext: number, mask: number, batch: number, u: number): void;
+  gru_backward_zh(gates: number, hPrev: number, dh: number, dz: number, dzr: number, dhh: number, bias: number, mask: number, batch: number, u: number, hard: number): void;
+  gru_backward_r(gates: number, hPrev: number, drh: number, dh: number, dz: number, dzr: number, extra: number, bias: number, mask: number, batch: number, u: number, hard: number): void;
+}
+
+/** The parts of the WebAssembly JS API used here (the project compiles without the DOM lib). */
+interface WebAssemblyApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: Record<string, Record<string, unknown>>) => { exports: Record<string, unknown> };
+  Memory: abstract new (...args: never[]) => object;
+}
+const wasmApi = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
+
+let compiled: object | null = null;
+const instances = new WeakMap<object, RnnKernelExports>();
+
+/** This backend's instance of the recurrent gate kernels, instantiated on first use. */
+export function rnnKernels(backend: WasmBackend): RnnKernelExports {
+  let kernels = instances.get(backend);
+  if (!kernels) {
+    const memory = (backend.wasm as unknown as { asm?: { memory?: unknown } }).asm?.memory;
+    if (!(memory instanceof wasmApi.Memory)) {
+      throw new Error('tfleet rnn kernels need the tfjs-backend-wasm 4.22 internal backend.wasm.asm.memory (a WebAssembly.Memory)');
+    }
+    compiled ??= new wasmApi.Module(Buffer.from(RNN_KERNELS_WASM_BASE64, 'base64'));
+    kernels = new wasmApi.Instance(compiled, { env: { memory } }).exports as unknown as RnnKernelExports;
+    instances.set(backend, kernels);
+  }
+  return kernels;
+}
