@@ -21,12 +21,16 @@ import { asWasmBackend, HeapViews, KernelArgs, perBackend, sizeOf, WasmBackend }
  * Layouts (time-major, gate order as tfjs-layers: LSTM i, f, c, o; GRU z, r, h):
  * - LSTM forward  {xw [T,B,4u], recurrentKernel [u,4u], h0 [B,u], c0 [B,u], mask? [T,B]}
  *                 -> [out [K,B,u], hs [T+1,B,u], cs [T+1,B,u], gates [T,B,4u], tanhC [T,B,u]]
- * - LSTM backward {dOut [K,B,u], recurrentKernel, cs, gates, tanhC, mask?}
- *                 -> [dz [T,B,4u] (d pre-activations), dh0 [B,u], dc0 [B,u], dBias [4u]]
+ * - LSTM backward {dOut [K,B,u], recurrentKernel, hs, cs, gates, tanhC, mask?}
+ *                 -> [dz [T,B,4u] (d pre-activations), dh0 [B,u], dc0 [B,u], dBias [4u],
+ *                     dRecurrentKernel [u,4u]]
  * - GRU forward   {xw [T,B,3u], recurrentKernel [u,3u], h0, mask?}
  *                 -> [out [K,B,u], hs [T+1,B,u], gates [T,B,3u] (z, r, hh), rh [T,B,u] (r*h_{t-1})]
- * - GRU backward  {dOut, recurrentKernel, hs, gates, mask?}
- *                 -> [dz [T,B,3u], dzr [T,B,2u], dhh [T,B,u], dh0 [B,u], dBias [3u]]
+ * - GRU backward  {dOut, recurrentKernel, hs, gates, rh, mask?}
+ *                 -> [dz [T,B,3u], dh0 [B,u], dBias [3u], dRecurrentKernel [u,3u]]
+ * dRecurrentKernel (sum over t of h_{t-1}ᵀ·dz_t; GRU: rh_tᵀ·dhh_t for the candidate block) is
+ * one product over all timesteps, on strided views of hs: as tfjs ops it needed a slice of hs,
+ * which the wasm backend implements as a copy of the whole of hs through a fresh JS buffer.
  * dBias (the sum of dz over time and batch) is summed in the gate loops: the same sum as a
  * separate tfjs Sum over axis 0 of [T*B, 4u] costs a transpose and ~10 ms on wasm.
  * `out` holds the layer's outputs: rows h_1..h_T (returnSequences) or h_T alone, then c_T when
@@ -435,6 +439,7 @@ function lstmForward(m: Machine, inputs: Inputs, attrs: SequenceAttrs): tf.Tenso
 function lstmBackward(m: Machine, inputs: Inputs, attrs: SequenceAttrs): tf.TensorInfo[] {
   const dOut = required(inputs, 'dOut');
   const kernel = required(inputs, 'recurrentKernel');
+  const hs = required(inputs, 'hs');
   const cs = required(inputs, 'cs');
   const gates = required(inputs, 'gates');
   const tanhC = required(inputs, 'tanhC');
@@ -517,7 +522,10 @@ function lstmBackward(m: Machine, inputs: Inputs, attrs: SequenceAttrs): tf.Tens
   }
 
   if (!g) m.f32(dBias).set(biasSum);
-  return [dz, dh, dc, dBias];
+  // dU = [h_0..h_{T-1}]ᵀ·dz over all T·B rows.
+  const dRecurrent = m.alloc([u, g4]);
+  m.gemm(u, g4, steps * batch, transposed(hs, 0, u), rows(dz, 0, g4), rows(dRecurrent, 0, g4), false);
+  return [dz, dh, dc, dBias, dRecurrent];
 }
 
 function gruForward(m: Machine, inputs: Inputs, attrs: SequenceAttrs): tf.TensorInfo[] {
@@ -634,6 +642,7 @@ function gruBackward(m: Machine, inputs: Inputs, attrs: SequenceAttrs): tf.Tenso
   const kernel = required(inputs, 'recurrentKernel');
   const hs = required(inputs, 'hs');
   const gates = required(inputs, 'gates');
+  const rh = required(inputs, 'rh');
   const mask = inputs['mask'];
   const [steps, batch, g3] = gates.shape;
   const u = g3 / 3;
@@ -740,8 +749,12 @@ function gruBackward(m: Machine, inputs: Inputs, attrs: SequenceAttrs): tf.Tenso
   }
 
   if (!g) m.f32(dBias).set(biasSum);
-  m.free(drh);
-  return [dz, dzr, dhh, dh, dBias];
+  // dU[:, z r] = [h_0..h_{T-1}]ᵀ·[dz dr], dU[:, h] = [rh_1..rh_T]ᵀ·dhh, over all T·B rows.
+  const dRecurrent = m.alloc([u, g3]);
+  m.gemm(u, 2 * u, steps * batch, transposed(hs, 0, u), rows(dzr, 0, 2 * u), rows(dRecurrent, 0, g3), false);
+  m.gemm(u, u, steps * batch, transposed(rh, 0, u), rows(dhh, 0, u), rows(dRecurrent, 2 * u, g3), false);
+  for (const temp of [drh, dzr, dhh]) m.free(temp);
+  return [dz, dh, dBias, dRecurrent];
 }
 
 type SequenceKernel = (m: Machine, inputs: Inputs, attrs: SequenceAttrs) => tf.TensorInfo[];

@@ -120,17 +120,15 @@ function sequenceOp(shape: SequenceShape, hasBias: boolean, hasInitialState: boo
       savedKernel: tf.Tensor,
       dz: tf.Tensor,
       dBias: tf.Tensor,
-      hs: tf.Tensor,
       stateGrads: tf.Tensor[],
-      recurrentGrad: (hPrev: tf.Tensor2D, dz2: tf.Tensor2D) => tf.Tensor,
+      recurrentGrad: tf.Tensor,
     ): tf.Tensor[] =>
       tf.tidy(() => {
         const dz2 = dz.reshape([steps * batch, gateWidth]) as tf.Tensor2D;
-        const hPrev = tf.slice(hs.reshape([(steps + 1) * batch, units]), [0, 0], [steps * batch, units]) as tf.Tensor2D;
         const grads = [
           tf.matMul(dz2, savedKernel as tf.Tensor2D, false, true),
           tf.matMul(savedXs as tf.Tensor2D, dz2, true, false),
-          recurrentGrad(hPrev, dz2),
+          recurrentGrad.clone(),
         ];
         if (hasBias) grads.push(dBias.clone());
         if (hasInitialState) grads.push(...stateGrads.map((g) => g.clone()));
@@ -148,13 +146,13 @@ function sequenceOp(shape: SequenceShape, hasBias: boolean, hasInitialState: boo
         value: out as tf.Tensor3D,
         gradFunc: (dOut: tf.Tensor3D, saved: tf.Tensor[]) => {
           const [sx, sk, sr, shs, scs, sg, stc, sm] = saved;
-          const [dz, dh0, dc0, dBias] = tf.engine().runKernel(
+          const [dz, dh0, dc0, dBias, dRecurrent] = tf.engine().runKernel(
             LSTM_SEQUENCE_GRAD,
-            { dOut, recurrentKernel: sr, cs: scs, gates: sg, tanhC: stc, ...(sm ? { mask: sm } : {}) },
+            { dOut, recurrentKernel: sr, hs: shs, cs: scs, gates: sg, tanhC: stc, ...(sm ? { mask: sm } : {}) },
             attrs,
           ) as tf.Tensor[];
-          const grads = gradients(sx, sk, dz, dBias, shs, [dh0, dc0], (hPrev, dz2) => tf.matMul(hPrev, dz2, true, false));
-          tf.dispose([dz, dh0, dc0, dBias]);
+          const grads = gradients(sx, sk, dz, dBias, [dh0, dc0], dRecurrent);
+          tf.dispose([dz, dh0, dc0, dBias, dRecurrent]);
           return grads;
         },
       };
@@ -166,21 +164,13 @@ function sequenceOp(shape: SequenceShape, hasBias: boolean, hasInitialState: boo
       value: out as tf.Tensor3D,
       gradFunc: (dOut: tf.Tensor3D, saved: tf.Tensor[]) => {
         const [sx, sk, sr, shs, sg, srh, sm] = saved;
-        const [dz, dzr, dhh, dh0, dBias] = tf.engine().runKernel(
+        const [dz, dh0, dBias, dRecurrent] = tf.engine().runKernel(
           GRU_SEQUENCE_GRAD,
-          { dOut, recurrentKernel: sr, hs: shs, gates: sg, ...(sm ? { mask: sm } : {}) },
+          { dOut, recurrentKernel: sr, hs: shs, gates: sg, rh: srh, ...(sm ? { mask: sm } : {}) },
           attrs,
         ) as tf.Tensor[];
-        const grads = gradients(sx, sk, dz, dBias, shs, [dh0], (hPrev) =>
-          tf.concat(
-            [
-              tf.matMul(hPrev, dzr.reshape([steps * batch, 2 * units]) as tf.Tensor2D, true, false),
-              tf.matMul(srh.reshape([steps * batch, units]) as tf.Tensor2D, dhh.reshape([steps * batch, units]) as tf.Tensor2D, true, false),
-            ],
-            1,
-          ),
-        );
-        tf.dispose([dz, dzr, dhh, dh0, dBias]);
+        const grads = gradients(sx, sk, dz, dBias, [dh0], dRecurrent);
+        tf.dispose([dz, dh0, dBias, dRecurrent]);
         return grads;
       },
     };
