@@ -15,48 +15,20 @@
 (module
   (import "env" "memory" (memory 0))
 
-  ;; clamp(0.2x + 0.5, 0, 1): tfjs-layers' hardSigmoid.
-  (func $hardSigmoid (param $x v128) (result v128)
-    (f32x4.min
-      (f32x4.max
-        (f32x4.add (f32x4.mul (local.get $x) (v128.const f32x4 0.2 0.2 0.2 0.2)) (v128.const f32x4 0.5 0.5 0.5 0.5))
-        (v128.const f32x4 0 0 0 0))
-      (v128.const f32x4 1 1 1 1)))
-
-  ;; d activation / d pre-activation from the activation a: hard sigmoid 0.2 strictly inside
-  ;; (0, 1) else 0; sigmoid a(1 - a).
-  (func $gateSlope (param $a v128) (param $hard i32) (result v128)
-    (if (result v128) (local.get $hard)
-      (then
-        (v128.and
-          (v128.and
-            (f32x4.gt (local.get $a) (v128.const f32x4 0 0 0 0))
-            (f32x4.lt (local.get $a) (v128.const f32x4 1 1 1 1)))
-          (v128.const f32x4 0.2 0.2 0.2 0.2)))
-      (else
-        (f32x4.mul (local.get $a) (f32x4.sub (v128.const f32x4 1 1 1 1) (local.get $a))))))
-
-  ;; Gradients with |x| < 1e-30 become 0 (keeps backward values off the subnormal slow path;
-  ;; NaN passes through). Same rule as flushTiny in fused-recurrent-kernels.ts.
-  (func $flushTiny (param $x v128) (result v128)
-    (v128.bitselect
-      (v128.const f32x4 0 0 0 0)
-      (local.get $x)
-      (f32x4.lt (f32x4.abs (local.get $x)) (v128.const f32x4 1e-30 1e-30 1e-30 1e-30))))
-
-  ;; 2s - 1: tanh(x) from s = sigmoid(2x).
-  (func $tanhFromSigmoid (param $s v128) (result v128)
-    (f32x4.sub (f32x4.add (local.get $s) (local.get $s)) (v128.const f32x4 1 1 1 1)))
+;; The elementwise helpers are written out at each use (V8 in Node 20 does not inline small
+  ;; wasm functions, and a call per vector cost as much as the arithmetic):
+  ;;   hardSigmoid(x)  = min(max(0.2x + 0.5, 0), 1)                 (tfjs-layers' hardSigmoid)
+  ;;   gateSlope(a)    = hard ? (0 < a < 1 ? 0.2 : 0) : a(1 - a)     (d activation / d pre-activation)
+  ;;   flushTiny(x)    = |x| < 1e-30 ? 0 : x, NaN passes             (as flushTiny in
+  ;;                     fused-recurrent-kernels.ts: keeps backward values off the subnormal path)
+  ;;   tanh from s = sigmoid(2x): 2s - 1
+  ;;   bias[j..j+3] += v
 
   ;; Whether row b of the step is kept (mask -1: no mask).
   (func $keep (param $mask i32) (param $b i32) (result i32)
     (if (result i32) (i32.eq (local.get $mask) (i32.const -1))
       (then (i32.const 1))
       (else (f32.ne (f32.load (i32.add (local.get $mask) (i32.shl (local.get $b) (i32.const 2)))) (f32.const 0)))))
-
-  ;; bias[j..j+3] += v
-  (func $accumulate (param $at i32) (param $v v128)
-    (v128.store (local.get $at) (f32x4.add (v128.load (local.get $at)) (local.get $v))))
 
   ;; ---- LSTM (gate order i, f, c, o) -------------------------------------------------------
 
@@ -79,11 +51,11 @@
             (if (local.get $hard)
               (then
                 (v128.store (i32.add (local.get $gr) (local.get $j))
-                  (call $hardSigmoid (v128.load (i32.add (local.get $zr) (local.get $j)))))
+                  (f32x4.min (f32x4.max (f32x4.add (f32x4.mul (v128.load (i32.add (local.get $zr) (local.get $j))) (v128.const f32x4 0.2 0.2 0.2 0.2)) (v128.const f32x4 0.5 0.5 0.5 0.5)) (v128.const f32x4 0 0 0 0)) (v128.const f32x4 1 1 1 1)))
                 (v128.store (i32.add (i32.add (local.get $gr) (local.get $ub)) (local.get $j))
-                  (call $hardSigmoid (v128.load (i32.add (i32.add (local.get $zr) (local.get $ub)) (local.get $j)))))
+                  (f32x4.min (f32x4.max (f32x4.add (f32x4.mul (v128.load (i32.add (i32.add (local.get $zr) (local.get $ub)) (local.get $j))) (v128.const f32x4 0.2 0.2 0.2 0.2)) (v128.const f32x4 0.5 0.5 0.5 0.5)) (v128.const f32x4 0 0 0 0)) (v128.const f32x4 1 1 1 1)))
                 (v128.store (i32.add (i32.add (local.get $gr) (i32.mul (local.get $ub) (i32.const 3))) (local.get $j))
-                  (call $hardSigmoid (v128.load (i32.add (i32.add (local.get $zr) (i32.mul (local.get $ub) (i32.const 3))) (local.get $j)))))
+                  (f32x4.min (f32x4.max (f32x4.add (f32x4.mul (v128.load (i32.add (i32.add (local.get $zr) (i32.mul (local.get $ub) (i32.const 3))) (local.get $j))) (v128.const f32x4 0.2 0.2 0.2 0.2)) (v128.const f32x4 0.5 0.5 0.5 0.5)) (v128.const f32x4 0 0 0 0)) (v128.const f32x4 1 1 1 1)))
                 (v128.store (i32.add (local.get $tr) (local.get $j))
                   (f32x4.mul (v128.const f32x4 2 2 2 2)
                     (v128.load (i32.add (i32.add (local.get $zr) (i32.shl (local.get $ub) (i32.const 1))) (local.get $j))))))
@@ -114,7 +86,7 @@
         (block $done
           (loop $cols
             (br_if $done (i32.ge_u (local.get $j) (local.get $ub)))
-            (local.set $cc (call $tanhFromSigmoid (v128.load (i32.add (local.get $sc) (local.get $j)))))
+            (local.set $cc (f32x4.sub (f32x4.mul (v128.load (i32.add (local.get $sc) (local.get $j))) (v128.const f32x4 2 2 2 2)) (v128.const f32x4 1 1 1 1)))
             (v128.store (i32.add (i32.add (local.get $gr) (i32.shl (local.get $ub) (i32.const 1))) (local.get $j)) (local.get $cc))
             (local.set $cp (v128.load (i32.add (local.get $cPrev) (i32.add (local.get $sr) (local.get $j)))))
             (local.set $c
@@ -145,7 +117,7 @@
         (block $done
           (loop $cols
             (br_if $done (i32.ge_u (local.get $j) (local.get $ub)))
-            (local.set $tc (call $tanhFromSigmoid (v128.load (i32.add (local.get $sig) (i32.add (local.get $sr) (local.get $j))))))
+            (local.set $tc (f32x4.sub (f32x4.mul (v128.load (i32.add (local.get $sig) (i32.add (local.get $sr) (local.get $j)))) (v128.const f32x4 2 2 2 2)) (v128.const f32x4 1 1 1 1)))
             (v128.store (i32.add (local.get $tanhC) (i32.add (local.get $sr) (local.get $j))) (local.get $tc))
             (v128.store (i32.add (local.get $hNext) (i32.add (local.get $sr) (local.get $j)))
               (v128.bitselect
@@ -162,7 +134,7 @@
   ;; part of h_{t-1}'s gradient not through z_t: the output gradient `extra` of step t-1, or 0
   ;; when extra is -1); bias [4u] accumulates dz.
   (func (export "lstm_backward") (param $gates i32) (param $tanhC i32) (param $cPrev i32) (param $dh i32) (param $dc i32) (param $dz i32) (param $extra i32) (param $bias i32) (param $mask i32) (param $batch i32) (param $u i32) (param $hard i32)
-    (local $ub i32) (local $b i32) (local $j i32) (local $gr i32) (local $dr i32) (local $sr i32) (local $at i32)
+    (local $t v128) (local $ub i32) (local $b i32) (local $j i32) (local $gr i32) (local $dr i32) (local $sr i32) (local $at i32)
     (local $i v128) (local $f v128) (local $cc v128) (local $o v128) (local $tc v128) (local $dhv v128) (local $dcv v128)
     (local $di v128) (local $df v128) (local $dcc v128) (local $dout v128)
     (local.set $ub (i32.shl (local.get $u) (i32.const 2)))
@@ -190,25 +162,21 @@
                     (v128.load (i32.add (local.get $dc) (local.get $at)))
                     (f32x4.mul (f32x4.mul (local.get $dhv) (local.get $o))
                       (f32x4.sub (v128.const f32x4 1 1 1 1) (f32x4.mul (local.get $tc) (local.get $tc))))))
-                (local.set $di (call $flushTiny
-                  (f32x4.mul (f32x4.mul (local.get $dcv) (local.get $cc)) (call $gateSlope (local.get $i) (local.get $hard)))))
-                (local.set $df (call $flushTiny
-                  (f32x4.mul (f32x4.mul (local.get $dcv) (v128.load (i32.add (local.get $cPrev) (local.get $at))))
-                    (call $gateSlope (local.get $f) (local.get $hard)))))
-                (local.set $dcc (call $flushTiny
-                  (f32x4.mul (f32x4.mul (local.get $dcv) (local.get $i))
-                    (f32x4.sub (v128.const f32x4 1 1 1 1) (f32x4.mul (local.get $cc) (local.get $cc))))))
-                (local.set $dout (call $flushTiny
-                  (f32x4.mul (f32x4.mul (local.get $dhv) (local.get $tc)) (call $gateSlope (local.get $o) (local.get $hard)))))
+                (local.set $di (v128.andnot (local.tee $t (f32x4.mul (f32x4.mul (local.get $dcv) (local.get $cc)) (if (result v128) (local.get $hard) (then (v128.and (v128.and (f32x4.gt (local.get $i) (v128.const f32x4 0 0 0 0)) (f32x4.lt (local.get $i) (v128.const f32x4 1 1 1 1))) (v128.const f32x4 0.2 0.2 0.2 0.2))) (else (f32x4.mul (local.get $i) (f32x4.sub (v128.const f32x4 1 1 1 1) (local.get $i))))))) (f32x4.lt (f32x4.abs (local.get $t)) (v128.const f32x4 1e-30 1e-30 1e-30 1e-30))))
+                (local.set $df (v128.andnot (local.tee $t (f32x4.mul (f32x4.mul (local.get $dcv) (v128.load (i32.add (local.get $cPrev) (local.get $at))))
+                    (if (result v128) (local.get $hard) (then (v128.and (v128.and (f32x4.gt (local.get $f) (v128.const f32x4 0 0 0 0)) (f32x4.lt (local.get $f) (v128.const f32x4 1 1 1 1))) (v128.const f32x4 0.2 0.2 0.2 0.2))) (else (f32x4.mul (local.get $f) (f32x4.sub (v128.const f32x4 1 1 1 1) (local.get $f))))))) (f32x4.lt (f32x4.abs (local.get $t)) (v128.const f32x4 1e-30 1e-30 1e-30 1e-30))))
+                (local.set $dcc (v128.andnot (local.tee $t (f32x4.mul (f32x4.mul (local.get $dcv) (local.get $i))
+                    (f32x4.sub (v128.const f32x4 1 1 1 1) (f32x4.mul (local.get $cc) (local.get $cc))))) (f32x4.lt (f32x4.abs (local.get $t)) (v128.const f32x4 1e-30 1e-30 1e-30 1e-30))))
+                (local.set $dout (v128.andnot (local.tee $t (f32x4.mul (f32x4.mul (local.get $dhv) (local.get $tc)) (if (result v128) (local.get $hard) (then (v128.and (v128.and (f32x4.gt (local.get $o) (v128.const f32x4 0 0 0 0)) (f32x4.lt (local.get $o) (v128.const f32x4 1 1 1 1))) (v128.const f32x4 0.2 0.2 0.2 0.2))) (else (f32x4.mul (local.get $o) (f32x4.sub (v128.const f32x4 1 1 1 1) (local.get $o))))))) (f32x4.lt (f32x4.abs (local.get $t)) (v128.const f32x4 1e-30 1e-30 1e-30 1e-30))))
                 (v128.store (i32.add (local.get $dr) (local.get $j)) (local.get $di))
                 (v128.store (i32.add (i32.add (local.get $dr) (local.get $ub)) (local.get $j)) (local.get $df))
                 (v128.store (i32.add (i32.add (local.get $dr) (i32.shl (local.get $ub) (i32.const 1))) (local.get $j)) (local.get $dcc))
                 (v128.store (i32.add (i32.add (local.get $dr) (i32.mul (local.get $ub) (i32.const 3))) (local.get $j)) (local.get $dout))
-                (call $accumulate (i32.add (local.get $bias) (local.get $j)) (local.get $di))
-                (call $accumulate (i32.add (i32.add (local.get $bias) (local.get $ub)) (local.get $j)) (local.get $df))
-                (call $accumulate (i32.add (i32.add (local.get $bias) (i32.shl (local.get $ub) (i32.const 1))) (local.get $j)) (local.get $dcc))
-                (call $accumulate (i32.add (i32.add (local.get $bias) (i32.mul (local.get $ub) (i32.const 3))) (local.get $j)) (local.get $dout))
-                (v128.store (i32.add (local.get $dc) (local.get $at)) (call $flushTiny (f32x4.mul (local.get $dcv) (local.get $f))))
+                (v128.store (i32.add (local.get $bias) (local.get $j)) (f32x4.add (v128.load (i32.add (local.get $bias) (local.get $j))) (local.get $di)))
+                (v128.store (i32.add (i32.add (local.get $bias) (local.get $ub)) (local.get $j)) (f32x4.add (v128.load (i32.add (i32.add (local.get $bias) (local.get $ub)) (local.get $j))) (local.get $df)))
+                (v128.store (i32.add (i32.add (local.get $bias) (i32.shl (local.get $ub) (i32.const 1))) (local.get $j)) (f32x4.add (v128.load (i32.add (i32.add (local.get $bias) (i32.shl (local.get $ub) (i32.const 1))) (local.get $j))) (local.get $dcc)))
+                (v128.store (i32.add (i32.add (local.get $bias) (i32.mul (local.get $ub) (i32.const 3))) (local.get $j)) (f32x4.add (v128.load (i32.add (i32.add (local.get $bias) (i32.mul (local.get $ub) (i32.const 3))) (local.get $j))) (local.get $dout)))
+                (v128.store (i32.add (local.get $dc) (local.get $at)) (v128.andnot (local.tee $t (f32x4.mul (local.get $dcv) (local.get $f))) (f32x4.lt (f32x4.abs (local.get $t)) (v128.const f32x4 1e-30 1e-30 1e-30 1e-30))))
                 (v128.store (i32.add (local.get $dh) (local.get $at))
                   (if (result v128) (i32.eq (local.get $extra) (i32.const -1))
                     (then (v128.const f32x4 0 0 0 0))
@@ -272,8 +240,8 @@
             (local.set $r (v128.load (i32.add (i32.add (local.get $zar) (local.get $ub)) (local.get $j))))
             (if (local.get $hard)
               (then
-                (local.set $zv (call $hardSigmoid (local.get $zv)))
-                (local.set $r (call $hardSigmoid (local.get $r)))))
+                (local.set $zv (f32x4.min (f32x4.max (f32x4.add (f32x4.mul (local.get $zv) (v128.const f32x4 0.2 0.2 0.2 0.2)) (v128.const f32x4 0.5 0.5 0.5 0.5)) (v128.const f32x4 0 0 0 0)) (v128.const f32x4 1 1 1 1)))
+                (local.set $r (f32x4.min (f32x4.max (f32x4.add (f32x4.mul (local.get $r) (v128.const f32x4 0.2 0.2 0.2 0.2)) (v128.const f32x4 0.5 0.5 0.5 0.5)) (v128.const f32x4 0 0 0 0)) (v128.const f32x4 1 1 1 1)))))
             (v128.store (i32.add (local.get $gr) (local.get $j)) (local.get $zv))
             (v128.store (i32.add (i32.add (local.get $gr) (local.get $ub)) (local.get $j)) (local.get $r))
             (v128.store (i32.add (local.get $rh) (i32.add (local.get $sr) (local.get $j)))
@@ -321,7 +289,7 @@
         (block $done
           (loop $cols
             (br_if $done (i32.ge_u (local.get $j) (local.get $ub)))
-            (local.set $hh (call $tanhFromSigmoid (v128.load (i32.add (local.get $sig) (i32.add (local.get $sr) (local.get $j))))))
+            (local.set $hh (f32x4.sub (f32x4.mul (v128.load (i32.add (local.get $sig) (i32.add (local.get $sr) (local.get $j)))) (v128.const f32x4 2 2 2 2)) (v128.const f32x4 1 1 1 1)))
             (v128.store (i32.add (i32.add (local.get $gr) (i32.shl (local.get $ub) (i32.const 1))) (local.get $j)) (local.get $hh))
             (local.set $zv (v128.load (i32.add (local.get $gr) (local.get $j))))
             (local.set $hp (v128.load (i32.add (local.get $hPrev) (i32.add (local.get $sr) (local.get $j)))))
@@ -339,7 +307,7 @@
   ;; Backward, first half of a step: the z and candidate pre-activation gradients.
   ;; gates/dz: [batch, 3u] rows of step t; hPrev, dh, dhh: [batch, u]; dzr: [batch, 2u].
   (func (export "gru_backward_zh") (param $gates i32) (param $hPrev i32) (param $dh i32) (param $dz i32) (param $dzr i32) (param $dhh i32) (param $bias i32) (param $mask i32) (param $batch i32) (param $u i32) (param $hard i32)
-    (local $ub i32) (local $b i32) (local $j i32) (local $gr i32) (local $dr i32) (local $zrr i32) (local $sr i32) (local $at i32)
+    (local $t v128) (local $ub i32) (local $b i32) (local $j i32) (local $gr i32) (local $dr i32) (local $zrr i32) (local $sr i32) (local $at i32)
     (local $zv v128) (local $hh v128) (local $dhv v128) (local $dAz v128) (local $dAh v128)
     (local.set $ub (i32.shl (local.get $u) (i32.const 2)))
     (block $rowsDone
@@ -359,20 +327,18 @@
                 (local.set $zv (v128.load (i32.add (local.get $gr) (local.get $j))))
                 (local.set $hh (v128.load (i32.add (i32.add (local.get $gr) (i32.shl (local.get $ub) (i32.const 1))) (local.get $j))))
                 (local.set $dhv (v128.load (i32.add (local.get $dh) (local.get $at))))
-                (local.set $dAz (call $flushTiny
-                  (f32x4.mul
+                (local.set $dAz (v128.andnot (local.tee $t (f32x4.mul
                     (f32x4.mul (local.get $dhv) (f32x4.sub (v128.load (i32.add (local.get $hPrev) (local.get $at))) (local.get $hh)))
-                    (call $gateSlope (local.get $zv) (local.get $hard)))))
-                (local.set $dAh (call $flushTiny
-                  (f32x4.mul
+                    (if (result v128) (local.get $hard) (then (v128.and (v128.and (f32x4.gt (local.get $zv) (v128.const f32x4 0 0 0 0)) (f32x4.lt (local.get $zv) (v128.const f32x4 1 1 1 1))) (v128.const f32x4 0.2 0.2 0.2 0.2))) (else (f32x4.mul (local.get $zv) (f32x4.sub (v128.const f32x4 1 1 1 1) (local.get $zv))))))) (f32x4.lt (f32x4.abs (local.get $t)) (v128.const f32x4 1e-30 1e-30 1e-30 1e-30))))
+                (local.set $dAh (v128.andnot (local.tee $t (f32x4.mul
                     (f32x4.mul (local.get $dhv) (f32x4.sub (v128.const f32x4 1 1 1 1) (local.get $zv)))
-                    (f32x4.sub (v128.const f32x4 1 1 1 1) (f32x4.mul (local.get $hh) (local.get $hh))))))
+                    (f32x4.sub (v128.const f32x4 1 1 1 1) (f32x4.mul (local.get $hh) (local.get $hh))))) (f32x4.lt (f32x4.abs (local.get $t)) (v128.const f32x4 1e-30 1e-30 1e-30 1e-30))))
                 (v128.store (i32.add (local.get $zrr) (local.get $j)) (local.get $dAz))
                 (v128.store (i32.add (local.get $dr) (local.get $j)) (local.get $dAz))
                 (v128.store (i32.add (local.get $dhh) (local.get $at)) (local.get $dAh))
                 (v128.store (i32.add (i32.add (local.get $dr) (i32.shl (local.get $ub) (i32.const 1))) (local.get $j)) (local.get $dAh))
-                (call $accumulate (i32.add (local.get $bias) (local.get $j)) (local.get $dAz))
-                (call $accumulate (i32.add (i32.add (local.get $bias) (i32.shl (local.get $ub) (i32.const 1))) (local.get $j)) (local.get $dAh))
+                (v128.store (i32.add (local.get $bias) (local.get $j)) (f32x4.add (v128.load (i32.add (local.get $bias) (local.get $j))) (local.get $dAz)))
+                (v128.store (i32.add (i32.add (local.get $bias) (i32.shl (local.get $ub) (i32.const 1))) (local.get $j)) (f32x4.add (v128.load (i32.add (i32.add (local.get $bias) (i32.shl (local.get $ub) (i32.const 1))) (local.get $j))) (local.get $dAh)))
                 (local.set $j (i32.add (local.get $j) (i32.const 16)))
                 (br $cols))))
           (else
@@ -387,7 +353,7 @@
   ;; dh = the direct gradient of h_{t-1} (through z·h_{t-1} and r·h_{t-1}) plus the output
   ;; gradient `extra` of step t-1 (-1: none).
   (func (export "gru_backward_r") (param $gates i32) (param $hPrev i32) (param $drh i32) (param $dh i32) (param $dz i32) (param $dzr i32) (param $extra i32) (param $bias i32) (param $mask i32) (param $batch i32) (param $u i32) (param $hard i32)
-    (local $ub i32) (local $b i32) (local $j i32) (local $gr i32) (local $dr i32) (local $zrr i32) (local $sr i32) (local $at i32)
+    (local $t v128) (local $ub i32) (local $b i32) (local $j i32) (local $gr i32) (local $dr i32) (local $zrr i32) (local $sr i32) (local $at i32)
     (local $r v128) (local $d v128) (local $add v128) (local $dAr v128)
     (local.set $ub (i32.shl (local.get $u) (i32.const 2)))
     (block $rowsDone
@@ -410,19 +376,17 @@
                     (else (v128.load (i32.add (local.get $extra) (local.get $at))))))
                 (local.set $r (v128.load (i32.add (i32.add (local.get $gr) (local.get $ub)) (local.get $j))))
                 (local.set $d (v128.load (i32.add (local.get $drh) (local.get $at))))
-                (local.set $dAr (call $flushTiny
-                  (f32x4.mul (f32x4.mul (local.get $d) (v128.load (i32.add (local.get $hPrev) (local.get $at))))
-                    (call $gateSlope (local.get $r) (local.get $hard)))))
+                (local.set $dAr (v128.andnot (local.tee $t (f32x4.mul (f32x4.mul (local.get $d) (v128.load (i32.add (local.get $hPrev) (local.get $at))))
+                    (if (result v128) (local.get $hard) (then (v128.and (v128.and (f32x4.gt (local.get $r) (v128.const f32x4 0 0 0 0)) (f32x4.lt (local.get $r) (v128.const f32x4 1 1 1 1))) (v128.const f32x4 0.2 0.2 0.2 0.2))) (else (f32x4.mul (local.get $r) (f32x4.sub (v128.const f32x4 1 1 1 1) (local.get $r))))))) (f32x4.lt (f32x4.abs (local.get $t)) (v128.const f32x4 1e-30 1e-30 1e-30 1e-30))))
                 (v128.store (i32.add (i32.add (local.get $zrr) (local.get $ub)) (local.get $j)) (local.get $dAr))
                 (v128.store (i32.add (i32.add (local.get $dr) (local.get $ub)) (local.get $j)) (local.get $dAr))
-                (call $accumulate (i32.add (i32.add (local.get $bias) (local.get $ub)) (local.get $j)) (local.get $dAr))
+                (v128.store (i32.add (i32.add (local.get $bias) (local.get $ub)) (local.get $j)) (f32x4.add (v128.load (i32.add (i32.add (local.get $bias) (local.get $ub)) (local.get $j))) (local.get $dAr)))
                 (v128.store (i32.add (local.get $dh) (local.get $at))
-                  (call $flushTiny
-                    (f32x4.add
+                  (v128.andnot (local.tee $t (f32x4.add
                       (f32x4.add
                         (f32x4.mul (v128.load (i32.add (local.get $dh) (local.get $at))) (v128.load (i32.add (local.get $gr) (local.get $j))))
                         (f32x4.mul (local.get $d) (local.get $r)))
-                      (local.get $add))))
+                      (local.get $add))) (f32x4.lt (f32x4.abs (local.get $t)) (v128.const f32x4 1e-30 1e-30 1e-30 1e-30))))
                 (local.set $j (i32.add (local.get $j) (i32.const 16)))
                 (br $cols))))
           (else
