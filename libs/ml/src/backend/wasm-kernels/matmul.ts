@@ -64,9 +64,9 @@ function heapOffset(backend: WasmBackend, t: tf.TensorInfo): number {
 }
 
 /**
- * out (+)= a·b on the SIMD GEMM, every batch slice in one call. a is [batchA, m, k] (or
- * [batchA, k, m] with transposeA), b is [batchB, k, n] (or [batchB, n, k]); a batch of 1
- * broadcasts (stride 0).
+ * out (+)= a·b (+ bias row) on the SIMD GEMM, every batch slice in one call. a is [batchA, m, k]
+ * (or [batchA, k, m] with transposeA), b is [batchB, k, n] (or [batchB, n, k]); a batch of 1
+ * broadcasts (stride 0). A bias (n floats) is added as the GEMM stores its tiles.
  */
 function simdProduct(
   backend: WasmBackend,
@@ -76,12 +76,12 @@ function simdProduct(
   p: MatMulPlan,
   transposeA: boolean,
   transposeB: boolean,
-  accumulate: boolean,
+  bias?: tf.TensorInfo,
 ): void {
   const { m, n, k } = p;
   const kernels = simdKernels(backend);
   const scratch = kernels.scratch(kernels.exports.scratch_bytes(n, k));
-  kernels.exports.gemm(
+  kernels.exports.gemm_bias(
     Math.max(p.batchA, p.batchB),
     m,
     n,
@@ -97,7 +97,8 @@ function simdProduct(
     heapOffset(backend, out),
     m * n,
     n,
-    accumulate ? 1 : 0,
+    0,
+    bias ? heapOffset(backend, bias) : 0,
     scratch,
   );
 }
@@ -110,7 +111,7 @@ function batchMatMul(args: KernelArgs): tf.TensorInfo {
   const p = a.dtype === 'float32' && b.dtype === 'float32' ? plan(a, b, transposeA, transposeB) : null;
   if (!p) return runStock('BatchMatMul', args);
   const out = backend.makeOutput(p.outShape, 'float32');
-  simdProduct(backend, a, b, out, p, transposeA, transposeB, false);
+  simdProduct(backend, a, b, out, p, transposeA, transposeB);
   return out;
 }
 
@@ -145,14 +146,11 @@ function fusedMatMul(args: KernelArgs): tf.TensorInfo {
   const temporaries: tf.TensorInfo[] = [];
   try {
     let out = backend.makeOutput(p.outShape, 'float32');
-    // A per-column bias is copied into every output row and the product accumulated onto it;
-    // any other bias shape is broadcast by the wasm Add afterwards.
+    // A per-column bias is added by the GEMM as it stores each tile (same float32 result as
+    // filling the output with the bias and accumulating onto it, one pass over it fewer); any
+    // other bias shape is broadcast by the wasm Add afterwards.
     const rowBias = bias !== undefined && bias.dtype === 'float32' && sizeOf(bias.shape) === p.n && bias.shape[bias.shape.length - 1] === p.n && bias.shape.length <= p.outShape.length;
-    if (rowBias) {
-      const rows = sizeOf(p.outShape) / p.n;
-      simdKernels(backend).exports.fill_rows(heapOffset(backend, out), rows, p.n, heapOffset(backend, bias));
-    }
-    simdProduct(backend, a, b, out, p, transposeA, transposeB, rowBias);
+    simdProduct(backend, a, b, out, p, transposeA, transposeB, rowBias ? bias : undefined);
     if (bias && !rowBias) {
       temporaries.push(out);
       out = runStock('Add', { inputs: { a: out, b: bias }, backend });

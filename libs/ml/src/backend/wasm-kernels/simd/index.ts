@@ -37,6 +37,30 @@ export interface SimdKernelExports {
     accumulate: number,
     scratch: number,
   ): void;
+  /**
+   * gemm with a bias row: when `bias` (a pointer to n floats) is not 0 and accumulate is 0,
+   * C = A·B + bias broadcast over rows and slices, added as the tiles are stored.
+   */
+  gemm_bias(
+    batch: number,
+    m: number,
+    n: number,
+    k: number,
+    a: number,
+    aBatchStride: number,
+    aRowStride: number,
+    aColStride: number,
+    b: number,
+    bBatchStride: number,
+    bRowStride: number,
+    bColStride: number,
+    c: number,
+    cBatchStride: number,
+    cRowStride: number,
+    accumulate: number,
+    bias: number,
+    scratch: number,
+  ): void;
   /** Scratch bytes gemm needs for n columns and depth k. */
   scratch_bytes(n: number, k: number): number;
   /** Copies the n floats at `src` into each of `rows` consecutive n-float rows at `dst`. */

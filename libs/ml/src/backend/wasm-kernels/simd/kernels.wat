@@ -49,10 +49,29 @@
           (i32.add (call $min (local.get $n) (global.get $NC)) (i32.const 7))
           (i32.const 3)))))
 
+  ;; Transposes a 4 x 4 block: column j of B starts at src + j*cs (4 contiguous depth values),
+  ;; and depth row r is written as 4 floats at dst + 32*r (one half of a packed panel row).
+  (func $transpose4 (param $src i32) (param $cs i32) (param $dst i32)
+    (local $r0 v128) (local $r1 v128) (local $r2 v128) (local $r3 v128) (local $t0 v128) (local $t1 v128)
+    (local.set $r0 (v128.load (local.get $src)))
+    (local.set $r1 (v128.load (i32.add (local.get $src) (local.get $cs))))
+    (local.set $r2 (v128.load (i32.add (local.get $src) (i32.shl (local.get $cs) (i32.const 1)))))
+    (local.set $r3 (v128.load (i32.add (local.get $src) (i32.mul (local.get $cs) (i32.const 3)))))
+    ;; t0 = (r0[0], r1[0], r0[1], r1[1]), t1 = (r2[0], r3[0], r2[1], r3[1])
+    (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r0) (local.get $r1)))
+    (local.set $t1 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r2) (local.get $r3)))
+    (v128.store offset=0 (local.get $dst) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t1)))
+    (v128.store offset=32 (local.get $dst) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t1)))
+    ;; t0 = (r0[2], r1[2], r0[3], r1[3]), t1 = (r2[2], r3[2], r2[3], r3[3])
+    (local.set $t0 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r0) (local.get $r1)))
+    (local.set $t1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r2) (local.get $r3)))
+    (v128.store offset=64 (local.get $dst) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t1)))
+    (v128.store offset=96 (local.get $dst) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t1))))
+
   ;; Packs B(p, j) for p < kc, j < nc (b points at B(0, 0); strides in bytes) into panels of
   ;; 8 columns: panel q holds, for each p, B(p, 8q .. 8q+7), zero past column nc.
   (func $pack (param $b i32) (param $rsB i32) (param $csB i32) (param $kc i32) (param $nc i32) (param $dst i32)
-    (local $q i32) (local $p i32) (local $jj i32) (local $nr i32) (local $src i32) (local $col i32)
+    (local $q i32) (local $p i32) (local $jj i32) (local $nr i32) (local $src i32) (local $col i32) (local $tail i32)
     (local.set $q (i32.const 0))
     (block $panels_done
       (loop $panels
@@ -72,6 +91,36 @@
               (local.set $src (i32.add (local.get $src) (local.get $rsB)))
               (br_if $rows (i32.lt_s (local.tee $p (i32.add (local.get $p) (i32.const 1))) (local.get $kc)))))
           (else
+            (if (i32.and (i32.eq (local.get $nr) (i32.const 8)) (i32.eq (local.get $rsB) (i32.const 4)))
+              (then
+                ;; B transposed (each column contiguous along the depth): 4 x 4 SIMD transposes,
+                ;; the scalar loop below packed these panels at a quarter of the speed (per-head
+                ;; attention products pack B for every batch slice)
+                (local.set $p (i32.const 0))
+                (local.set $src (local.get $col))
+                (block $blocksDone
+                  (loop $blocks
+                    (br_if $blocksDone (i32.gt_s (i32.add (local.get $p) (i32.const 4)) (local.get $kc)))
+                    (call $transpose4 (local.get $src) (local.get $csB) (i32.add (local.get $dst) (i32.shl (local.get $p) (i32.const 5))))
+                    (call $transpose4 (i32.add (local.get $src) (i32.shl (local.get $csB) (i32.const 2))) (local.get $csB)
+                                      (i32.add (local.get $dst) (i32.add (i32.shl (local.get $p) (i32.const 5)) (i32.const 16))))
+                    (local.set $src (i32.add (local.get $src) (i32.const 16)))
+                    (local.set $p (i32.add (local.get $p) (i32.const 4)))
+                    (br $blocks)))
+                ;; depth left over (kc mod 4), column by column
+                (block $tailDone
+                  (br_if $tailDone (i32.ge_s (local.get $p) (local.get $kc)))
+                  (local.set $jj (i32.const 0))
+                  (loop $tailCols
+                    (local.set $tail (local.get $p))
+                    (loop $tailDepth
+                      (f32.store
+                        (i32.add (local.get $dst) (i32.add (i32.shl (local.get $tail) (i32.const 5)) (i32.shl (local.get $jj) (i32.const 2))))
+                        (f32.load (i32.add (local.get $col) (i32.add (i32.mul (local.get $jj) (local.get $csB)) (i32.shl (local.get $tail) (i32.const 2))))))
+                      (br_if $tailDepth (i32.lt_s (local.tee $tail (i32.add (local.get $tail) (i32.const 1))) (local.get $kc))))
+                    (br_if $tailCols (i32.lt_s (local.tee $jj (i32.add (local.get $jj) (i32.const 1))) (i32.const 8)))))
+                (local.set $dst (i32.add (local.get $dst) (i32.shl (local.get $kc) (i32.const 5)))))
+              (else
             (if (i32.lt_s (local.get $nr) (i32.const 8))
               (then
                 ;; zero the panel first, so the padding columns contribute nothing
@@ -94,13 +143,13 @@
                 (local.set $src (i32.add (local.get $src) (local.get $rsB)))
                 (br_if $depth (i32.lt_s (local.tee $p (i32.add (local.get $p) (i32.const 1))) (local.get $kc))))
               (br_if $cols (i32.lt_s (local.tee $jj (i32.add (local.get $jj) (i32.const 1))) (local.get $nr))))
-            (local.set $dst (i32.add (local.get $dst) (i32.shl (local.get $kc) (i32.const 5))))))
+            (local.set $dst (i32.add (local.get $dst) (i32.shl (local.get $kc) (i32.const 5))))))))
         (local.set $q (i32.add (local.get $q) (i32.const 1)))
         (br $panels))))
 
   ;; Copies the first nr columns of `rows` rows of the 8-wide tile at tmp to C (row stride ldc
-  ;; bytes), adding to what is there when acc is set.
-  (func $store_partial (param $tmp i32) (param $c i32) (param $ldc i32) (param $rows i32) (param $nr i32) (param $acc i32)
+  ;; bytes), adding to what is there when acc is 1, or the bias row at `bias` when acc is 2.
+  (func $store_partial (param $tmp i32) (param $c i32) (param $ldc i32) (param $rows i32) (param $nr i32) (param $acc i32) (param $bias i32)
     (local $r i32) (local $jj i32) (local $dst i32) (local $v f32)
     (local.set $r (i32.const 0))
     (loop $row
@@ -108,15 +157,18 @@
       (loop $col
         (local.set $dst (i32.add (local.get $c) (i32.shl (local.get $jj) (i32.const 2))))
         (local.set $v (f32.load (i32.add (local.get $tmp) (i32.add (i32.shl (local.get $r) (i32.const 5)) (i32.shl (local.get $jj) (i32.const 2))))))
-        (if (local.get $acc) (then (local.set $v (f32.add (f32.load (local.get $dst)) (local.get $v)))))
+        (if (i32.eq (local.get $acc) (i32.const 1)) (then (local.set $v (f32.add (f32.load (local.get $dst)) (local.get $v)))))
+        (if (i32.eq (local.get $acc) (i32.const 2))
+          (then (local.set $v (f32.add (f32.load (i32.add (local.get $bias) (i32.shl (local.get $jj) (i32.const 2)))) (local.get $v)))))
         (f32.store (local.get $dst) (local.get $v))
         (br_if $col (i32.lt_s (local.tee $jj (i32.add (local.get $jj) (i32.const 1))) (local.get $nr))))
       (local.set $c (i32.add (local.get $c) (local.get $ldc)))
       (br_if $row (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (local.get $rows)))))
 
   ;; C[0..4, 0..nr) (+)= A[0..4, 0..kc) . panel. a points at A(0, 0); rsA, csA, ldc in bytes.
+  ;; acc: 0 stores the products, 1 adds them to C, 2 adds them to the bias row at `bias`.
   (func $kernel4x8 (param $a i32) (param $rsA i32) (param $csA i32) (param $panel i32) (param $kc i32)
-                   (param $c i32) (param $ldc i32) (param $acc i32) (param $nr i32) (param $tmp i32)
+                   (param $c i32) (param $ldc i32) (param $acc i32) (param $nr i32) (param $tmp i32) (param $bias i32)
     (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128)
     (local $c20 v128) (local $c21 v128) (local $c30 v128) (local $c31 v128)
     (local $b0 v128) (local $b1 v128) (local $av v128)
@@ -144,7 +196,19 @@
     (if (i32.eq (local.get $nr) (i32.const 8))
       (then
         (local.set $dst (local.get $c))
-        (if (local.get $acc)
+        (if (i32.eq (local.get $acc) (i32.const 2))
+          (then
+            (local.set $b0 (v128.load (local.get $bias)))
+            (local.set $b1 (v128.load offset=16 (local.get $bias)))
+            (local.set $c00 (f32x4.add (local.get $c00) (local.get $b0)))
+            (local.set $c01 (f32x4.add (local.get $c01) (local.get $b1)))
+            (local.set $c10 (f32x4.add (local.get $c10) (local.get $b0)))
+            (local.set $c11 (f32x4.add (local.get $c11) (local.get $b1)))
+            (local.set $c20 (f32x4.add (local.get $c20) (local.get $b0)))
+            (local.set $c21 (f32x4.add (local.get $c21) (local.get $b1)))
+            (local.set $c30 (f32x4.add (local.get $c30) (local.get $b0)))
+            (local.set $c31 (f32x4.add (local.get $c31) (local.get $b1)))))
+        (if (i32.eq (local.get $acc) (i32.const 1))
           (then
             (local.set $c00 (f32x4.add (local.get $c00) (v128.load (local.get $dst))))
             (local.set $c01 (f32x4.add (local.get $c01) (v128.load offset=16 (local.get $dst))))
@@ -178,11 +242,11 @@
         (v128.store offset=80 (local.get $tmp) (local.get $c21))
         (v128.store offset=96 (local.get $tmp) (local.get $c30))
         (v128.store offset=112 (local.get $tmp) (local.get $c31))
-        (call $store_partial (local.get $tmp) (local.get $c) (local.get $ldc) (i32.const 4) (local.get $nr) (local.get $acc)))))
+        (call $store_partial (local.get $tmp) (local.get $c) (local.get $ldc) (i32.const 4) (local.get $nr) (local.get $acc) (local.get $bias)))))
 
   ;; One row: C[0, 0..nr) (+)= A[0, 0..kc) . panel.
   (func $kernel1x8 (param $a i32) (param $csA i32) (param $panel i32) (param $kc i32)
-                   (param $c i32) (param $acc i32) (param $nr i32) (param $tmp i32)
+                   (param $c i32) (param $acc i32) (param $nr i32) (param $tmp i32) (param $bias i32)
     (local $c0 v128) (local $c1 v128) (local $av v128)
     (loop $depth
       (local.set $av (v128.load32_splat (local.get $a)))
@@ -193,29 +257,41 @@
       (br_if $depth (local.tee $kc (i32.sub (local.get $kc) (i32.const 1)))))
     (if (i32.eq (local.get $nr) (i32.const 8))
       (then
-        (if (local.get $acc)
+        (if (i32.eq (local.get $acc) (i32.const 1))
           (then
             (local.set $c0 (f32x4.add (local.get $c0) (v128.load (local.get $c))))
             (local.set $c1 (f32x4.add (local.get $c1) (v128.load offset=16 (local.get $c))))))
+        (if (i32.eq (local.get $acc) (i32.const 2))
+          (then
+            (local.set $c0 (f32x4.add (local.get $c0) (v128.load (local.get $bias))))
+            (local.set $c1 (f32x4.add (local.get $c1) (v128.load offset=16 (local.get $bias))))))
         (v128.store (local.get $c) (local.get $c0))
         (v128.store offset=16 (local.get $c) (local.get $c1)))
       (else
         (v128.store offset=0 (local.get $tmp) (local.get $c0))
         (v128.store offset=16 (local.get $tmp) (local.get $c1))
-        (call $store_partial (local.get $tmp) (local.get $c) (i32.const 0) (i32.const 1) (local.get $nr) (local.get $acc)))))
+        (call $store_partial (local.get $tmp) (local.get $c) (i32.const 0) (i32.const 1) (local.get $nr) (local.get $acc) (local.get $bias)))))
 
   ;; Copies the n floats at src into each of `rows` consecutive n-float rows at dst (a bias
-  ;; broadcast over rows, before a gemm with accumulate).
+  ;; broadcast over rows, before a gemm with accumulate). The filled rows are copied onto the
+  ;; rest in doubling blocks: log2(rows) memory.copy calls instead of one per row, which cost
+  ;; more than the bytes for 512-byte rows.
   (func (export "fill_rows") (param $dst i32) (param $rows i32) (param $n i32) (param $src i32)
-    (local $bytes i32)
+    (local $bytes i32) (local $filled i32) (local $count i32)
+    (if (i32.le_s (local.get $rows) (i32.const 0)) (then (return)))
     (local.set $bytes (i32.shl (local.get $n) (i32.const 2)))
+    (memory.copy (local.get $dst) (local.get $src) (local.get $bytes))
+    (local.set $filled (i32.const 1))
     (block $done
-      (loop $row
-        (br_if $done (i32.le_s (local.get $rows) (i32.const 0)))
-        (memory.copy (local.get $dst) (local.get $src) (local.get $bytes))
-        (local.set $dst (i32.add (local.get $dst) (local.get $bytes)))
-        (local.set $rows (i32.sub (local.get $rows) (i32.const 1)))
-        (br $row))))
+      (loop $double
+        (br_if $done (i32.ge_s (local.get $filled) (local.get $rows)))
+        (local.set $count (call $min (local.get $filled) (i32.sub (local.get $rows) (local.get $filled))))
+        (memory.copy
+          (i32.add (local.get $dst) (i32.mul (local.get $filled) (local.get $bytes)))
+          (local.get $dst)
+          (i32.mul (local.get $count) (local.get $bytes)))
+        (local.set $filled (i32.add (local.get $filled) (local.get $count)))
+        (br $double))))
 
   ;; out[j] = sum over r < rows of x[r * cols + j], for j < cols (reducing the leading axis of
   ;; a row-major [rows, cols] block; rows >= 1). Rows are added in order, one f32 sum per column.
@@ -547,11 +623,27 @@
     (param $b i32) (param $bBatch i32) (param $rsB i32) (param $csB i32)
     (param $c i32) (param $cBatch i32) (param $ldc i32)
     (param $accumulate i32) (param $scratch i32)
+    (call $gemm_bias
+      (local.get $batch) (local.get $m) (local.get $n) (local.get $k)
+      (local.get $a) (local.get $aBatch) (local.get $rsA) (local.get $csA)
+      (local.get $b) (local.get $bBatch) (local.get $rsB) (local.get $csB)
+      (local.get $c) (local.get $cBatch) (local.get $ldc)
+      (local.get $accumulate) (i32.const 0) (local.get $scratch)))
+
+  ;; gemm, plus a bias row: with bias != 0 (and accumulate 0), C_s[i, j] = sum_p A_s(i, p) * B_s(p, j)
+  ;; + bias[j] for every slice and row, added in the micro-kernels' store (the float32 result
+  ;; equals filling C with the bias and accumulating onto it, without the extra pass over C).
+  (func $gemm_bias (export "gemm_bias")
+    (param $batch i32) (param $m i32) (param $n i32) (param $k i32)
+    (param $a i32) (param $aBatch i32) (param $rsA i32) (param $csA i32)
+    (param $b i32) (param $bBatch i32) (param $rsB i32) (param $csB i32)
+    (param $c i32) (param $cBatch i32) (param $ldc i32)
+    (param $accumulate i32) (param $bias i32) (param $scratch i32)
     (local $s i32) (local $jc i32) (local $nc i32) (local $pc i32) (local $kc i32)
     (local $ic i32) (local $mc i32) (local $i i32) (local $iEnd i32) (local $q i32) (local $nr i32)
     (local $acc i32) (local $panels i32) (local $panel i32) (local $packed i32) (local $oneBlock i32)
     (local $aS i32) (local $bS i32) (local $cS i32) (local $aBlock i32) (local $cBlock i32)
-    (local $aRow i32) (local $cTile i32)
+    (local $aRow i32) (local $cTile i32) (local $biasTile i32)
     (if (i32.or (i32.or (i32.le_s (local.get $batch) (i32.const 0)) (i32.le_s (local.get $m) (i32.const 0)))
                 (i32.or (i32.le_s (local.get $n) (i32.const 0)) (i32.le_s (local.get $k) (i32.const 0))))
       (then (return)))
@@ -587,7 +679,10 @@
                 (i32.add (local.get $bS) (i32.add (i32.mul (local.get $pc) (local.get $rsB)) (i32.mul (local.get $jc) (local.get $csB))))
                 (local.get $rsB) (local.get $csB) (local.get $kc) (local.get $nc) (local.get $panels))
               (local.set $packed (i32.const 1))))
-          (local.set $acc (i32.or (local.get $accumulate) (i32.gt_s (local.get $pc) (i32.const 0))))
+          (local.set $acc
+            (select (i32.const 1)
+                    (select (i32.const 2) (i32.const 0) (local.get $bias))
+                    (i32.or (local.get $accumulate) (i32.gt_s (local.get $pc) (i32.const 0)))))
           (local.set $ic (i32.const 0))
           (loop $rowBlocks
             (local.set $mc (call $min (global.get $MC) (i32.sub (local.get $m) (local.get $ic))))
@@ -600,13 +695,14 @@
               (local.set $nr (call $min (i32.const 8) (i32.sub (local.get $nc) (i32.shl (local.get $q) (i32.const 3)))))
               (local.set $aRow (local.get $aBlock))
               (local.set $cTile (i32.add (local.get $cBlock) (i32.shl (local.get $q) (i32.const 5))))
+              (local.set $biasTile (i32.add (local.get $bias) (i32.shl (i32.add (local.get $jc) (i32.shl (local.get $q) (i32.const 3))) (i32.const 2))))
               (local.set $i (i32.const 0))
               (local.set $iEnd (i32.sub (local.get $mc) (i32.const 3)))
               (block $fourDone
                 (loop $fourRows
                   (br_if $fourDone (i32.ge_s (local.get $i) (local.get $iEnd)))
                   (call $kernel4x8 (local.get $aRow) (local.get $rsA) (local.get $csA) (local.get $panel) (local.get $kc)
-                                   (local.get $cTile) (local.get $ldc) (local.get $acc) (local.get $nr) (local.get $scratch))
+                                   (local.get $cTile) (local.get $ldc) (local.get $acc) (local.get $nr) (local.get $scratch) (local.get $biasTile))
                   (local.set $aRow (i32.add (local.get $aRow) (i32.shl (local.get $rsA) (i32.const 2))))
                   (local.set $cTile (i32.add (local.get $cTile) (i32.shl (local.get $ldc) (i32.const 2))))
                   (local.set $i (i32.add (local.get $i) (i32.const 4)))
@@ -615,7 +711,7 @@
                 (loop $oneRows
                   (br_if $oneDone (i32.ge_s (local.get $i) (local.get $mc)))
                   (call $kernel1x8 (local.get $aRow) (local.get $csA) (local.get $panel) (local.get $kc)
-                                   (local.get $cTile) (local.get $acc) (local.get $nr) (local.get $scratch))
+                                   (local.get $cTile) (local.get $acc) (local.get $nr) (local.get $scratch) (local.get $biasTile))
                   (local.set $aRow (i32.add (local.get $aRow) (local.get $rsA)))
                   (local.set $cTile (i32.add (local.get $cTile) (local.get $ldc)))
                   (local.set $i (i32.add (local.get $i) (i32.const 1)))

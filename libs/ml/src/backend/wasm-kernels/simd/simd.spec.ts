@@ -155,6 +155,8 @@ describe('gemm on strided operands', () => {
   cases.push({ batch: 3, m: 9, n: 10, k: 11, transposeA: false, transposeB: false, broadcast: 'none', pad: 3, accumulate: false });
   cases.push({ batch: 2, m: 9, n: 10, k: 11, transposeA: true, transposeB: true, broadcast: 'none', pad: 2, accumulate: true });
   cases.push({ batch: 1, m: 70, n: 20, k: 600, transposeA: false, transposeB: true, broadcast: 'b', pad: 1, accumulate: true });
+  // B transposed with a row stride past its depth (per-head attention operands): SIMD-transposed packing.
+  cases.push({ batch: 2, m: 5, n: 16, k: 10, transposeA: false, transposeB: true, broadcast: 'none', pad: 5, accumulate: false });
 
   const builds: SimdKernelsBuild[] = relaxedSimdSupported() ? ['relaxed', 'portable'] : ['portable'];
   const instances = new Map<string, SimdKernels>();
@@ -227,6 +229,31 @@ describe('gemm on strided operands', () => {
     expect(Buffer.from((a.dataSync() as Float32Array).buffer).equals(Buffer.from(aValues.buffer))).toBe(true);
     expect(Buffer.from((b.dataSync() as Float32Array).buffer).equals(Buffer.from(bValues.buffer))).toBe(true);
     tf.dispose([a, b, out]);
+  });
+
+  it.each([
+    [3, 6, 13, 7, false],
+    [2, 9, 16, 300, true],
+    [1, 5, 530, 4, false],
+  ])('gemm_bias batch %i m %i n %i k %i (transposeB %s) equals fill_rows + accumulating gemm, bit for bit', (batch, m, n, k, transposeB) => {
+    const kernels = simdKernels(backend);
+    const a = tf.tensor1d(randomValues(batch * m * k));
+    const b = tf.tensor1d(randomValues(batch * k * n));
+    const bias = tf.tensor1d(randomValues(n));
+    const fused = tf.tensor1d(new Float32Array(batch * m * n));
+    const filled = tf.tensor1d(new Float32Array(batch * m * n));
+    const scratch = kernels.scratch(kernels.exports.scratch_bytes(n, k));
+    const [rsB, csB] = transposeB ? [1, k] : [n, 1];
+    kernels.exports.gemm_bias(batch, m, n, k, offsetOf(a), m * k, k, 1, offsetOf(b), k * n, rsB, csB, offsetOf(fused), m * n, n, 0, offsetOf(bias), scratch);
+    kernels.exports.fill_rows(offsetOf(filled), batch * m, n, offsetOf(bias));
+    kernels.exports.gemm(batch, m, n, k, offsetOf(a), m * k, k, 1, offsetOf(b), k * n, rsB, csB, offsetOf(filled), m * n, n, 1, scratch);
+    const expected = filled.dataSync() as Float32Array;
+    expect(Array.from(fused.dataSync())).toEqual(Array.from(expected));
+    // and it is the product plus the bias
+    const product = referenceGemm(m, n, k, a.dataSync() as Float32Array, 0, k, 1, b.dataSync() as Float32Array, 0, rsB, csB);
+    const biasValues = bias.dataSync();
+    expect(relativeError(expected.subarray(0, m * n), Float32Array.from(product, (v, i) => v + biasValues[i % n]))).toBeLessThan(1e-5 * Math.max(1, Math.sqrt(k)));
+    tf.dispose([a, b, bias, fused, filled]);
   });
 
   it('leaves the elements around the output untouched', () => {
