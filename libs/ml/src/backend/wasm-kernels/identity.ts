@@ -21,4 +21,15 @@ function identity(args: KernelArgs): tf.TensorInfo {
   return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
 }
 
+/*
+ * A Cast to the dtype the tensor already has is an Identity too; the stock wasm Cast copies.
+ * tfjs' Identity gradient is cast(dy, 'float32'): a full copy of every residual gradient.
+ */
+function cast(args: KernelArgs): tf.TensorInfo {
+  const { x } = args.inputs as { x: tf.TensorInfo };
+  if (args.attrs?.['dtype'] !== x.dtype) return runStock('Cast', args);
+  return identity({ ...args, inputs: { x } });
+}
+
 export const identityKernel: tf.KernelConfig = { kernelName: 'Identity', backendName: 'wasm', kernelFunc: identity as tf.KernelFunc };
+export const castKernel: tf.KernelConfig = { kernelName: 'Cast', backendName: 'wasm', kernelFunc: cast as tf.KernelFunc };

@@ -4,7 +4,7 @@ import { attentionGradKernel, attentionKernel } from './attention';
 import { conv2DBackpropFilterKernel } from './conv2d-backprop-filter';
 import { conv2DBackpropInputKernel } from './conv2d-backprop-input';
 import { gatherV2Kernel } from './gather';
-import { identityKernel } from './identity';
+import { castKernel, identityKernel } from './identity';
 import { layerNormGradKernel, layerNormKernel } from './layer-norm';
 import { batchMatMulKernel, fusedMatMulKernel } from './matmul';
 import { maxPoolGradKernel } from './max-pool-grad';
@@ -24,6 +24,7 @@ export const TFLEET_WASM_KERNELS: readonly tf.KernelConfig[] = [
   tileKernel,
   maxPoolGradKernel,
   identityKernel,
+  castKernel,
   sumKernel,
   gatherV2Kernel,
   reluGradKernel,

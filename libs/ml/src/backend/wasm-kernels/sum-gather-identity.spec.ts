@@ -129,6 +129,21 @@ describe('Identity on wasm', () => {
     expect(tf.backend().numDataIds()).toBe(dataIds);
   });
 
+  it('a cast to the same dtype shares the memory too; other casts still convert', async () => {
+    await tf.setBackend('wasm');
+    const dataIds = tf.backend().numDataIds();
+    const x = tf.tensor1d([1.5, -2.5, 3]);
+    const same = tf.cast(x, 'float32');
+    expect(tf.backend().numDataIds()).toBe(dataIds + 1);
+    const ints = tf.cast(x, 'int32');
+    expect(ints.dtype).toBe('int32');
+    expect(Array.from(ints.dataSync())).toEqual([1, -2, 3]);
+    x.dispose();
+    expect(Array.from(same.dataSync())).toEqual([1.5, -2.5, 3]);
+    tf.dispose([same, ints]);
+    expect(tf.backend().numDataIds()).toBe(dataIds);
+  });
+
   it('a variable assigned from a clone keeps its value after the source is disposed', async () => {
     await tf.setBackend('wasm');
     const source = tf.tensor1d([4, 5]);
