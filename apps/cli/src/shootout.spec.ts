@@ -9,6 +9,7 @@ describe('parseShootoutArgs', () => {
       json: true,
       out: 'x.json',
       only: ['lstm', 'gru'],
+      epochs: null,
       backend: 'cpu',
       list: false,
       specs: false,
@@ -17,10 +18,11 @@ describe('parseShootoutArgs', () => {
     expect(parseShootoutArgs(['--list']).list).toBe(true);
     expect(parseShootoutArgs(['--suite', 'mnist', '--specs']).specs).toBe(true);
     expect(parseShootoutArgs(['--from', 'stored.json']).from).toBe('stored.json');
+    expect(parseShootoutArgs(['--suite', 'brown', '--epochs', '6']).epochs).toBe(6);
   });
 
   it('defaults to the wasm backend, markdown output and the data directory', () => {
-    expect(parseShootoutArgs(['--suite', 'mnist'])).toEqual({ suite: 'mnist', json: false, out: null, only: null, backend: 'wasm', list: false, specs: false, from: null });
+    expect(parseShootoutArgs(['--suite', 'mnist'])).toEqual({ suite: 'mnist', json: false, out: null, only: null, epochs: null, backend: 'wasm', list: false, specs: false, from: null });
   });
 
   it('refuses a missing suite, a flag without its value, an unknown flag or backend', () => {
@@ -29,6 +31,8 @@ describe('parseShootoutArgs', () => {
     expect(() => parseShootoutArgs(['--suite', '--json'])).toThrow(/--suite needs a value/);
     expect(() => parseShootoutArgs(['--suite', 'mnist', '--fast'])).toThrow(/unknown argument '--fast'/);
     expect(() => parseShootoutArgs(['--suite', 'mnist', '--backend', 'tpu'])).toThrow(/--backend must be one of auto, tensorflow-gpu/);
+    expect(() => parseShootoutArgs(['--suite', 'brown', '--epochs', '2.5'])).toThrow(/--epochs must be an integer/);
+    expect(() => parseShootoutArgs(['--suite', 'brown', '--epochs', '0'])).toThrow(/--epochs must be an integer/);
   });
 });
 

@@ -3,7 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { backendRequestSchema, type BackendRequest } from '@tfleet/contracts';
 import { evaluateClaims, findSuite, renderJson, renderMarkdown, runShootout, SHOOTOUT_SUITES, type ShootoutResult } from '@tfleet/ml';
 
-const USAGE = `usage: npm run shootout -- --suite <name> [--json] [--out file.json] [--only label,label] [--backend wasm]
+const USAGE = `usage: npm run shootout -- --suite <name> [--json] [--out file.json] [--only label,label] [--epochs N] [--backend wasm]
        npm run shootout -- --suite <name> --specs    (print the suite's specs, one JSON line each, for POST /api/experiments)
        npm run shootout -- --from stored.json [--json] [--out file.json]   (judge a stored run again with the suite's current claims)
        npm run shootout -- --list
@@ -17,6 +17,8 @@ export interface ShootoutArgs {
   json: boolean;
   out: string | null;
   only: string[] | null;
+  /** Overrides every entry's epochs (longer runs of the same models). */
+  epochs: number | null;
   backend: BackendRequest;
   list: boolean;
   specs: boolean;
@@ -25,7 +27,7 @@ export interface ShootoutArgs {
 
 /** Parses the command line; an unknown flag or a missing value is an error, never ignored. */
 export function parseShootoutArgs(argv: readonly string[]): ShootoutArgs {
-  const args: ShootoutArgs = { suite: null, json: false, out: null, only: null, backend: 'wasm', list: false, specs: false, from: null };
+  const args: ShootoutArgs = { suite: null, json: false, out: null, only: null, epochs: null, backend: 'wasm', list: false, specs: false, from: null };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const value = (): string => {
@@ -46,6 +48,12 @@ export function parseShootoutArgs(argv: readonly string[]): ShootoutArgs {
       case '--only':
         args.only = value().split(',').map((s) => s.trim()).filter((s) => s.length > 0);
         break;
+      case '--epochs': {
+        const epochs = Number(value());
+        if (!Number.isInteger(epochs) || epochs < 1 || epochs > 1000) throw new Error('--epochs must be an integer from 1 to 1000');
+        args.epochs = epochs;
+        break;
+      }
       case '--backend': {
         const parsed = backendRequestSchema.safeParse(value());
         if (!parsed.success) throw new Error(`--backend must be one of ${backendRequestSchema.options.join(', ')}`);
@@ -104,6 +112,7 @@ async function main(): Promise<void> {
   const result = await runShootout(suite, {
     backend: args.backend,
     ...(args.only ? { only: args.only } : {}),
+    ...(args.epochs !== null ? { epochs: args.epochs } : {}),
     onEntry: (label, index, total) => console.error(`[shootout] ${suite.name}: ${label} (${index + 1}/${total})`),
     onReport: (label, report) => {
       if (report.kind === 'ready') console.error(`[shootout]   ${label}: ${report.paramCount} parameters on ${report.backend} (${report.device})`);

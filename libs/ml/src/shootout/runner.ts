@@ -29,6 +29,8 @@ export interface ShootoutOptions {
   backend?: BackendRequest;
   /** Run only the entries with these labels. */
   only?: readonly string[];
+  /** Train every entry this many epochs instead of the suite's budget (a longer run of the same models). */
+  epochs?: number;
   /** Called with each rank report as it comes (progress lines for a CLI). */
   onReport?: (label: string, report: RankReport) => void;
   /** Called before each entry starts. */
@@ -43,7 +45,12 @@ export interface ShootoutOptions {
  * A run that throws becomes a row with its error; the others still run.
  */
 export async function runShootout(suite: ShootoutSuite, options: ShootoutOptions = {}): Promise<ShootoutResult> {
-  const specs = validatedSpecs(suite);
+  const suiteSpecs = validatedSpecs(suite);
+  // What actually trains (and what the result records): the suite's specs, with the epochs override.
+  const specs: Record<string, ExperimentSpec> =
+    options.epochs === undefined
+      ? suiteSpecs
+      : Object.fromEntries(Object.entries(suiteSpecs).map(([label, s]) => [label, { ...s, training: { ...s.training, epochs: options.epochs! } }]));
   const entries = suite.entries.filter((e) => !options.only || options.only.includes(e.label));
   if (entries.length === 0) throw new Error(`no entries of suite '${suite.name}' match ${JSON.stringify(options.only)}`);
   const startedAt = new Date();
