@@ -63,8 +63,10 @@ function cnnMnist(): Workload {
 function recurrentLm(kind: 'lstm' | 'gru'): Workload {
   const input = tf.input({ shape: [32], dtype: 'int32' });
   const embedded = tf.layers.embedding({ inputDim: 64, outputDim: 32 }).apply(input) as tf.SymbolicTensor;
-  const rnnArgs = { units: 128, returnSequences: false };
-  // tfjs-layers' LSTM/GRU math, weights and defaults, run as whole-sequence kernels.
+  // Sigmoid gates, as PyTorch's LSTM and GRU (the peer) compute them; tfjs-layers' default is
+  // the cheaper hardSigmoid, which would flatter the comparison.
+  const rnnArgs = { units: 128, returnSequences: false, recurrentActivation: 'sigmoid' as const };
+  // tfjs-layers' LSTM/GRU math, weights and defaults otherwise, run as whole-sequence kernels.
   const rnn = kind === 'lstm' ? new FusedLSTM(rnnArgs) : new FusedGRU(rnnArgs);
   const last = rnn.apply(embedded) as tf.SymbolicTensor;
   const logits = tf.layers.dense({ units: 64 }).apply(last) as tf.SymbolicTensor;
