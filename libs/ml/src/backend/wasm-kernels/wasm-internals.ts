@@ -111,3 +111,33 @@ export function perBackend<T>(factory: (backend: WasmBackend) => T): (backend: W
 export function shapeBytes(shape: number[]): Uint8Array {
   return new Uint8Array(new Int32Array(shape).buffer);
 }
+
+/** The parts of the WebAssembly JS API the loaders use (the project compiles without the DOM lib, which declares them). */
+interface WebAssemblyApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: Record<string, Record<string, unknown>>) => { exports: Record<string, unknown> };
+  Memory: abstract new (...args: never[]) => object;
+  validate(bytes: Uint8Array): boolean;
+}
+export const wasmApi = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
+
+/** The backend heap's WebAssembly.Memory, which the project's own wasm modules import as env.memory. */
+export function backendMemory(backend: WasmBackend): object | null {
+  const memory = (backend.wasm as unknown as { asm?: { memory?: unknown } }).asm?.memory;
+  return memory instanceof wasmApi.Memory ? memory : null;
+}
+
+/**
+ * A per-backend loader of a project wasm module (committed as base64) that imports the backend
+ * heap, so its functions run on tensors where they live. Compiled once per thread, instantiated
+ * once per backend instance; `who` names it in the error when the tfjs internals are missing.
+ */
+export function heapModuleLoader<T>(who: string, base64: string): (backend: WasmBackend) => T {
+  let compiled: object | null = null;
+  return perBackend((backend) => {
+    const memory = backendMemory(backend);
+    if (!memory) throw new Error(`${who} need the tfjs-backend-wasm 4.22 internal backend.wasm.asm.memory (a WebAssembly.Memory)`);
+    compiled ??= new wasmApi.Module(Buffer.from(base64, 'base64'));
+    return new wasmApi.Instance(compiled, { env: { memory } }).exports as unknown as T;
+  });
+}

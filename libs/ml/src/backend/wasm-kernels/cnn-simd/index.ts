@@ -1,4 +1,4 @@
-import { WasmBackend } from '../wasm-internals';
+import { heapModuleLoader } from '../wasm-internals';
 import { CNN_KERNELS_WASM_BASE64 } from './cnn-kernels-wasm';
 
 /**
@@ -20,28 +20,5 @@ export interface CnnKernelExports {
   relu_grad(dy: number, x: number, out: number, count: number): void;
 }
 
-/** The parts of the WebAssembly JS API used here (the project compiles without the DOM lib). */
-interface WebAssemblyApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: Record<string, Record<string, unknown>>) => { exports: Record<string, unknown> };
-  Memory: abstract new (...args: never[]) => object;
-}
-const wasmApi = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
-
-let compiled: object | null = null;
-const instances = new WeakMap<object, CnnKernelExports>();
-
 /** This backend's instance of the CNN kernels, instantiated on first use. */
-export function cnnKernels(backend: WasmBackend): CnnKernelExports {
-  let kernels = instances.get(backend);
-  if (!kernels) {
-    const memory = (backend.wasm as unknown as { asm?: { memory?: unknown } }).asm?.memory;
-    if (!(memory instanceof wasmApi.Memory)) {
-      throw new Error('tfleet cnn kernels need the tfjs-backend-wasm 4.22 internal backend.wasm.asm.memory (a WebAssembly.Memory)');
-    }
-    compiled ??= new wasmApi.Module(Buffer.from(CNN_KERNELS_WASM_BASE64, 'base64'));
-    kernels = new wasmApi.Instance(compiled, { env: { memory } }).exports as unknown as CnnKernelExports;
-    instances.set(backend, kernels);
-  }
-  return kernels;
-}
+export const cnnKernels = heapModuleLoader<CnnKernelExports>('tfleet cnn kernels', CNN_KERNELS_WASM_BASE64);

@@ -1,4 +1,4 @@
-import { WasmBackend } from '../wasm-internals';
+import { heapModuleLoader } from '../wasm-internals';
 import { RNN_KERNELS_WASM_BASE64 } from './rnn-kernels-wasm';
 
 /**
@@ -22,28 +22,5 @@ export interface RnnKernelExports {
   gru_backward_r(gates: number, hPrev: number, drh: number, dh: number, dz: number, dzr: number, extra: number, bias: number, mask: number, batch: number, u: number, hard: number): void;
 }
 
-/** The parts of the WebAssembly JS API used here (the project compiles without the DOM lib). */
-interface WebAssemblyApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: Record<string, Record<string, unknown>>) => { exports: Record<string, unknown> };
-  Memory: abstract new (...args: never[]) => object;
-}
-const wasmApi = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
-
-let compiled: object | null = null;
-const instances = new WeakMap<object, RnnKernelExports>();
-
 /** This backend's instance of the recurrent gate kernels, instantiated on first use. */
-export function rnnKernels(backend: WasmBackend): RnnKernelExports {
-  let kernels = instances.get(backend);
-  if (!kernels) {
-    const memory = (backend.wasm as unknown as { asm?: { memory?: unknown } }).asm?.memory;
-    if (!(memory instanceof wasmApi.Memory)) {
-      throw new Error('tfleet rnn kernels need the tfjs-backend-wasm 4.22 internal backend.wasm.asm.memory (a WebAssembly.Memory)');
-    }
-    compiled ??= new wasmApi.Module(Buffer.from(RNN_KERNELS_WASM_BASE64, 'base64'));
-    kernels = new wasmApi.Instance(compiled, { env: { memory } }).exports as unknown as RnnKernelExports;
-    instances.set(backend, kernels);
-  }
-  return kernels;
-}
+export const rnnKernels = heapModuleLoader<RnnKernelExports>('tfleet rnn kernels', RNN_KERNELS_WASM_BASE64);

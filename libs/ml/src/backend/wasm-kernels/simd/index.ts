@@ -1,4 +1,4 @@
-import { WasmBackend } from '../wasm-internals';
+import { backendMemory, WasmBackend, wasmApi } from '../wasm-internals';
 import * as v8 from 'node:v8';
 import { KERNELS_PORTABLE_WASM_BASE64, KERNELS_RELAXED_WASM_BASE64 } from './kernels-wasm';
 
@@ -117,19 +117,10 @@ export interface SimdKernels {
 }
 
 interface EmscriptenHeap {
-  asm?: { memory?: unknown };
   _malloc?: (bytes: number) => number;
   _free?: (pointer: number) => void;
 }
 
-/** The parts of the WebAssembly JS API used here (the project compiles without the DOM lib, which declares them). */
-interface WebAssemblyApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: Record<string, Record<string, unknown>>) => { exports: Record<string, unknown> };
-  Memory: abstract new (...args: never[]) => object;
-  validate(bytes: Uint8Array): boolean;
-}
-const wasmApi = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
 
 /**
  * Which build of kernels.wat this process runs: 'relaxed' (fused multiply-add through relaxed
@@ -212,8 +203,8 @@ export function simdKernels(backend: WasmBackend): SimdKernels {
 /** A new instance of the given build on this backend's heap (tests compare the two builds). */
 export function instantiateSimdKernels(backend: WasmBackend, build: SimdKernelsBuild): SimdKernels {
   const heap = backend.wasm as unknown as EmscriptenHeap;
-  const memory = heap.asm?.memory;
-  if (!(memory instanceof wasmApi.Memory) || typeof heap._malloc !== 'function' || typeof heap._free !== 'function') {
+  const memory = backendMemory(backend);
+  if (!memory || typeof heap._malloc !== 'function' || typeof heap._free !== 'function') {
     throw new Error(
       'tfleet simd kernels need the tfjs-backend-wasm 4.22 internals backend.wasm.asm.memory (a WebAssembly.Memory), ' +
         'backend.wasm._malloc and backend.wasm._free; this tfjs-backend-wasm build does not have them',
