@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { TaskInfo } from '../data/dataset';
+import { sparseSoftmaxCrossEntropy } from './sparse-cross-entropy';
 
 /**
  * Per-sample losses for each task. A sequence loss is the mean over the sample's non-padding
@@ -13,10 +14,10 @@ export function perSampleLoss(info: TaskInfo, output: tf.Tensor, target: tf.Tens
         return tf.square(tf.sub(output.reshape([-1]), target.reshape([-1]))) as tf.Tensor1D;
       case 'image-classification':
       case 'sequence-classification':
-        return crossEntropy(output, target, info.numClasses) as tf.Tensor1D;
+        return sparseSoftmaxCrossEntropy(output, target) as tf.Tensor1D;
       case 'language-modelling':
       case 'seq2seq': {
-        const tokenLoss = crossEntropy(output, target, info.numClasses); // [B, T]
+        const tokenLoss = sparseSoftmaxCrossEntropy(output, target); // [B, T]
         const mask = tokenMask(info, target);
         return tf.div(tf.sum(tf.mul(tokenLoss, mask), -1), tf.maximum(tf.sum(mask, -1), 1)) as tf.Tensor1D;
       }
@@ -24,12 +25,6 @@ export function perSampleLoss(info: TaskInfo, output: tf.Tensor, target: tf.Tens
   });
 }
 
-/** Cross-entropy of integer targets against logits over the last axis. */
-function crossEntropy(logits: tf.Tensor, target: tf.Tensor, classes: number): tf.Tensor {
-  const logProbs = tf.logSoftmax(logits);
-  const oneHot = tf.oneHot(tf.cast(target, 'int32'), classes);
-  return tf.neg(tf.sum(tf.mul(oneHot, logProbs), -1));
-}
 
 /** 1 where a target token counts, 0 on padding. */
 export function tokenMask(info: TaskInfo, target: tf.Tensor): tf.Tensor {
@@ -75,7 +70,7 @@ export function evalBatchSums(info: TaskInfo, output: tf.Tensor, target: tf.Tens
       case 'seq2seq': {
         const mask = tokenMask(info, target);
         const hits = tf.mul(tf.cast(tf.equal(tf.argMax(output, -1), tf.cast(target, 'int32')), 'float32'), mask);
-        const tokenLoss = tf.mul(crossEntropy(output, target, info.numClasses), mask);
+        const tokenLoss = tf.mul(sparseSoftmaxCrossEntropy(output, target), mask);
         return tf.stack([lossSum, tf.sum(hits), tf.sum(mask), tf.sum(tokenLoss)]);
       }
     }

@@ -10,6 +10,7 @@ import { batchMatMulKernel, fusedMatMulKernel } from './matmul';
 import { maxPoolGradKernel } from './max-pool-grad';
 import { sumKernel } from './reduce-sum';
 import { reluGradKernel } from './relu-grad';
+import { softmaxXentGradKernel, softmaxXentKernel } from './softmax-cross-entropy';
 import { forgetStock, rememberStock, stockConfig } from './stock-kernels';
 import { tileKernel } from './tile';
 import { unsortedSegmentSumKernel } from './unsorted-segment-sum';
@@ -33,6 +34,8 @@ export const TFLEET_WASM_KERNELS: readonly tf.KernelConfig[] = [
   attentionKernel,
   attentionGradKernel,
   adamKernel,
+  softmaxXentKernel,
+  softmaxXentGradKernel,
 ];
 
 let registered = false;

@@ -101,6 +101,14 @@ export interface SimdKernelExports {
   ): void;
   /** Softmax gradient over rows of [rows, cols] probabilities: ds = p * (dp - sum(dp * p)). */
   softmax_grad(p: number, dp: number, rows: number, cols: number, ds: number): void;
+  /**
+   * Softmax cross-entropy of [rows, cols] logits against int32 labels ([rows]): loss[r] =
+   * logsumexp(x[r]) - x[r, label]; also e = exp(x - rowmax) and inv[r] = 1 / sum(e[r]) for
+   * xent_grad. A label outside [0, cols) gives loss 0 and inv 0.
+   */
+  softmax_xent(x: number, labels: number, rows: number, cols: number, loss: number, e: number, inv: number): void;
+  /** out[r, j] = (e[r, j] * inv[r] - [j == labels[r]]) * dy[r]: softmax_xent's gradient times dy. */
+  xent_grad(e: number, inv: number, labels: number, dy: number, rows: number, cols: number, out: number): void;
   /** Gradient of layer_norm: dx [rows, cols], dgamma and dbeta [cols], from dy, x and the saved mean and rstd. */
   layer_norm_grad(dy: number, x: number, rows: number, cols: number, gamma: number, mean: number, rstd: number, dx: number, dgamma: number, dbeta: number): void;
 }

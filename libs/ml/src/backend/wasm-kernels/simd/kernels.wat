@@ -556,6 +556,167 @@
         (local.set $r (i32.add (local.get $r) (i32.const 1)))
         (br $row))))
 
+  ;; e^x on four lanes, for x <= 0 (the callers subtract the row maximum first). x is clamped at
+  ;; -87.33 so that n >= -126 and 2^n stays a normal float: lanes below that come out as ~1e-38
+  ;; instead of 0, which no softmax sum (>= 1) can see. NaN stays NaN.
+  ;; e^x = 2^n * e^r with n = round(x / ln 2), r = x - n ln 2 in [-ln2/2, ln2/2] (ln 2 split in a
+  ;; high part exact in float32 and a low part), e^r by its degree-6 Taylor polynomial (relative
+  ;; error below 2e-7 on that interval), 2^n built in the exponent bits. The rounding adds
+  ;; 1.5 * 2^23, which leaves n in the low mantissa bits of k: cheaper than f32x4.nearest plus
+  ;; i32x4.trunc_sat_f32x4_s, which are several instructions each on x64.
+  (func $exp4 (param $x v128) (result v128)
+    (local $k v128) (local $n v128) (local $r v128) (local $p v128)
+    (local.set $x (f32x4.max (local.get $x) (v128.const f32x4 -87.33 -87.33 -87.33 -87.33)))
+    (local.set $k (f32x4.relaxed_madd (local.get $x) (v128.const f32x4 1.44269504 1.44269504 1.44269504 1.44269504)
+                                      (v128.const f32x4 12582912 12582912 12582912 12582912)))
+    (local.set $n (f32x4.sub (local.get $k) (v128.const f32x4 12582912 12582912 12582912 12582912)))
+    (local.set $r (f32x4.relaxed_madd (local.get $n) (v128.const f32x4 -0.693359375 -0.693359375 -0.693359375 -0.693359375) (local.get $x)))
+    (local.set $r (f32x4.relaxed_madd (local.get $n) (v128.const f32x4 2.12194440e-4 2.12194440e-4 2.12194440e-4 2.12194440e-4) (local.get $r)))
+    (local.set $p (f32x4.relaxed_madd (local.get $r) (v128.const f32x4 1.38888889e-3 1.38888889e-3 1.38888889e-3 1.38888889e-3)
+                                      (v128.const f32x4 8.33333333e-3 8.33333333e-3 8.33333333e-3 8.33333333e-3)))
+    (local.set $p (f32x4.relaxed_madd (local.get $p) (local.get $r) (v128.const f32x4 4.16666667e-2 4.16666667e-2 4.16666667e-2 4.16666667e-2)))
+    (local.set $p (f32x4.relaxed_madd (local.get $p) (local.get $r) (v128.const f32x4 0.166666667 0.166666667 0.166666667 0.166666667)))
+    (local.set $p (f32x4.relaxed_madd (local.get $p) (local.get $r) (v128.const f32x4 0.5 0.5 0.5 0.5)))
+    (local.set $p (f32x4.relaxed_madd (local.get $p) (local.get $r) (v128.const f32x4 1 1 1 1)))
+    (local.set $p (f32x4.relaxed_madd (local.get $p) (local.get $r) (v128.const f32x4 1 1 1 1)))
+    ;; k's bits are those of 1.5 * 2^23 plus n: subtracting them (0x4b400000) leaves n; add the bias, shift into the exponent.
+    (f32x4.mul (local.get $p)
+      (i32x4.shl (i32x4.add (i32x4.sub (local.get $k) (v128.const i32x4 0x4b400000 0x4b400000 0x4b400000 0x4b400000))
+                            (v128.const i32x4 127 127 127 127)) (i32.const 23))))
+
+  ;; Natural log of a positive, finite double: x = 2^e * m with m in [sqrt(1/2), sqrt(2)),
+  ;; ln m = 2 atanh(t), t = (m - 1) / (m + 1), |t| < 0.172, by its series to t^13 (error < 1e-12).
+  ;; Used once per row, so it is scalar and in double.
+  (func $ln64 (param $x f64) (result f64)
+    (local $bits i64) (local $e f64) (local $m f64) (local $t f64) (local $t2 f64)
+    (local.set $bits (i64.reinterpret_f64 (local.get $x)))
+    (local.set $e (f64.convert_i64_s (i64.sub (i64.and (i64.shr_u (local.get $bits) (i64.const 52)) (i64.const 0x7ff)) (i64.const 1023))))
+    (local.set $m (f64.reinterpret_i64 (i64.or (i64.and (local.get $bits) (i64.const 0x000fffffffffffff)) (i64.const 0x3ff0000000000000))))
+    (if (f64.gt (local.get $m) (f64.const 1.4142135623730951))
+      (then
+        (local.set $m (f64.mul (local.get $m) (f64.const 0.5)))
+        (local.set $e (f64.add (local.get $e) (f64.const 1)))))
+    (local.set $t (f64.div (f64.sub (local.get $m) (f64.const 1)) (f64.add (local.get $m) (f64.const 1))))
+    (local.set $t2 (f64.mul (local.get $t) (local.get $t)))
+    (f64.add
+      (f64.mul (local.get $e) (f64.const 0.6931471805599453))
+      (f64.mul (f64.mul (f64.const 2) (local.get $t))
+        (f64.add (f64.const 1) (f64.mul (local.get $t2)
+        (f64.add (f64.const 0.3333333333333333) (f64.mul (local.get $t2)
+        (f64.add (f64.const 0.2) (f64.mul (local.get $t2)
+        (f64.add (f64.const 0.14285714285714285) (f64.mul (local.get $t2)
+        (f64.add (f64.const 0.1111111111111111) (f64.mul (local.get $t2)
+        (f64.add (f64.const 0.09090909090909091) (f64.mul (local.get $t2) (f64.const 0.07692307692307693))))))))))))))))
+
+;; Softmax cross-entropy against integer labels, over the last axis of row-major [rows, cols]
+  ;; logits, in two passes per row (maximum; exponentials and their sum):
+  ;;   loss[r] = ln(s_r) - (x[r, labels[r]] - max_r),  s_r = sum_j e^(x[r,j] - max_r)
+  ;;   e[r, j] = e^(x[r,j] - max_r),  inv[r] = 1 / s_r
+  ;; e and inv are what xent_grad needs: the gradient softmax - onehot is formed there, scaled
+  ;; by the upstream gradient in the same pass, which saves a pass over the logits here.
+  ;; A label outside [0, cols) gives loss 0 and inv 0, so its gradient row is 0: the same as the
+  ;; composite logSoftmax-times-one-hot, where the one-hot of such a label is all zeros.
+  ;; NaN logits give NaN. cols >= 1.
+  (func (export "softmax_xent") (param $x i32) (param $labels i32) (param $rows i32) (param $cols i32)
+                                (param $loss i32) (param $e i32) (param $inv i32)
+    (local $r i32) (local $j i32) (local $bytes i32) (local $vecEnd i32) (local $label i32) (local $at i32)
+    (local $maxv v128) (local $acc v128) (local $ev v128) (local $mx f32) (local $sum f32)
+    (local.set $bytes (i32.shl (local.get $cols) (i32.const 2)))
+    (local.set $vecEnd (i32.and (local.get $bytes) (i32.const -16)))
+    (block $done
+      (loop $row
+        (br_if $done (i32.ge_s (local.get $r) (local.get $rows)))
+        ;; pass 1: the row maximum
+        (local.set $maxv (f32x4.splat (f32.load (local.get $x))))
+        (local.set $j (i32.const 0))
+        (block $e1 (loop $l1
+          (br_if $e1 (i32.ge_s (local.get $j) (local.get $vecEnd)))
+          (local.set $maxv (f32x4.max (local.get $maxv) (v128.load (i32.add (local.get $x) (local.get $j)))))
+          (local.set $j (i32.add (local.get $j) (i32.const 16)))
+          (br $l1)))
+        (local.set $mx (f32.max (f32.max (f32x4.extract_lane 0 (local.get $maxv)) (f32x4.extract_lane 1 (local.get $maxv)))
+                                (f32.max (f32x4.extract_lane 2 (local.get $maxv)) (f32x4.extract_lane 3 (local.get $maxv)))))
+        (block $e2 (loop $l2
+          (br_if $e2 (i32.ge_s (local.get $j) (local.get $bytes)))
+          (local.set $mx (f32.max (local.get $mx) (f32.load (i32.add (local.get $x) (local.get $j)))))
+          (local.set $j (i32.add (local.get $j) (i32.const 4)))
+          (br $l2)))
+        ;; pass 2: e^(x - max), and their sum
+        (local.set $maxv (f32x4.splat (local.get $mx)))
+        (local.set $acc (v128.const i32x4 0 0 0 0))
+        (local.set $j (i32.const 0))
+        (block $e3 (loop $l3
+          (br_if $e3 (i32.ge_s (local.get $j) (local.get $vecEnd)))
+          (local.set $ev (call $exp4 (f32x4.sub (v128.load (i32.add (local.get $x) (local.get $j))) (local.get $maxv))))
+          (v128.store (i32.add (local.get $e) (local.get $j)) (local.get $ev))
+          (local.set $acc (f32x4.add (local.get $acc) (local.get $ev)))
+          (local.set $j (i32.add (local.get $j) (i32.const 16)))
+          (br $l3)))
+        (local.set $sum (call $hsum (local.get $acc)))
+        (block $e4 (loop $l4
+          (br_if $e4 (i32.ge_s (local.get $j) (local.get $bytes)))
+          (local.set $ev (call $exp4 (f32x4.splat (f32.sub (f32.load (i32.add (local.get $x) (local.get $j))) (local.get $mx)))))
+          (f32.store (i32.add (local.get $e) (local.get $j)) (f32x4.extract_lane 0 (local.get $ev)))
+          (local.set $sum (f32.add (local.get $sum) (f32x4.extract_lane 0 (local.get $ev))))
+          (local.set $j (i32.add (local.get $j) (i32.const 4)))
+          (br $l4)))
+        (local.set $at (i32.shl (local.get $r) (i32.const 2)))
+        (local.set $label (i32.load (i32.add (local.get $labels) (local.get $at))))
+        (if (i32.and (i32.ge_s (local.get $label) (i32.const 0)) (i32.lt_s (local.get $label) (local.get $cols)))
+          (then
+            (f32.store (i32.add (local.get $inv) (local.get $at)) (f32.div (f32.const 1) (local.get $sum)))
+            (f32.store (i32.add (local.get $loss) (local.get $at))
+              (f32.demote_f64 (f64.sub
+                (call $ln64 (f64.promote_f32 (local.get $sum)))
+                (f64.sub (f64.promote_f32 (f32.load (i32.add (local.get $x) (i32.shl (local.get $label) (i32.const 2)))))
+                         (f64.promote_f32 (local.get $mx)))))))
+          (else
+            (f32.store (i32.add (local.get $inv) (local.get $at)) (f32.const 0))
+            (f32.store (i32.add (local.get $loss) (local.get $at)) (f32.const 0))))
+        (local.set $x (i32.add (local.get $x) (local.get $bytes)))
+        (local.set $e (i32.add (local.get $e) (local.get $bytes)))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $row))))
+
+  ;; The gradient of softmax_xent's loss, from its e and inv: for each row,
+  ;;   out[r, j] = e[r, j] * inv[r] * dy[r] - [j == labels[r]] * dy[r]
+  ;; (no subtraction for a label outside [0, cols); its inv is 0, so the row is 0).
+  (func (export "xent_grad") (param $e i32) (param $inv i32) (param $labels i32) (param $dy i32)
+                             (param $rows i32) (param $cols i32) (param $out i32)
+    (local $r i32) (local $j i32) (local $bytes i32) (local $vecEnd i32) (local $at i32) (local $label i32)
+    (local $g f32) (local $s f32) (local $sv v128)
+    (local.set $bytes (i32.shl (local.get $cols) (i32.const 2)))
+    (local.set $vecEnd (i32.and (local.get $bytes) (i32.const -16)))
+    (block $done
+      (loop $row
+        (br_if $done (i32.ge_s (local.get $r) (local.get $rows)))
+        (local.set $at (i32.shl (local.get $r) (i32.const 2)))
+        (local.set $g (f32.load (i32.add (local.get $dy) (local.get $at))))
+        (local.set $s (f32.mul (f32.load (i32.add (local.get $inv) (local.get $at))) (local.get $g)))
+        (local.set $sv (f32x4.splat (local.get $s)))
+        (local.set $j (i32.const 0))
+        (block $e1 (loop $l1
+          (br_if $e1 (i32.ge_s (local.get $j) (local.get $vecEnd)))
+          (v128.store (i32.add (local.get $out) (local.get $j))
+            (f32x4.mul (v128.load (i32.add (local.get $e) (local.get $j))) (local.get $sv)))
+          (local.set $j (i32.add (local.get $j) (i32.const 16)))
+          (br $l1)))
+        (block $e2 (loop $l2
+          (br_if $e2 (i32.ge_s (local.get $j) (local.get $bytes)))
+          (f32.store (i32.add (local.get $out) (local.get $j))
+            (f32.mul (f32.load (i32.add (local.get $e) (local.get $j))) (local.get $s)))
+          (local.set $j (i32.add (local.get $j) (i32.const 4)))
+          (br $l2)))
+        (local.set $label (i32.load (i32.add (local.get $labels) (local.get $at))))
+        (if (i32.and (i32.ge_s (local.get $label) (i32.const 0)) (i32.lt_s (local.get $label) (local.get $cols)))
+          (then
+            (local.set $j (i32.add (local.get $out) (i32.shl (local.get $label) (i32.const 2))))
+            (f32.store (local.get $j) (f32.sub (f32.load (local.get $j)) (local.get $g)))))
+        (local.set $e (i32.add (local.get $e) (local.get $bytes)))
+        (local.set $out (i32.add (local.get $out) (local.get $bytes)))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $row))))
+
   ;; One Adam step over n parameters, in tfjs' AdamOptimizer's operation order (so the float32
   ;; results are the same): m' = m * b1 + g * (1 - b1); v' = v * b2 + g^2 * (1 - b2);
   ;; value' = (m' / c1) / (sqrt(v' / c2) + eps) * (-lr) + value, with c1 = 1 - b1^t, c2 = 1 - b2^t.
