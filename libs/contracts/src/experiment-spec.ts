@@ -155,6 +155,13 @@ const recurrentFields = {
   dropout: dropout.default(0),
   /** Attention over encoder states in encoder-decoder (sequence-to-sequence) tasks. */
   attention: z.boolean().default(true),
+  /**
+   * Gate activation of LSTM and GRU cells (simple-rnn has no gates and ignores it). `sigmoid`
+   * is what PyTorch and Keras use; tfjs-layers defaults to the cheaper piecewise-linear
+   * `hardSigmoid`, whose gradient is 0 outside [-2.5, 2.5] and which learns language models
+   * markedly worse (see docs/shootout.md).
+   */
+  recurrentActivation: z.enum(['sigmoid', 'hardSigmoid']).default('sigmoid'),
 };
 
 export const simpleRnnModelSchema = z.strictObject({ family: z.literal('simple-rnn'), ...recurrentFields });

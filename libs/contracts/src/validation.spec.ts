@@ -20,10 +20,21 @@ describe('parseExperimentSpec', () => {
     [{ dataset: { name: 'mnist' }, model: { family: 'lstm' } }, 'model.family'],
     [{ dataset: { name: 'brown' }, model: { family: 'transformer', dModel: 30, heads: 4 } }, 'model.heads'],
     [{ model: { family: 'cnn' } }, 'dataset'],
+    [{ dataset: { name: 'brown' }, model: { family: 'lstm', recurrentActivation: 'relu' } }, 'model.recurrentActivation'],
   ])('rejects %j naming %s', (input, field) => {
     const result = parseExperimentSpec(input);
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.issues.map((i) => i.field)).toContain(field);
+  });
+
+  it('gives LSTM and GRU gates sigmoid unless the spec asks for hardSigmoid', () => {
+    const gates = (model: Record<string, unknown>): unknown => {
+      const result = parseExperimentSpec({ dataset: { name: 'brown' }, model });
+      if (!result.ok) throw new Error(JSON.stringify(result.issues));
+      return (result.value.model as { recurrentActivation?: unknown }).recurrentActivation;
+    };
+    expect(gates({ family: 'lstm' })).toBe('sigmoid');
+    expect(gates({ family: 'gru', recurrentActivation: 'hardSigmoid' })).toBe('hardSigmoid');
   });
 
   it('says which families fit a task', () => {

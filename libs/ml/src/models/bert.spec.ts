@@ -65,7 +65,7 @@ describe('bert', () => {
 
   it('refuses to fine-tune from a checkpoint that is not BERT or has a smaller vocabulary', () => {
     const classification = tinyTaskInfo('sequence-classification');
-    const notBert = buildModel({ family: 'gru', embeddingDim: 4, units: 4, layers: 1, bidirectional: false, dropout: 0, attention: true }, classification, 1);
+    const notBert = buildModel({ family: 'gru', embeddingDim: 4, units: 4, layers: 1, bidirectional: false, dropout: 0, attention: true, recurrentActivation: 'sigmoid' }, classification, 1);
     expect(() => buildBertClassifierFrom(notBert, classification, 1)).toThrow(/not a BERT model/);
     const pretrained = buildModel(tinySpec(), tinyTaskInfo('language-modelling'), 1);
     expect(() => buildBertClassifierFrom(pretrained, { ...classification, inputVocabSize: 500 }, 1)).toThrow(/pretraining vocabulary/);

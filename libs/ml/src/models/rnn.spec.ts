@@ -7,7 +7,7 @@ import { disposeBatch, maxOutputDifference, randomBatch, saveAndLoad, tinyTaskIn
 const FAMILIES = ['simple-rnn', 'lstm', 'gru'] as const;
 
 function tinySpec(family: RecurrentSpec['family'], overrides: Partial<Omit<RecurrentSpec, 'family'>> = {}): RecurrentSpec {
-  return { family, embeddingDim: 6, units: 8, layers: 1, bidirectional: false, dropout: 0, attention: true, ...overrides };
+  return { family, embeddingDim: 6, units: 8, layers: 1, bidirectional: false, dropout: 0, attention: true, recurrentActivation: 'sigmoid', ...overrides };
 }
 
 function expectedShape(task: TaskKind, batch: number): number[] {
@@ -108,6 +108,27 @@ describe('recurrent models', () => {
     expect(kwargs).toEqual({ training: true });
     model.dispose();
     disposeBatch(batch);
+  });
+
+  it.each(['lstm', 'gru'] as const)('%s gates use the spec\'s recurrentActivation, sigmoid by default, and keep it through save/load', async (family) => {
+    const info = tinyTaskInfo('language-modelling');
+    const gates = (model: tf.LayersModel): string[] =>
+      model.layers.flatMap((layer) => {
+        const config = layer.getConfig();
+        return typeof config['recurrentActivation'] === 'string' ? [config['recurrentActivation']] : [];
+      });
+    const sigmoid = buildModel(tinySpec(family, { layers: 2 }), info, 1);
+    const hard = buildModel(tinySpec(family, { layers: 2, recurrentActivation: 'hardSigmoid' }), info, 1);
+    expect(gates(sigmoid)).toEqual(['sigmoid', 'sigmoid']);
+    expect(gates(hard)).toEqual(['hardSigmoid', 'hardSigmoid']);
+    // Same weights, different gates: different outputs.
+    const ids = tf.tensor2d([[3, 1, 4, 1, 5, 2, 6, 5]], undefined, 'int32');
+    const difference = tf.tidy(() => tf.sub(sigmoid.predict(ids) as tf.Tensor, hard.predict(ids) as tf.Tensor).abs().max().dataSync()[0]!);
+    expect(difference).toBeGreaterThan(1e-6);
+    const loaded = await saveAndLoad(hard);
+    expect(gates(loaded)).toEqual(['hardSigmoid', 'hardSigmoid']);
+    tf.dispose([ids]);
+    for (const m of [sigmoid, hard, loaded]) m.dispose();
   });
 
   it('rejects a bidirectional language model and a bad width with the field named', () => {

@@ -75,9 +75,9 @@ function recurrentLayer(
     case 'simple-rnn':
       return takesInitialState ? new StateInitSimpleRNN(args) : tf.layers.simpleRNN(args);
     case 'lstm':
-      return new FusedLSTM({ ...args, unitForgetBias: true });
+      return new FusedLSTM({ ...args, recurrentActivation: spec.recurrentActivation, unitForgetBias: true });
     case 'gru':
-      return new FusedGRU(args);
+      return new FusedGRU({ ...args, recurrentActivation: spec.recurrentActivation });
   }
 }
 
