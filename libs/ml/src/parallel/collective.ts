@@ -12,6 +12,13 @@ export interface Collective {
    * with bit-identical values.
    */
   allReduceSum(buffer: Float32Array): Promise<void>;
+  /**
+   * allReduceSum without a buffer of the caller's: `write` fills this rank's `length` floats
+   * where the transport reads them (the thread transport's shared slot), `read` gets the sum
+   * (the shared result) and must copy out what it keeps before returning. Saves the trainer
+   * two copies of its gradients per step, and their allocation.
+   */
+  allReduceSumVia(length: number, write: (contribution: Float32Array) => void, read: (sum: Float32Array) => void): Promise<void>;
   /** Copies `buffer` from `root` into every other rank's `buffer`, in place. */
   broadcast(buffer: Float32Array, root: number): Promise<void>;
   /** True once a stop has been requested (cancellation); checked between steps. */
@@ -41,6 +48,10 @@ export class SoloCollective implements Collective {
 
   async allReduceSum(): Promise<void> {}
 
+  async allReduceSumVia(length: number, write: (contribution: Float32Array) => void, read: (sum: Float32Array) => void): Promise<void> {
+    await allReduceSumThroughBuffer(this, length, write, read);
+  }
+
   async broadcast(): Promise<void> {}
 
   stopRequested(): boolean {
@@ -50,4 +61,22 @@ export class SoloCollective implements Collective {
   takeTimings(): CollectiveTimings {
     return { allReduceMs: 0, allReduceCalls: 0, waitMs: 0 };
   }
+}
+
+/** allReduceSumVia for transports that reduce caller buffers: one buffer per length, reused. */
+const scratchBuffers = new WeakMap<Collective, Float32Array>();
+export async function allReduceSumThroughBuffer(
+  collective: Collective,
+  length: number,
+  write: (contribution: Float32Array) => void,
+  read: (sum: Float32Array) => void,
+): Promise<void> {
+  let buffer = scratchBuffers.get(collective);
+  if (buffer === undefined || buffer.length !== length) {
+    buffer = new Float32Array(length);
+    scratchBuffers.set(collective, buffer);
+  }
+  write(buffer);
+  await collective.allReduceSum(buffer);
+  read(buffer);
 }

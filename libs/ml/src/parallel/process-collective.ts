@@ -1,4 +1,4 @@
-import type { Collective, CollectiveTimings } from './collective';
+import { allReduceSumThroughBuffer, type Collective, type CollectiveTimings } from './collective';
 import { CollectiveAbortedError } from './collective-errors';
 import type { CollectiveOp, ProcessParentMessage, ProcessRankMessage } from './rank-messages';
 
@@ -44,6 +44,11 @@ export class ProcessCollective implements Collective {
     this.timings.allReduceCalls += 1;
     // The rank is idle for the whole exchange: the hub's reduction and the other ranks both count.
     this.timings.waitMs += elapsed;
+  }
+
+  async allReduceSumVia(length: number, write: (contribution: Float32Array) => void, read: (sum: Float32Array) => void): Promise<void> {
+    // The data crosses a process boundary as a message either way; nothing to save here.
+    await allReduceSumThroughBuffer(this, length, write, read);
   }
 
   async broadcast(buffer: Float32Array, root: number): Promise<void> {

@@ -1,6 +1,6 @@
 import { isSharedArrayBuffer } from 'node:util/types';
 import { z } from 'zod';
-import type { Collective, CollectiveTimings } from './collective';
+import { allReduceSumThroughBuffer, type Collective, type CollectiveTimings } from './collective';
 import {
   CollectiveAbortedError,
   CollectiveFailureError,
@@ -253,6 +253,32 @@ export class SharedMemoryCollective implements Collective {
         buffer.set(this.result.subarray(0, length), offset);
       }
     }
+    this.timings.allReduceMs += performance.now() - started;
+    this.timings.allReduceCalls += 1;
+    this.timings.waitMs += waitMs;
+  }
+
+  /**
+   * The one-round case (length within a slot) writes straight into this rank's slot and reads
+   * the shared result; longer vectors take allReduceSum's segmented path through a buffer.
+   */
+  async allReduceSumVia(length: number, write: (contribution: Float32Array) => void, read: (sum: Float32Array) => void): Promise<void> {
+    if (this.worldSize === 1 || length > this.state.capacity) {
+      await allReduceSumThroughBuffer(this, length, write, read);
+      return;
+    }
+    const started = performance.now();
+    const operation = `all-reduce #${++this.operations}`;
+    this.announce(TAG_ALL_REDUCE, length);
+    write(this.slots[this.rank]!.subarray(0, length));
+    let waitMs = this.barrier(operation);
+    this.checkAgreement(operation);
+    const { lo, hi } = ownedRange(this.rank, this.worldSize, length);
+    sumInRankOrder(this.slots, this.result, lo, hi, lo);
+    waitMs += this.barrier(operation);
+    // Safe to read until this rank's next all-reduce: nobody writes the result before every
+    // rank has passed that operation's first barrier.
+    read(this.result.subarray(0, length));
     this.timings.allReduceMs += performance.now() - started;
     this.timings.allReduceCalls += 1;
     this.timings.waitMs += waitMs;

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { float32Contents } from '../backend/tensor-contents';
 import type { Collective } from '../parallel/collective';
 
 export interface TrainerOptions {
@@ -29,7 +30,6 @@ export class Trainer {
   private readonly variables: tf.Variable[];
   private accumulated: tf.Tensor[] | null = null;
   private accumulatedLoss = 0;
-  private flat: Float32Array | null = null;
   private readonly timings: StepTimings = { computeMs: 0, allReduceMs: 0, applyMs: 0 };
 
   constructor(private readonly options: TrainerOptions) {
@@ -77,12 +77,20 @@ export class Trainer {
     let stopAgreed = stop;
     if (this.options.collective.worldSize > 1) {
       const started = performance.now();
-      const flat = this.flatten(local, loss, stop ? 1 : 0);
-      tf.dispose(local);
-      await this.options.collective.allReduceSum(flat);
-      loss = flat[flat.length - 2]!;
-      stopAgreed = flat[flat.length - 1]! > 0;
-      grads = this.unflatten(flat);
+      const count = this.parameterCount;
+      try {
+        await this.options.collective.allReduceSumVia(
+          count + 2,
+          (contribution) => this.writeFlat(contribution, local, loss, stop ? 1 : 0),
+          (sum) => {
+            loss = sum[count]!;
+            stopAgreed = sum[count + 1]! > 0;
+            grads = this.tensorsFrom(sum);
+          },
+        );
+      } finally {
+        tf.dispose(local);
+      }
       this.timings.allReduceMs += performance.now() - started;
     }
     const started = performance.now();
@@ -108,21 +116,19 @@ export class Trainer {
     return copy;
   }
 
-  /** Gradients, then the loss and the stop vote, in one reusable buffer, in variable order. */
-  private flatten(grads: tf.Tensor[], loss: number, stopVote: number): Float32Array {
-    const size = this.parameterCount + 2;
-    if (this.flat === null || this.flat.length !== size) this.flat = new Float32Array(size);
+  /** Gradients in variable order, then the loss and the stop vote, into `flat`. */
+  private writeFlat(flat: Float32Array, grads: tf.Tensor[], loss: number, stopVote: number): void {
     let offset = 0;
     for (const g of grads) {
-      this.flat.set(g.dataSync() as Float32Array, offset);
+      flat.set(float32Contents(g), offset);
       offset += g.size;
     }
-    this.flat[offset] = loss;
-    this.flat[offset + 1] = stopVote;
-    return this.flat;
+    flat[offset] = loss;
+    flat[offset + 1] = stopVote;
   }
 
-  private unflatten(flat: Float32Array): tf.Tensor[] {
+  /** One tensor per variable from the front of `flat` (copied: `flat` is the transport's). */
+  private tensorsFrom(flat: Float32Array): tf.Tensor[] {
     let offset = 0;
     return this.variables.map((v) => {
       const t = tf.tensor(flat.subarray(offset, offset + v.size), v.shape, 'float32');
