@@ -65,8 +65,10 @@ describe.each(Object.values(SHOOTOUT_SUITES).map((s) => [s.name, s] as const))('
     expect(datasets.size).toBe(1);
   });
 
-  it('gives every model the same training budget', () => {
-    const budgets = new Set(Object.values(specs).map((s) => JSON.stringify(s.training)));
+  it('gives every model the same data budget (the optimizer settings may be tuned per family)', () => {
+    const budgets = new Set(
+      Object.values(specs).map(({ training: { learningRate: _lr, clipNorm: _clip, ...budget } }) => JSON.stringify(budget)),
+    );
     expect(budgets.size).toBe(1);
   });
 
