@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend/backend';
 import { SeededRandom } from '../data/rng';
 import { FusedLayerNormalization } from './fused-layer-norm';
+import { relativeError } from '../backend/wasm-kernels/test-support';
 
 const rng = new SeededRandom(21);
 function randomValues(size: number, scale = 1, shift = 0): Float32Array {
@@ -49,16 +50,6 @@ async function run(
   return result;
 }
 
-function relativeError(actual: Float32Array, expected: Float32Array): number {
-  expect(actual.length).toBe(expected.length);
-  let maxDiff = 0;
-  let maxRef = 1;
-  for (let i = 0; i < expected.length; i++) {
-    maxDiff = Math.max(maxDiff, Math.abs(actual[i] - expected[i]));
-    maxRef = Math.max(maxRef, Math.abs(expected[i]));
-  }
-  return maxDiff / maxRef;
-}
 
 beforeAll(async () => {
   await initBackend('wasm');

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { rnnKernels, RnnKernelExports } from '../backend/wasm-kernels/rnn-simd';
 import { simdKernels, SimdKernels } from '../backend/wasm-kernels/simd';
-import { asWasmBackend, HeapViews, KernelArgs, perBackend, sizeOf, WasmBackend } from '../backend/wasm-kernels/wasm-internals';
+import { asWasmBackend, heapOffset, HeapViews, KernelArgs, perBackend, sizeOf, WasmBackend } from '../backend/wasm-kernels/wasm-internals';
 
 /*
  * Whole-sequence LSTM and GRU kernels for the cpu and wasm backends (used by FusedLSTM and
@@ -156,10 +156,10 @@ class WasmMachine implements Machine {
 
   gateKernels(units: number): GateKernels | null {
     if (units % 4 !== 0) return null;
-    const dataIdMap = this.backend.dataIdMap;
+    const backend = this.backend;
     return {
-      k: rnnKernels(this.backend),
-      at: (info, elementOffset = 0) => dataIdMap.get(info.dataId).memoryOffset + 4 * elementOffset,
+      k: rnnKernels(backend),
+      at: (info, elementOffset = 0) => heapOffset(backend, info) + 4 * elementOffset,
     };
   }
 
@@ -168,7 +168,7 @@ class WasmMachine implements Machine {
   }
 
   private pointer(o: Operand): number {
-    return this.backend.dataIdMap.get(o.info.dataId).memoryOffset + 4 * o.offset;
+    return heapOffset(this.backend, o.info) + 4 * o.offset;
   }
 }
 

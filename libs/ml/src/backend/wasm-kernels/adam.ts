@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { simdKernels } from './simd';
-import { asWasmBackend, KernelArgs, sizeOf } from './wasm-internals';
+import { asWasmBackend, heapOffset, KernelArgs, sizeOf } from './wasm-internals';
 
 /**
  * One Adam update of one variable as a single wasm kernel (simd adam), for FusedAdam: tfjs'
@@ -20,14 +20,13 @@ function adam(args: KernelArgs): tf.TensorInfo[] {
   const attr = (name: string): number => Number(args.attrs?.[name]);
   const outs = [value, m, v].map((t) => backend.makeOutput(t.shape, 'float32'));
   if (n > 0) {
-    const at = (t: tf.TensorInfo): number => backend.dataIdMap.get(t.dataId).memoryOffset;
     const [beta1, beta2] = [attr('beta1'), attr('beta2')];
     // 1 - beta in double, rounded to float32 at the call: what tfjs' `mul(g, 1 - beta1)` uses.
     simdKernels(backend).exports.adam(
-      at(value),
-      at(m),
-      at(v),
-      at(g),
+      heapOffset(backend, value),
+      heapOffset(backend, m),
+      heapOffset(backend, v),
+      heapOffset(backend, g),
       n,
       beta1,
       1 - beta1,
@@ -37,9 +36,9 @@ function adam(args: KernelArgs): tf.TensorInfo[] {
       attr('c1'),
       attr('c2'),
       attr('epsilon'),
-      at(outs[0]),
-      at(outs[1]),
-      at(outs[2]),
+      heapOffset(backend, outs[0]),
+      heapOffset(backend, outs[1]),
+      heapOffset(backend, outs[2]),
     );
   }
   return outs;

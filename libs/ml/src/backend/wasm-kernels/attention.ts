@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { simdKernels } from './simd';
 import { runStock } from './stock-kernels';
-import { asWasmBackend, disposeAll, KernelArgs, WasmBackend } from './wasm-internals';
+import { asWasmBackend, disposeAll, heapOffset, KernelArgs, WasmBackend } from './wasm-internals';
 
 /**
  * Scaled dot-product attention core on the wasm heap, for MultiHeadAttention. The heads stay
@@ -60,8 +60,7 @@ function perHead(
 ): void {
   const kernels = simdKernels(backend);
   const scratch = kernels.scratch(kernels.exports.scratch_bytes(shape.n, shape.k));
-  const offset = (t: tf.TensorInfo): number => backend.dataIdMap.get(t.dataId).memoryOffset;
-  const [aBase, bBase, cBase] = [offset(a.t), offset(b.t), offset(c.t)];
+  const [aBase, bBase, cBase] = [heapOffset(backend, a.t), heapOffset(backend, b.t), heapOffset(backend, c.t)];
   // Batch outer, head inner, one GEMM call per (slice, head): a slice's q, k, v rows and its
   // score blocks stay in cache across the heads (head-outer over the whole batch streamed
   // every operand through memory once per head: these products took ~10% longer).
@@ -148,9 +147,8 @@ function attentionGrad(args: KernelArgs): tf.TensorInfo[] {
     const dK = backend.makeOutput(k.shape, 'float32');
     const dV = backend.makeOutput(v.shape, 'float32');
     const kernels = simdKernels(backend);
-    const offset = (t: tf.TensorInfo): number => backend.dataIdMap.get(t.dataId).memoryOffset;
     const scratch = kernels.scratch(kernels.exports.scratch_bytes(Math.max(tk, dk, dv), Math.max(tq, tk, dk, dv)));
-    const [dyAt, qAt, kAt, vAt, probsAt, dProbsAt, dScoresAt, dQAt, dKAt, dVAt] = [dy, q, k, v, probs, dProbs, dScores, dQ, dK, dV].map(offset);
+    const [dyAt, qAt, kAt, vAt, probsAt, dProbsAt, dScoresAt, dQAt, dKAt, dVAt] = [dy, q, k, v, probs, dProbs, dScores, dQ, dK, dV].map((t) => heapOffset(backend, t));
     const wq = heads * dk; // row length of q and k
     const wv = heads * dv; // row length of v and dy
     // C [m, n] = A · B for one block; element strides, byte pointers.

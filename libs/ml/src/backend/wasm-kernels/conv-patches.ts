@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { KernelArgs, WasmBackend } from './wasm-internals';
+import { heapOffset, KernelArgs, WasmBackend } from './wasm-internals';
 
 /**
  * Helpers of the convolution gradient kernels. Patch rows (im2col) of a many-channel input
@@ -32,7 +32,7 @@ export function heapFloats(backend: WasmBackend): Float32Array {
 
 /** Float index of a float32 tensor's first element in {@link heapFloats}. */
 export function floatOffset(backend: WasmBackend, t: tf.TensorInfo): number {
-  const bytes = backend.dataIdMap.get(t.dataId).memoryOffset;
+  const bytes = heapOffset(backend, t);
   if (bytes % 4 !== 0) throw new Error(`tensor at heap byte ${bytes} is not float aligned`);
   return bytes / 4;
 }

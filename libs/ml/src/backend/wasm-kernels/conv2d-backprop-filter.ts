@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { cnnKernels } from './cnn-simd';
 import { floatOffset, heapFloats, PatchGeometry, registeredMatMul, singleChannelPatchColumns } from './conv-patches';
 import { runStock } from './stock-kernels';
-import { asWasmBackend, disposeAll, KernelArgs, view } from './wasm-internals';
+import { asWasmBackend, disposeAll, heapOffset, KernelArgs, view } from './wasm-internals';
 
 /*
  * tfjs-backend-wasm 4.22 has no Conv2DBackpropFilter, so no convolution can train on it
@@ -83,9 +83,9 @@ function conv2DBackpropFilter(args: KernelArgs): tf.TensorInfo {
       if (transposedPatches) {
         singleChannelPatchColumns(heapFloats(backend), floatOffset(backend, x) + b0 * h * w, floatOffset(backend, cols), geometry, images);
       } else {
-        const xAt = backend.dataIdMap.get(x.dataId).memoryOffset + 4 * b0 * h * w * cIn;
+        const xAt = heapOffset(backend, x) + 4 * b0 * h * w * cIn;
         const g = geometry;
-        cnnKernels(backend).im2col(xAt, backend.dataIdMap.get(cols.dataId).memoryOffset, images, h, w, cIn, fh, fw, oh, ow, g.sh, g.sw, g.top, g.left);
+        cnnKernels(backend).im2col(xAt, heapOffset(backend, cols), images, h, w, cIn, fh, fw, oh, ow, g.sh, g.sw, g.top, g.left);
       }
       const product = registeredMatMul(
         backend,

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { cnnKernels } from './cnn-simd';
 import { registeredMatMul } from './conv-patches';
 import { runStock } from './stock-kernels';
-import { asWasmBackend, disposeAll, KernelArgs, view } from './wasm-internals';
+import { asWasmBackend, disposeAll, heapOffset, KernelArgs, view } from './wasm-internals';
 
 /*
  * The stock wasm Conv2DBackpropInput is a naive loop (33 ms of an 88 ms cnn-mnist step). The
@@ -68,8 +68,8 @@ function conv2DBackpropInput(args: KernelArgs): tf.TensorInfo {
       const dcols = registeredMatMul(backend, view(dyChunk, [rows, cOut]), view(filter, [k, cOut]), false, true);
       temporaries.push(dcols);
       cnnKernels(backend).col2im_add(
-        backend.dataIdMap.get(dcols.dataId).memoryOffset,
-        backend.dataIdMap.get(out.dataId).memoryOffset + 4 * b0 * imageFloats,
+        heapOffset(backend, dcols),
+        heapOffset(backend, out) + 4 * b0 * imageFloats,
         images,
         h,
         w,

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { simdKernels } from './simd';
 import { runStock } from './stock-kernels';
-import { asWasmBackend, KernelArgs, sizeOf } from './wasm-internals';
+import { asWasmBackend, heapOffset, KernelArgs, sizeOf } from './wasm-internals';
 
 /*
  * The stock wasm GatherV2 took 6.7 ms to look up 2,048 embedding rows of 128 floats in the
@@ -24,9 +24,9 @@ function gatherV2(args: KernelArgs): tf.TensorInfo {
   const out = backend.makeOutput(outShape, x.dtype);
   if (sizeOf(outShape) === 0) return out;
   const kernels = simdKernels(backend).exports;
-  const xOffset = backend.dataIdMap.get(x.dataId).memoryOffset;
-  const idsOffset = backend.dataIdMap.get(indices.dataId).memoryOffset;
-  const outOffset = backend.dataIdMap.get(out.dataId).memoryOffset;
+  const xOffset = heapOffset(backend, x);
+  const idsOffset = heapOffset(backend, indices);
+  const outOffset = heapOffset(backend, out);
   for (let o = 0; o < outer; o++) {
     const bad = kernels.gather_rows(xOffset + o * numRows * inner * 4, numRows, inner * 4, idsOffset, count, outOffset + o * count * inner * 4);
     if (bad >= 0) {

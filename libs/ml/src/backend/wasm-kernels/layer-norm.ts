@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { simdKernels } from './simd';
-import { asWasmBackend, KernelArgs, sizeOf, WasmBackend } from './wasm-internals';
+import { asWasmBackend, heapOffset, KernelArgs, sizeOf } from './wasm-internals';
 
 /**
  * Layer normalisation over the last axis as two wasm kernels (simd layer_norm / layer_norm_grad),
@@ -14,10 +14,6 @@ import { asWasmBackend, KernelArgs, sizeOf, WasmBackend } from './wasm-internals
  */
 export const LAYER_NORM = 'TfleetLayerNorm';
 export const LAYER_NORM_GRAD = 'TfleetLayerNormGrad';
-
-function offsetOf(backend: WasmBackend, t: tf.TensorInfo): number {
-  return backend.dataIdMap.get(t.dataId).memoryOffset;
-}
 
 function rowsAndCols(x: tf.TensorInfo, gamma: tf.TensorInfo): { rows: number; cols: number } {
   const cols = x.shape[x.shape.length - 1];
@@ -38,7 +34,7 @@ function layerNorm(args: KernelArgs): tf.TensorInfo[] {
   const rstd = backend.makeOutput([rows], 'float32');
   if (rows > 0 && cols > 0) {
     const k = simdKernels(backend).exports;
-    k.layer_norm(offsetOf(backend, x), rows, cols, offsetOf(backend, gamma), offsetOf(backend, beta), epsilon, offsetOf(backend, y), offsetOf(backend, mean), offsetOf(backend, rstd));
+    k.layer_norm(heapOffset(backend, x), rows, cols, heapOffset(backend, gamma), heapOffset(backend, beta), epsilon, heapOffset(backend, y), heapOffset(backend, mean), heapOffset(backend, rstd));
   }
   return [y, mean, rstd];
 }
@@ -53,16 +49,16 @@ function layerNormGrad(args: KernelArgs): tf.TensorInfo[] {
   if (cols > 0) {
     const k = simdKernels(backend).exports;
     k.layer_norm_grad(
-      offsetOf(backend, dy),
-      offsetOf(backend, x),
+      heapOffset(backend, dy),
+      heapOffset(backend, x),
       rows,
       cols,
-      offsetOf(backend, gamma),
-      offsetOf(backend, mean),
-      offsetOf(backend, rstd),
-      offsetOf(backend, dx),
-      offsetOf(backend, dgamma),
-      offsetOf(backend, dbeta),
+      heapOffset(backend, gamma),
+      heapOffset(backend, mean),
+      heapOffset(backend, rstd),
+      heapOffset(backend, dx),
+      heapOffset(backend, dgamma),
+      heapOffset(backend, dbeta),
     );
   }
   return [dx, dgamma, dbeta];

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { simdKernels } from './simd';
 import { runStock } from './stock-kernels';
-import { asWasmBackend, disposeAll, KernelArgs, sizeOf, WasmBackend } from './wasm-internals';
+import { asWasmBackend, disposeAll, heapOffset, KernelArgs, sizeOf, WasmBackend } from './wasm-internals';
 
 /*
  * tfjs-backend-wasm runs a matmul on XNNPACK only when it is a single 2-D product with no
@@ -57,10 +57,6 @@ function plan(a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transpose
   if (!sameOuter && batchA !== 1 && batchB !== 1) return null;
   const outer = tf.backend_util.assertAndGetBroadcastShape(outerA, outerB);
   return { batchA, batchB, m, k: kA, n, outShape: [...outer, m, n] };
-}
-
-function heapOffset(backend: WasmBackend, t: tf.TensorInfo): number {
-  return backend.dataIdMap.get(t.dataId).memoryOffset;
 }
 
 /**

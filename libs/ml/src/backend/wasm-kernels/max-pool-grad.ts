@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { cnnKernels } from './cnn-simd';
 import { runStock } from './stock-kernels';
-import { asWasmBackend, KernelArgs } from './wasm-internals';
+import { asWasmBackend, heapOffset, KernelArgs } from './wasm-internals';
 
 /*
  * The stock wasm MaxPoolGrad took 22 ms of a 57 ms cnn-mnist step, and a plain JS pass over dy
@@ -62,9 +62,9 @@ function maxPoolGrad(args: KernelArgs): tf.TensorInfo {
   const kernels = cnnKernels(backend);
   const out = backend.makeOutput(input.shape, 'float32');
   if (n * h * w * c === 0) return out;
-  const xAt = backend.dataIdMap.get(input.dataId).memoryOffset;
-  const dyAt = backend.dataIdMap.get(dy.dataId).memoryOffset;
-  const dxAt = backend.dataIdMap.get(out.dataId).memoryOffset;
+  const xAt = heapOffset(backend, input);
+  const dyAt = heapOffset(backend, dy);
+  const dxAt = heapOffset(backend, out);
   if (g.fh === 2 && g.fw === 2 && g.sh === 2 && g.sw === 2 && g.top === 0 && g.left === 0) {
     // Windows lying wholly inside the image go to the SIMD kernel, which writes all four
     // positions of each; 'same' padding of an odd size leaves a last row/column of windows

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { simdKernels } from './simd';
 import { runStock } from './stock-kernels';
-import { asWasmBackend, KernelArgs, sizeOf } from './wasm-internals';
+import { asWasmBackend, heapOffset, KernelArgs, sizeOf } from './wasm-internals';
 
 /*
  * The stock wasm Sum reduces only over innermost axes: any other reduction first transposes
@@ -43,8 +43,8 @@ function sum(args: KernelArgs): tf.TensorInfo {
   const outShape = keepDims ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : x.shape.filter((_, i) => !axes.includes(i));
   const out = backend.makeOutput(outShape, 'float32');
   const kernels = simdKernels(backend).exports;
-  const xOffset = backend.dataIdMap.get(x.dataId).memoryOffset;
-  const outOffset = backend.dataIdMap.get(out.dataId).memoryOffset;
+  const xOffset = heapOffset(backend, x);
+  const outOffset = heapOffset(backend, out);
   const block = plan.rows * plan.cols * 4;
   for (let o = 0; o < plan.outer; o++) kernels.sum_rows(xOffset + o * block, plan.rows, plan.cols, outOffset + o * plan.cols * 4);
   return out;

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { cnnKernels } from './cnn-simd';
-import { asWasmBackend, KernelArgs } from './wasm-internals';
+import { asWasmBackend, heapOffset, KernelArgs } from './wasm-internals';
 
 /** Kernel name of the fused ReLU gradient (the project's own; tfjs has none). */
 export const RELU_GRAD_KERNEL = 'TfleetReluGrad';
@@ -19,8 +19,7 @@ function reluGrad(args: KernelArgs): tf.TensorInfo {
     throw new Error(`${RELU_GRAD_KERNEL}: dy [${dy.shape}] and x [${x.shape}] differ in shape`);
   }
   const out = backend.makeOutput(x.shape, 'float32');
-  const at = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
-  cnnKernels(backend).relu_grad(at(dy), at(x), at(out), tf.util.sizeFromShape(x.shape));
+  cnnKernels(backend).relu_grad(heapOffset(backend, dy), heapOffset(backend, x), heapOffset(backend, out), tf.util.sizeFromShape(x.shape));
   return out;
 }
 

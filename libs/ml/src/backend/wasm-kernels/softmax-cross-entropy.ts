@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { simdKernels } from './simd';
-import { asWasmBackend, KernelArgs, sizeOf } from './wasm-internals';
+import { asWasmBackend, heapOffset, KernelArgs, sizeOf } from './wasm-internals';
 
 /**
  * Sparse softmax cross-entropy as two wasm kernels (simd softmax_xent / xent_grad), used by
@@ -37,8 +37,7 @@ function softmaxXent(args: KernelArgs): tf.TensorInfo[] {
   const e = backend.makeOutput([rows, cols], 'float32');
   const inv = backend.makeOutput([rows], 'float32');
   if (rows > 0 && cols > 0) {
-    const at = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
-    simdKernels(backend).exports.softmax_xent(at(logits), at(labels), rows, cols, at(loss), at(e), at(inv));
+    simdKernels(backend).exports.softmax_xent(heapOffset(backend, logits), heapOffset(backend, labels), rows, cols, heapOffset(backend, loss), heapOffset(backend, e), heapOffset(backend, inv));
   }
   return [loss, e, inv];
 }
@@ -52,8 +51,7 @@ function softmaxXentGrad(args: KernelArgs): tf.TensorInfo {
   expectPerRow(dy, 'float32', rows, 'dy', SOFTMAX_XENT_GRAD);
   const out = backend.makeOutput([rows, cols], 'float32');
   if (rows > 0 && cols > 0) {
-    const at = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
-    simdKernels(backend).exports.xent_grad(at(e), at(inv), at(labels), at(dy), rows, cols, at(out));
+    simdKernels(backend).exports.xent_grad(heapOffset(backend, e), heapOffset(backend, inv), heapOffset(backend, labels), heapOffset(backend, dy), rows, cols, heapOffset(backend, out));
   }
   return out;
 }

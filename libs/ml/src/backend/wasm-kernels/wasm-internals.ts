@@ -47,6 +47,11 @@ export function asWasmBackend(backend: unknown): WasmBackend {
   return b as WasmBackend;
 }
 
+/** Byte offset of a tensor's first element in the backend heap (what the wasm kernels take as a pointer). */
+export function heapOffset(backend: WasmBackend, t: tf.TensorInfo): number {
+  return backend.dataIdMap.get(t.dataId).memoryOffset;
+}
+
 /** The same memory under another shape: for passing into kernels only, never returned or disposed. */
 export function view(t: tf.TensorInfo, shape: number[]): tf.TensorInfo {
   return { dataId: t.dataId, shape, dtype: t.dtype };
@@ -72,7 +77,7 @@ export class HeapViews {
   /** A float32 view of `count` elements starting `elementOffset` elements into `t`. */
   slice(t: tf.TensorInfo, elementOffset: number, count: number): number {
     const id = this.backend.dataIdNextNumber++;
-    const base = this.backend.dataIdMap.get(t.dataId).memoryOffset;
+    const base = heapOffset(this.backend, t);
     this.backend.wasm.tfjs.registerTensor(id, count, base + elementOffset * 4);
     this.ids.push(id);
     return id;

@@ -4,6 +4,7 @@ import { initBackend } from '../backend';
 import { setMaxPatchFloatsForTests } from './conv2d-backprop-filter';
 import { setMaxInputGradPatchFloatsForTests } from './conv2d-backprop-input';
 import { registerWasmKernels, unregisterWasmKernels, wasmKernelsRegistered } from './index';
+import { relativeError } from './test-support';
 
 type Computation = () => tf.Tensor | tf.Tensor[];
 
@@ -29,16 +30,6 @@ async function runOn(backend: 'cpu' | 'wasm', fn: Computation): Promise<Float32A
   return values;
 }
 
-function relativeError(actual: Float32Array, expected: Float32Array): number {
-  expect(actual.length).toBe(expected.length);
-  let maxDiff = 0;
-  let maxRef = 1;
-  for (let i = 0; i < expected.length; i++) {
-    maxDiff = Math.max(maxDiff, Math.abs(actual[i] - expected[i]));
-    maxRef = Math.max(maxRef, Math.abs(expected[i]));
-  }
-  return maxDiff / maxRef;
-}
 
 async function expectWasmMatchesCpu(fn: Computation, bound = 1e-5): Promise<void> {
   const expected = await runOn('cpu', fn);

@@ -7,6 +7,7 @@ import { asWasmBackend, WasmBackend } from '../wasm-internals';
 import { instantiateSimdKernels, relaxedSimdSupported, SimdKernels, SimdKernelsBuild, simdKernels } from './index';
 import { KERNELS_PORTABLE_WASM_BASE64, KERNELS_RELAXED_WASM_BASE64 } from './kernels-wasm';
 import { buildKernels, compileWat, GENERATED_FILE_NAME, portableSource, simdSourceDir } from './wat-compiler';
+import { relativeError } from '../test-support';
 
 const rng = new SeededRandom(99);
 function randomValues(size: number): Float32Array {
@@ -15,16 +16,6 @@ function randomValues(size: number): Float32Array {
   return values;
 }
 
-function relativeError(actual: Float32Array, expected: Float32Array): number {
-  expect(actual.length).toBe(expected.length);
-  let maxDiff = 0;
-  let maxRef = 1;
-  for (let i = 0; i < expected.length; i++) {
-    maxDiff = Math.max(maxDiff, Math.abs(actual[i] - expected[i]));
-    maxRef = Math.max(maxRef, Math.abs(expected[i]));
-  }
-  return maxDiff / maxRef;
-}
 
 /** Plain float64 reference of one slice: C[i, j] = sum_p A(i, p) B(p, j) with strided operands. */
 function referenceGemm(
