@@ -231,31 +231,11 @@ export class SharedMemoryCollective implements Collective {
   }
 
   async allReduceSum(buffer: Float32Array): Promise<void> {
-    const started = performance.now();
-    const operation = `all-reduce #${++this.operations}`;
-    let waitMs = 0;
-    if (this.worldSize === 1) {
-      waitMs += this.barrier(operation);
-    } else {
-      this.announce(TAG_ALL_REDUCE, buffer.length);
-      const capacity = this.state.capacity;
-      const mySlot = this.slots[this.rank]!;
-      const rounds = Math.max(1, Math.ceil(buffer.length / capacity));
-      for (let round = 0; round < rounds; round++) {
-        const offset = round * capacity;
-        const length = Math.min(capacity, buffer.length - offset);
-        mySlot.set(buffer.subarray(offset, offset + length));
-        waitMs += this.barrier(operation);
-        if (round === 0) this.checkAgreement(operation);
-        const { lo, hi } = ownedRange(this.rank, this.worldSize, length);
-        sumInRankOrder(this.slots, this.result, lo, hi, lo);
-        waitMs += this.barrier(operation);
-        buffer.set(this.result.subarray(0, length), offset);
-      }
-    }
-    this.timings.allReduceMs += performance.now() - started;
-    this.timings.allReduceCalls += 1;
-    this.timings.waitMs += waitMs;
+    this.reduce(
+      buffer.length,
+      (slot, offset) => slot.set(buffer.subarray(offset, offset + slot.length)),
+      (sum, offset) => buffer.set(sum, offset),
+    );
   }
 
   /**
@@ -267,18 +247,42 @@ export class SharedMemoryCollective implements Collective {
       await allReduceSumThroughBuffer(this, length, write, read);
       return;
     }
+    this.reduce(length, write, read);
+  }
+
+  /**
+   * One all-reduce of `length` floats in segments of at most a slot: `fill` writes a segment
+   * (starting at `offset` of the whole vector) into this rank's slot, `drain` receives its sum.
+   * The sum stays readable until this rank's next all-reduce: nobody writes the result before
+   * every rank has passed that operation's first barrier.
+   */
+  private reduce(
+    length: number,
+    fill: (slot: Float32Array, offset: number) => void,
+    drain: (sum: Float32Array, offset: number) => void,
+  ): void {
     const started = performance.now();
     const operation = `all-reduce #${++this.operations}`;
-    this.announce(TAG_ALL_REDUCE, length);
-    write(this.slots[this.rank]!.subarray(0, length));
-    let waitMs = this.barrier(operation);
-    this.checkAgreement(operation);
-    const { lo, hi } = ownedRange(this.rank, this.worldSize, length);
-    sumInRankOrder(this.slots, this.result, lo, hi, lo);
-    waitMs += this.barrier(operation);
-    // Safe to read until this rank's next all-reduce: nobody writes the result before every
-    // rank has passed that operation's first barrier.
-    read(this.result.subarray(0, length));
+    let waitMs = 0;
+    if (this.worldSize === 1) {
+      waitMs += this.barrier(operation);
+    } else {
+      this.announce(TAG_ALL_REDUCE, length);
+      const capacity = this.state.capacity;
+      const mySlot = this.slots[this.rank]!;
+      const rounds = Math.max(1, Math.ceil(length / capacity));
+      for (let round = 0; round < rounds; round++) {
+        const offset = round * capacity;
+        const segment = Math.min(capacity, length - offset);
+        fill(mySlot.subarray(0, segment), offset);
+        waitMs += this.barrier(operation);
+        if (round === 0) this.checkAgreement(operation);
+        const { lo, hi } = ownedRange(this.rank, this.worldSize, segment);
+        sumInRankOrder(this.slots, this.result, lo, hi, lo);
+        waitMs += this.barrier(operation);
+        drain(this.result.subarray(0, segment), offset);
+      }
+    }
     this.timings.allReduceMs += performance.now() - started;
     this.timings.allReduceCalls += 1;
     this.timings.waitMs += waitMs;
