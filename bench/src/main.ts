@@ -10,8 +10,14 @@ import { buildWorkload, isWorkloadName, summedSoftmaxCrossEntropy, Workload, WOR
 
 /*
  * npm run bench -- --workload <name|all> [--ranks 1,2] [--transport threads|processes]
- *                  [--backend b] [--seconds S] [--json] [--compare-stock] [--leak-check [steps]]
+ *                  [--backend b] [--seconds S] [--warmup S] [--json] [--compare-stock] [--leak-check [steps]]
  * One JSON line per (workload, ranks, engine) on stdout; a human summary on stderr.
+ *
+ * Each measurement trains `--warmup` seconds (at least 3 steps) before its clock starts. V8
+ * keeps optimizing tfjs' hot JavaScript for the first ~20-30 s of a run, on background threads:
+ * on one rank they run on the idle core for free, on two ranks they take time from a rank and
+ * the other waits at the barrier. A training run lasts minutes, so the figure that matters is
+ * the one after that settles; `--warmup 0` measures the cold start instead.
  *
  * `--ranks 1` alone measures in this thread. A list with more than one rank count measures
  * every entry, 1 included, on a real RankGroup (threads for wasm/cpu, processes for the native
@@ -23,6 +29,8 @@ export interface Args {
   ranks: number[];
   backend: BackendRequest;
   seconds: number;
+  /** Seconds of training before the clock starts. */
+  warmupSeconds: number;
   json: boolean;
   compareStock: boolean;
   leakCheckSteps: number | null;
@@ -56,17 +64,22 @@ export interface BenchLine {
   scaling_efficiency?: number;
   speedup?: number;
   tfjs_version: string;
+  /** Seconds trained before the measurement (after at least 3 steps). */
+  warmup_s?: number;
   error?: string;
   leak_check?: { steps: number; tensors_before: number; tensors_after: number; flat: boolean };
 }
 
 function usage(message: string): never {
-  process.stderr.write(`${message}\nusage: bench --workload <${WORKLOAD_NAMES.join('|')}|all> [--ranks 1,2] [--transport threads|processes] [--backend auto|wasm|cpu|tensorflow|tensorflow-gpu] [--seconds S] [--json] [--compare-stock] [--leak-check [steps]] [--spec file.json]\n`);
+  process.stderr.write(`${message}\nusage: bench --workload <${WORKLOAD_NAMES.join('|')}|all> [--ranks 1,2] [--transport threads|processes] [--backend auto|wasm|cpu|tensorflow|tensorflow-gpu] [--seconds S] [--warmup S] [--json] [--compare-stock] [--leak-check [steps]] [--spec file.json]\n`);
   process.exit(2);
 }
 
+/** Long enough for V8's tier-up of the training loop to settle on the reference workloads. */
+export const DEFAULT_WARMUP_SECONDS = 20;
+
 export function parseArgs(argv: string[]): Args {
-  const args: Args = { workloads: [], ranks: [1], backend: 'wasm', seconds: 4, json: false, compareStock: false, leakCheckSteps: null, spec: null, transport: null };
+  const args: Args = { workloads: [], ranks: [1], backend: 'wasm', seconds: 4, warmupSeconds: DEFAULT_WARMUP_SECONDS, json: false, compareStock: false, leakCheckSteps: null, spec: null, transport: null };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = (): string => {
@@ -95,6 +108,10 @@ export function parseArgs(argv: string[]): Args {
       case '--seconds':
         args.seconds = Number(value());
         if (!(args.seconds > 0)) usage('--seconds must be positive');
+        break;
+      case '--warmup':
+        args.warmupSeconds = Number(value());
+        if (!(args.warmupSeconds >= 0)) usage('--warmup must be a number of seconds, 0 or more');
         break;
       case '--json':
         args.json = true;
@@ -126,6 +143,7 @@ export function parseArgs(argv: string[]): Args {
 
 interface MeasureOptions {
   warmupSteps: number;
+  warmupSeconds: number;
   seconds: number;
   maxSteps: number;
   leakCheckSteps: number | null;
@@ -139,7 +157,10 @@ export async function measure(workload: Workload, opts: MeasureOptions): Promise
   const loss = workload.loss ?? summedSoftmaxCrossEntropy(data.classes);
   const trainer = new Trainer({ model: workload.model, optimizer, loss, collective: new SoloCollective() });
   try {
-    for (let i = 0; i < opts.warmupSteps; i++) await trainer.step(data.inputs, data.labels, 1 / batch);
+    const warmupStarted = performance.now();
+    for (let i = 0; i < opts.warmupSteps || performance.now() - warmupStarted < opts.warmupSeconds * 1000; i++) {
+      await trainer.step(data.inputs, data.labels, 1 / batch);
+    }
     trainer.takeTimings();
     let steps = 0;
     const started = performance.now();
@@ -191,11 +212,12 @@ async function runEngine(name: WorkloadName | 'spec', engine: Engine, args: Args
     // The pure-JS cpu backend takes seconds per step: one warm-up and one timed step.
     const result = await measure(workload, {
       warmupSteps: onCpu ? 1 : 3,
+      warmupSeconds: onCpu ? 0 : args.warmupSeconds,
       seconds: onCpu ? 0 : args.seconds,
       maxSteps: onCpu ? 1 : Number.MAX_SAFE_INTEGER,
       leakCheckSteps: onCpu || engine.kernels === 'stock' ? null : args.leakCheckSteps,
     });
-    return { ...result, ...base };
+    return { ...result, ...base, warmup_s: onCpu ? 0 : args.warmupSeconds };
   } catch (error) {
     const message = (error instanceof Error ? error.message : String(error)).split('\n')[0];
     return {
@@ -222,7 +244,7 @@ const BENCH_EXPERIMENT_ID = '00000000-0000-4000-8000-000000000000';
 export async function measureOnGroup(name: WorkloadName | 'spec', ranks: number, args: Args): Promise<BenchLine> {
   const info = await initBackend(args.backend);
   const transport: RankTransport = args.transport ?? (isNativeBackend(info.backend) ? 'processes' : 'threads');
-  const rankArgs: WorkloadRankArgs = { workload: name, specFile: args.spec, seconds: args.seconds, warmupSteps: 3 };
+  const rankArgs: WorkloadRankArgs = { workload: name, specFile: args.spec, seconds: args.seconds, warmupSteps: 3, warmupSeconds: args.warmupSeconds };
   // The task's spec is not used by the bench rank body, only validated by the rank entry.
   const spec = experimentSpecSchema.parse({ dataset: { name: 'synthetic-images' }, model: { family: 'cnn' } });
   const group = new RankGroup({ transport, worldSize: ranks, rankModule: WORKLOAD_RANK_MODULE, rankModuleArgs: rankArgs });
@@ -252,6 +274,7 @@ export async function measureOnGroup(name: WorkloadName | 'spec', ranks: number,
       all_reduce_wait_ms: round(slowest.allReduceWaitMs / steps),
     },
     tfjs_version: slowest.tfjsVersion,
+    warmup_s: args.warmupSeconds,
   };
 }
 

@@ -17,6 +17,8 @@ export const workloadRankArgsSchema = z.strictObject({
   specFile: z.string().nullable(),
   seconds: z.number().positive(),
   warmupSteps: z.int().min(0),
+  /** Keep warming up until this many seconds have passed as well (rank 0's clock decides). */
+  warmupSeconds: z.number().min(0),
 });
 export type WorkloadRankArgs = z.infer<typeof workloadRankArgsSchema>;
 
@@ -50,9 +52,13 @@ export async function runRank(task: RankTask, collective: Collective, _report: u
   const trainer = new Trainer({ model: workload.model, optimizer, loss, collective });
   const scale = 1 / globalBatch;
   try {
-    for (let i = 0; i < args.warmupSteps; i++) {
+    // Warm-up ends on rank 0's vote, like the measurement below, so every rank takes the same
+    // number of warm-up steps.
+    const warmupStarted = performance.now();
+    for (let i = 1; ; i++) {
       trainer.accumulate(data.inputs, data.labels, scale);
-      await trainer.apply(false);
+      const done = task.rank === 0 && i >= args.warmupSteps && performance.now() - warmupStarted >= args.warmupSeconds * 1000;
+      if ((await trainer.apply(done)).stop) break;
     }
     trainer.takeTimings();
     collective.takeTimings();

@@ -57,6 +57,9 @@ function cnnMnist(): Workload {
       for (let i = 0; i < pixels.length; i++) pixels[i] = rng.normal();
       return { inputs: [tf.tensor4d(pixels, [batch, 28, 28, 1])], labels: randomLabels(batch, 10, rng), classes: 10 };
     },
+    // Adam as training runs it (createOptimizer): tf.train.adam's math and state, one kernel per
+    // variable on wasm.
+    makeOptimizer: () => new FusedAdam(1e-3),
   };
 }
 
