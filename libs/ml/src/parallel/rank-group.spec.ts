@@ -68,10 +68,23 @@ describe.each<RankTransport>(['threads', 'processes'])('RankGroup over %s', (tra
     await expectFailure(ranks, ranks.run(taskFor(3), noReports), { rank: 1, reason: 'threw', message: /rank 1 threw: injected failure at step 3/ });
   });
 
-  it('fails within the barrier timeout when a rank hangs, naming it, and ends every rank', async () => {
+  it('all-reduces identically with barriers that sleep at once (spinMs 0)', async () => {
+    const lengths = [3, 250];
+    const ranks = group({ worldSize: 3, capacity: 100, spinMs: 0, rankModule: fixture('all-reduce'), rankModuleArgs: { lengths, repeat: 10 } });
+    const results = (await ranks.run(taskFor(3), noReports)) as AllReduceRankResult[];
+    for (const result of results) {
+      expect(result.mismatches).toBe(0);
+      lengths.forEach((length, k) => expectSameFloats(result.sums[k]!, referenceSum(3, length, 9)));
+    }
+  });
+
+  // A spin budget longer than the barrier timeout must not delay the timeout.
+  it.each([undefined, 60_000])('fails within the barrier timeout when a rank hangs (spinMs %s), naming it, and ends every rank', async (spinMs) => {
     const args: FaultyRankArgs = { faultyRank: 1, afterSteps: 2, mode: 'hang' };
-    const ranks = group({ worldSize: 2, rankModule: fixture('faulty'), rankModuleArgs: args, barrierTimeoutMs: 1_000 });
+    const ranks = group({ worldSize: 2, rankModule: fixture('faulty'), rankModuleArgs: args, barrierTimeoutMs: 1_000, spinMs });
+    const started = performance.now();
     await expectFailure(ranks, ranks.run(taskFor(2), noReports), { rank: 1, reason: 'timeout', message: /rank 1 did not reach all-reduce #3 .*within 1000 ms/ });
+    expect(performance.now() - started).toBeLessThan(20_000);
   });
 
   it('fails when ranks disagree on the length of an all-reduce', async () => {
@@ -146,6 +159,7 @@ describe('RankGroup options', () => {
     [{ transport: 'threads', worldSize: 0 }, 'options.worldSize'],
     [{ transport: 'fibers', worldSize: 2 }, 'options.transport'],
     [{ transport: 'threads', worldSize: 2, barrierTimeoutMs: -1 }, 'options.barrierTimeoutMs'],
+    [{ transport: 'threads', worldSize: 2, spinMs: -0.5 }, 'options.spinMs'],
     [{ transport: 'threads', worldSize: 2, rankModule: 'relative/rank.js' }, 'options.rankModule must be an absolute path'],
   ])('rejects %j naming %s', (options, message) => {
     expect(() => new RankGroup(options as RankGroupOptions)).toThrow(message);

@@ -33,6 +33,8 @@ export interface RankGroupOptions {
   setupTimeoutMs?: number;
   /** Threads: floats per shared slot; longer vectors are reduced in segments. @defaultValue 1,048,576 */
   capacity?: number;
+  /** Threads: how long a rank busy-waits at a barrier before sleeping. @defaultValue 2 ms when the ranks fit the cores, else 0 */
+  spinMs?: number;
   /**
    * Absolute path of a compiled module exporting `runRank(task, collective, report, args)`
    * to run instead of the training loop (tests, the all-reduce bench).
@@ -68,6 +70,7 @@ const optionsSchema = z.strictObject({
   barrierTimeoutMs: z.number().positive().optional(),
   setupTimeoutMs: z.number().positive().optional(),
   capacity: z.int().min(1).optional(),
+  spinMs: z.number().min(0).max(60_000).optional(),
   rankModule: z.string().min(1).optional(),
   rankModuleArgs: z.unknown().optional(),
   failureGraceMs: z.number().min(0).optional(),
@@ -197,6 +200,7 @@ export class RankGroup {
     const shared = createSharedCollectiveState({
       worldSize,
       capacity: this.options.capacity ?? DEFAULT_COLLECTIVE_CAPACITY,
+      spinMs: this.options.spinMs,
       barrierTimeoutMs: this.barrierTimeoutMs,
       setupTimeoutMs: this.setupTimeoutMs,
     });
