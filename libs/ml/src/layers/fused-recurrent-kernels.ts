@@ -73,6 +73,23 @@ function transposed(info: tf.TensorInfo, offset: number, rowStride: number): Ope
   return { info, offset, rowStride: 1, colStride: rowStride };
 }
 
+/**
+ * A k x n right-hand operand that many products share (the recurrent kernel, once per
+ * timestep): on wasm packed once into the GEMM's panel layout, so the time loop does not pack
+ * it again at every step. Release it with `Machine.release`.
+ */
+interface FixedOperand {
+  readonly operand: Operand;
+  readonly k: number;
+  readonly n: number;
+  /** wasm: the heap block holding the packed panels; null where nothing is packed. */
+  readonly packed: tf.TensorInfo | null;
+}
+
+function isFixed(b: Operand | FixedOperand): b is FixedOperand {
+  return 'operand' in b;
+}
+
 /** The SIMD gate arithmetic (rnn-simd) and the heap byte address of a tensor element. */
 interface GateKernels {
   k: RnnKernelExports;
@@ -88,7 +105,10 @@ interface Machine {
   /** The tensor's elements. On wasm this is a heap view that a later alloc, gemm or sigmoid may detach: fetch again after any of them. */
   f32(info: tf.TensorInfo): Float32Array;
   /** C (m x n, row-major from c.offset, row stride c.rowStride) (+)= A (m x k) · B (k x n). */
-  gemm(m: number, n: number, k: number, a: Operand, b: Operand, c: Operand, accumulate: boolean): void;
+  gemm(m: number, n: number, k: number, a: Operand, b: Operand | FixedOperand, c: Operand, accumulate: boolean): void;
+  /** `b` (k x n) readied for many products; may allocate, so fetch f32 views again afterwards. */
+  fix(k: number, n: number, b: Operand): FixedOperand;
+  release(fixed: FixedOperand): void;
   /** dst[dstOffset + i] = 1 / (1 + exp(-src[srcOffset + i])) for i < count (different buffers). */
   sigmoid(src: tf.TensorInfo, srcOffset: number, dst: tf.TensorInfo, dstOffset: number, count: number): void;
   /** Frees a tensor from alloc that is not returned. */
@@ -123,7 +143,14 @@ class WasmMachine implements Machine {
     return this.backend.typedArrayFromHeap(info) as Float32Array;
   }
 
-  gemm(m: number, n: number, k: number, a: Operand, b: Operand, c: Operand, accumulate: boolean): void {
+  gemm(m: number, n: number, k: number, a: Operand, bOrFixed: Operand | FixedOperand, c: Operand, accumulate: boolean): void {
+    if (isFixed(bOrFixed) && bOrFixed.packed !== null) {
+      if (bOrFixed.k !== k || bOrFixed.n !== n) throw new Error(`packed operand is ${bOrFixed.k} x ${bOrFixed.n}, product needs ${k} x ${n}`);
+      const scratch = this.simd.scratch(this.simd.exports.scratch_bytes(0, 0));
+      this.simd.exports.gemm_packed(m, n, k, this.pointer(a), a.rowStride, a.colStride, this.packedPointer(bOrFixed.packed), this.pointer(c), c.rowStride, accumulate ? 1 : 0, scratch);
+      return;
+    }
+    const b = isFixed(bOrFixed) ? bOrFixed.operand : bOrFixed;
     const scratch = this.simd.scratch(this.simd.exports.scratch_bytes(n, k));
     this.simd.exports.gemm(
       1,
@@ -144,6 +171,17 @@ class WasmMachine implements Machine {
       accumulate ? 1 : 0,
       scratch,
     );
+  }
+
+  fix(k: number, n: number, b: Operand): FixedOperand {
+    // 16 spare bytes, so the panels can start on a 16-byte boundary whatever malloc returned.
+    const packed = this.alloc([this.simd.exports.packed_bytes(n, k) / 4 + 4]);
+    this.simd.exports.pack_b(this.pointer(b), b.rowStride, b.colStride, k, n, this.packedPointer(packed));
+    return { operand: b, k, n, packed };
+  }
+
+  release(fixed: FixedOperand): void {
+    if (fixed.packed !== null) this.free(fixed.packed);
   }
 
   sigmoid(src: tf.TensorInfo, srcOffset: number, dst: tf.TensorInfo, dstOffset: number, count: number): void {
@@ -169,6 +207,10 @@ class WasmMachine implements Machine {
 
   private pointer(o: Operand): number {
     return heapOffset(this.backend, o.info) + 4 * o.offset;
+  }
+
+  private packedPointer(packed: tf.TensorInfo): number {
+    return (heapOffset(this.backend, packed) + 15) & ~15;
   }
 }
 
@@ -203,7 +245,8 @@ class CpuMachine implements Machine {
     return values;
   }
 
-  gemm(m: number, n: number, k: number, a: Operand, b: Operand, c: Operand, accumulate: boolean): void {
+  gemm(m: number, n: number, k: number, a: Operand, bOrFixed: Operand | FixedOperand, c: Operand, accumulate: boolean): void {
+    const b = isFixed(bOrFixed) ? bOrFixed.operand : bOrFixed;
     const av = this.f32(a.info);
     const bv = this.f32(b.info);
     const cv = this.f32(c.info);
@@ -220,6 +263,14 @@ class CpuMachine implements Machine {
       const cRow = c.offset + i * c.rowStride;
       for (let j = 0; j < n; j++) cv[cRow + j] = accumulate ? cv[cRow + j] + row[j] : row[j];
     }
+  }
+
+  fix(k: number, n: number, b: Operand): FixedOperand {
+    return { operand: b, k, n, packed: null };
+  }
+
+  release(): void {
+    // nothing packed
   }
 
   sigmoid(src: tf.TensorInfo, srcOffset: number, dst: tf.TensorInfo, dstOffset: number, count: number): void {
@@ -327,6 +378,7 @@ function lstmForward(m: Machine, inputs: Inputs, attrs: SequenceAttrs): tf.Tenso
   const z = m.alloc([batch, g4]); // pre-activations of the current step
   const twice = m.alloc([batch, u]);
   const sig = m.alloc([batch, u]);
+  const recurrent = m.fix(u, g4, rows(kernel, 0, g4));
   copyRow(m, h0, 0, bu, hs);
   copyRow(m, c0, 0, bu, cs);
   const g = m.gateKernels(u);
@@ -337,7 +389,7 @@ function lstmForward(m: Machine, inputs: Inputs, attrs: SequenceAttrs): tf.Tenso
     const go = t * batch * g4;
     // z = xw_t + h_{t-1}·U
     m.f32(z).set(m.f32(xw).subarray(go, go + batch * g4));
-    m.gemm(batch, g4, u, rows(hs, prev, u), rows(kernel, 0, g4), rows(z, 0, g4), true);
+    m.gemm(batch, g4, u, rows(hs, prev, u), recurrent, rows(z, 0, g4), true);
     if (g) {
       const maskAt = mask ? g.at(mask, t * batch) : -1;
       g.k.lstm_pre(g.at(z), g.at(gates, go), g.at(twice), batch, u, hard ? 1 : 0);
@@ -433,6 +485,7 @@ function lstmForward(m: Machine, inputs: Inputs, attrs: SequenceAttrs): tf.Tenso
   else O.set(H.subarray(steps * bu, (steps + 1) * bu));
   if (attrs.returnCarry) O.set(m.f32(cs).subarray(steps * bu, (steps + 1) * bu), (outRows - 1) * bu);
   for (const temp of [z, twice, sig]) m.free(temp);
+  m.release(recurrent);
   return [out, hs, cs, gates, tanhC];
 }
 
@@ -455,6 +508,7 @@ function lstmBackward(m: Machine, inputs: Inputs, attrs: SequenceAttrs): tf.Tens
   const dc = m.alloc([batch, u]); // d loss / d c_t from later steps; ends as dc0
   const dBias = m.alloc([g4]);
   const biasSum = new Float64Array(g4);
+  const recurrentT = m.fix(g4, u, transposed(kernel, 0, g4));
   copyRow(m, dOut, attrs.returnSequences ? steps - 1 : 0, bu, dh);
   if (attrs.returnCarry) copyRow(m, dOut, outRows - 1, bu, dc);
   else m.f32(dc).fill(0);
@@ -518,13 +572,14 @@ function lstmBackward(m: Machine, inputs: Inputs, attrs: SequenceAttrs): tf.Tens
     }
     if (t === 0 && !attrs.initialStateGrad) break;
     // dh_{t-1} += dz_t·Uᵀ
-    m.gemm(batch, u, g4, rows(dz, go, g4), transposed(kernel, 0, g4), rows(dh, 0, u), true);
+    m.gemm(batch, u, g4, rows(dz, go, g4), recurrentT, rows(dh, 0, u), true);
   }
 
   if (!g) m.f32(dBias).set(biasSum);
   // dU = [h_0..h_{T-1}]ᵀ·dz over all T·B rows.
   const dRecurrent = m.alloc([u, g4]);
   m.gemm(u, g4, steps * batch, transposed(hs, 0, u), rows(dz, 0, g4), rows(dRecurrent, 0, g4), false);
+  m.release(recurrentT);
   return [dz, dh, dc, dBias, dRecurrent];
 }
 
@@ -548,6 +603,8 @@ function gruForward(m: Machine, inputs: Inputs, attrs: SequenceAttrs): tf.Tensor
   const hr = m.alloc([batch, u]);
   const twice = m.alloc([batch, u]);
   const sig = m.alloc([batch, u]);
+  const recurrentZr = m.fix(u, 2 * u, rows(kernel, 0, g3));
+  const recurrentH = m.fix(u, u, rows(kernel, 2 * u, g3));
   copyRow(m, h0, 0, bu, hs);
   const g = m.gateKernels(u);
 
@@ -556,12 +613,12 @@ function gruForward(m: Machine, inputs: Inputs, attrs: SequenceAttrs): tf.Tensor
     const prev = t * bu;
     const next = prev + bu;
     // [z, r] pre-activations: h_{t-1} times the first 2u columns of U.
-    m.gemm(batch, 2 * u, u, rows(hs, prev, u), rows(kernel, 0, g3), rows(zr, 0, 2 * u), false);
+    m.gemm(batch, 2 * u, u, rows(hs, prev, u), recurrentZr, rows(zr, 0, 2 * u), false);
     if (g) {
       g.k.gru_add_input(g.at(zr), g.at(xw, go), batch, u);
       if (!hard) m.sigmoid(zr, 0, zrAct, 0, 2 * bu);
       g.k.gru_gates(g.at(hard ? zr : zrAct), g.at(gates, go), g.at(hs, prev), g.at(rh, prev), batch, u, hard ? 1 : 0);
-      m.gemm(batch, u, u, rows(rh, prev, u), rows(kernel, 2 * u, g3), rows(hr, 0, u), false);
+      m.gemm(batch, u, u, rows(rh, prev, u), recurrentH, rows(hr, 0, u), false);
       g.k.gru_candidate(g.at(xw, go + 2 * u), g.at(hr), g.at(twice), batch, u);
       m.sigmoid(twice, 0, sig, 0, bu);
       g.k.gru_out(g.at(sig), g.at(gates, go), g.at(hs, prev), g.at(hs, next), mask ? g.at(mask, t * batch) : -1, batch, u);
@@ -597,7 +654,7 @@ function gruForward(m: Machine, inputs: Inputs, attrs: SequenceAttrs): tf.Tensor
       }
     }
     // (r * h_{t-1}) times the last u columns of U.
-    m.gemm(batch, u, u, rows(rh, prev, u), rows(kernel, 2 * u, g3), rows(hr, 0, u), false);
+    m.gemm(batch, u, u, rows(rh, prev, u), recurrentH, rows(hr, 0, u), false);
     {
       const HR = m.f32(hr);
       const XW = m.f32(xw);
@@ -634,6 +691,8 @@ function gruForward(m: Machine, inputs: Inputs, attrs: SequenceAttrs): tf.Tensor
   if (attrs.returnSequences) O.set(H.subarray(bu, (steps + 1) * bu));
   else O.set(H.subarray(steps * bu, (steps + 1) * bu));
   for (const temp of [zr, zrAct, hr, twice, sig]) m.free(temp);
+  m.release(recurrentZr);
+  m.release(recurrentH);
   return [out, hs, gates, rh];
 }
 
@@ -656,6 +715,8 @@ function gruBackward(m: Machine, inputs: Inputs, attrs: SequenceAttrs): tf.Tenso
   const drh = m.alloc([batch, u]);
   const dBias = m.alloc([g3]);
   const biasSum = new Float64Array(g3);
+  const recurrentHT = m.fix(u, u, transposed(kernel, 2 * u, g3));
+  const recurrentZrT = m.fix(2 * u, u, transposed(kernel, 0, g3));
   copyRow(m, dOut, attrs.returnSequences ? steps - 1 : 0, bu, dh);
   const g = m.gateKernels(u);
   // The SIMD kernels sum dBias in place (float32); the JS loops in biasSum.
@@ -704,7 +765,7 @@ function gruBackward(m: Machine, inputs: Inputs, attrs: SequenceAttrs): tf.Tenso
       }
     }
     // d(r * h_{t-1}) = dhh·U_hᵀ
-    m.gemm(batch, u, u, rows(dhh, so, u), transposed(kernel, 2 * u, g3), rows(drh, 0, u), false);
+    m.gemm(batch, u, u, rows(dhh, so, u), recurrentHT, rows(drh, 0, u), false);
     if (g) {
       const extraAt = extra >= 0 ? g.at(dOut, extra) : -1;
       g.k.gru_backward_r(g.at(gates, go), g.at(hs, so), g.at(drh), g.at(dh), g.at(dz, go), g.at(dzr, t * batch * 2 * u), extraAt, g.at(dBias), maskAt, batch, u, hard ? 1 : 0);
@@ -745,7 +806,7 @@ function gruBackward(m: Machine, inputs: Inputs, attrs: SequenceAttrs): tf.Tenso
     }
     if (t === 0 && !attrs.initialStateGrad) break;
     // dh_{t-1} += [dz, dr]·U_zrᵀ
-    m.gemm(batch, u, 2 * u, rows(dzr, t * batch * 2 * u, 2 * u), transposed(kernel, 0, g3), rows(dh, 0, u), true);
+    m.gemm(batch, u, 2 * u, rows(dzr, t * batch * 2 * u, 2 * u), recurrentZrT, rows(dh, 0, u), true);
   }
 
   if (!g) m.f32(dBias).set(biasSum);
@@ -754,6 +815,8 @@ function gruBackward(m: Machine, inputs: Inputs, attrs: SequenceAttrs): tf.Tenso
   m.gemm(u, 2 * u, steps * batch, transposed(hs, 0, u), rows(dzr, 0, 2 * u), rows(dRecurrent, 0, g3), false);
   m.gemm(u, u, steps * batch, transposed(rh, 0, u), rows(dhh, 0, u), rows(dRecurrent, 2 * u, g3), false);
   for (const temp of [drh, dzr, dhh]) m.free(temp);
+  m.release(recurrentHT);
+  m.release(recurrentZrT);
   return [dz, dh, dBias, dRecurrent];
 }
 

@@ -63,6 +63,27 @@ export interface SimdKernelExports {
   ): void;
   /** Scratch bytes gemm needs for n columns and depth k. */
   scratch_bytes(n: number, k: number): number;
+  /** Bytes pack_b writes for a k x n B. */
+  packed_bytes(n: number, k: number): number;
+  /** Packs the k x n B (element (p, j) at `b + 4 * (p * rowStride + j * colStride)`) at `dst` for gemm_packed. */
+  pack_b(b: number, bRowStride: number, bColStride: number, k: number, n: number, dst: number): void;
+  /**
+   * One C (+)= A·B with B as pack_b left it at `packed` (same n and k); `scratch` needs only
+   * scratch_bytes(0, 0) bytes.
+   */
+  gemm_packed(
+    m: number,
+    n: number,
+    k: number,
+    a: number,
+    aRowStride: number,
+    aColStride: number,
+    packed: number,
+    c: number,
+    cRowStride: number,
+    accumulate: number,
+    scratch: number,
+  ): void;
   /** Copies the n floats at `src` into each of `rows` consecutive n-float rows at `dst`. */
   fill_rows(dst: number, rows: number, n: number, src: number): void;
   /** out[j] = sum over r < rows of x[r * cols + j] (rows >= 1). */

@@ -247,6 +247,42 @@ describe('gemm on strided operands', () => {
     tf.dispose([a, b, bias, fused, filled]);
   });
 
+  it.each([
+    // one block, as the recurrent kernels use it; n off the 8-column panels; several depth
+    // blocks (k > 256); several column blocks (n > 512); m not a multiple of 4
+    [32, 512, 128, false],
+    [7, 13, 5, true],
+    [32, 128, 512, true],
+    [5, 530, 300, false],
+    [64, 24, 24, true],
+  ])('gemm_packed m %i n %i k %i (transposeB %s) equals gemm bit for bit, reusing one packing', (m, n, k, transposeB) => {
+    const kernels = simdKernels(backend);
+    const pad = 3;
+    const ld = (transposeB ? k : n) + pad;
+    const b = tf.tensor1d(randomValues((transposeB ? n : k) * ld));
+    const [rsB, csB] = transposeB ? [1, ld] : [ld, 1];
+    const bytes = kernels.exports.packed_bytes(n, k);
+    expect(bytes).toBeGreaterThanOrEqual(n * k * 4);
+    // A guard band after the packed block: pack_b writes exactly packed_bytes.
+    const packed = tf.tensor1d(new Float32Array(bytes / 4 + 4 + 16).fill(7));
+    const packedAt = (offsetOf(packed) + 15) & ~15;
+    kernels.exports.pack_b(offsetOf(b), rsB, csB, k, n, packedAt);
+    for (const accumulate of [0, 1]) {
+      const a = tf.tensor1d(randomValues(m * k));
+      const start = randomValues(m * n);
+      const viaPacked = tf.tensor1d(start);
+      const viaGemm = tf.tensor1d(start);
+      kernels.exports.gemm_packed(m, n, k, offsetOf(a), k, 1, packedAt, offsetOf(viaPacked), n, accumulate, kernels.scratch(kernels.exports.scratch_bytes(0, 0)));
+      kernels.exports.gemm(1, m, n, k, offsetOf(a), 0, k, 1, offsetOf(b), 0, rsB, csB, offsetOf(viaGemm), 0, n, accumulate, kernels.scratch(kernels.exports.scratch_bytes(n, k)));
+      expect(Array.from(viaPacked.dataSync())).toEqual(Array.from(viaGemm.dataSync()));
+      tf.dispose([a, viaPacked, viaGemm]);
+    }
+    const after = packed.dataSync().subarray((packedAt - offsetOf(packed) + bytes) / 4);
+    expect(after.length).toBeGreaterThanOrEqual(16);
+    expect(Array.from(after).every((v) => v === 7)).toBe(true);
+    tf.dispose([b, packed]);
+  });
+
   it('leaves the elements around the output untouched', () => {
     // C is the middle [3, 5] of a bigger buffer: a guard band before and after must survive.
     const guard = 16;
