@@ -125,6 +125,14 @@ describe.each<RankTransport>(['threads', 'processes'])('RankGroup over %s', (tra
     expect(ranks.liveWorkers()).toBe(0);
   });
 
+  it.each([undefined, 24])('starts every rank with a %s MB semi-space (default 64)', async (semiSpaceMb) => {
+    const ranks = group({ worldSize: 2, rankModule: fixture('heap'), semiSpaceMb });
+    const seen = (await ranks.run(taskFor(2), noReports)) as Array<{ youngGenerationMb: number | null; semiSpaceFlag: string | null }>;
+    const mb = semiSpaceMb ?? 64;
+    const expected = transport === 'threads' ? { youngGenerationMb: 3 * mb, semiSpaceFlag: null } : { youngGenerationMb: null, semiSpaceFlag: `--max-semi-space-size=${mb}` };
+    expect(seen).toEqual([expected, expected]);
+  });
+
   it('sees a stop requested before the run started', async () => {
     const controller = new AbortController();
     controller.abort();
@@ -160,6 +168,7 @@ describe('RankGroup options', () => {
     [{ transport: 'fibers', worldSize: 2 }, 'options.transport'],
     [{ transport: 'threads', worldSize: 2, barrierTimeoutMs: -1 }, 'options.barrierTimeoutMs'],
     [{ transport: 'threads', worldSize: 2, spinMs: -0.5 }, 'options.spinMs'],
+    [{ transport: 'processes', worldSize: 2, semiSpaceMb: 0 }, 'options.semiSpaceMb'],
     [{ transport: 'threads', worldSize: 2, rankModule: 'relative/rank.js' }, 'options.rankModule must be an absolute path'],
   ])('rejects %j naming %s', (options, message) => {
     expect(() => new RankGroup(options as RankGroupOptions)).toThrow(message);
