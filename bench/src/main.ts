@@ -154,7 +154,7 @@ export async function measure(workload: Workload, opts: MeasureOptions): Promise
   const batch = workload.globalBatch;
   const data = workload.makeBatch(batch, 1);
   const optimizer = workload.makeOptimizer ? workload.makeOptimizer() : tf.train.adam(1e-3);
-  const loss = workload.loss ?? summedSoftmaxCrossEntropy(data.classes);
+  const loss = workload.loss ?? summedSoftmaxCrossEntropy();
   const trainer = new Trainer({ model: workload.model, optimizer, loss, collective: new SoloCollective() });
   try {
     const warmupStarted = performance.now();

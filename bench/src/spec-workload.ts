@@ -35,7 +35,7 @@ export function specWorkload(spec: ExperimentSpec): Workload {
     globalBatch: batchSize,
     makeBatch(batch, seed) {
       const b = randomBatch(info, batch, seed);
-      return { inputs: b.inputs, labels: b.target, classes: info.numClasses };
+      return { inputs: b.inputs, labels: b.target };
     },
     loss: (output, target) => tf.sum(perSampleLoss(info, output, target)) as tf.Scalar,
     makeOptimizer: () => createOptimizer(spec.training),

@@ -48,7 +48,7 @@ export async function runRank(task: RankTask, collective: Collective, _report: u
   // Each rank draws its own shard; the loss is scaled by the global batch as in training.
   const data = workload.makeBatch(localBatch, 1 + task.rank);
   const optimizer = workload.makeOptimizer ? workload.makeOptimizer() : tf.train.adam(1e-3);
-  const loss = workload.loss ?? summedSoftmaxCrossEntropy(data.classes);
+  const loss = workload.loss ?? summedSoftmaxCrossEntropy();
   const trainer = new Trainer({ model: workload.model, optimizer, loss, collective });
   const scale = 1 / globalBatch;
   try {

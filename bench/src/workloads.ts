@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { FusedAdam, FusedGRU, FusedLayerNormalization, FusedLSTM, MultiHeadAttention, PositionEmbedding, SeededRandom } from '@tfleet/ml';
+import { FusedAdam, FusedGRU, FusedLayerNormalization, FusedLSTM, MultiHeadAttention, PositionEmbedding, SeededRandom, sparseSoftmaxCrossEntropy } from '@tfleet/ml';
 
 /**
  * The four reference workloads, built as the project's WORKLOADS.md describes them (the same
@@ -13,8 +13,8 @@ export interface Workload {
   model: tf.LayersModel;
   globalBatch: number;
   /** Random inputs and targets for `batch` samples, generated once. */
-  makeBatch(batch: number, seed: number): { inputs: tf.Tensor[]; labels: tf.Tensor; classes: number };
-  /** Summed per-sample loss; defaults to softmax cross-entropy over `classes`. */
+  makeBatch(batch: number, seed: number): { inputs: tf.Tensor[]; labels: tf.Tensor };
+  /** Summed per-sample loss; defaults to softmax cross-entropy of the integer labels. */
   loss?: (output: tf.Tensor, target: tf.Tensor) => tf.Scalar;
   /** Optimizer; defaults to Adam 1e-3. */
   makeOptimizer?: () => tf.Optimizer;
@@ -55,7 +55,7 @@ function cnnMnist(): Workload {
       const rng = new SeededRandom(seed);
       const pixels = new Float32Array(batch * 28 * 28);
       for (let i = 0; i < pixels.length; i++) pixels[i] = rng.normal();
-      return { inputs: [tf.tensor4d(pixels, [batch, 28, 28, 1])], labels: randomLabels(batch, 10, rng), classes: 10 };
+      return { inputs: [tf.tensor4d(pixels, [batch, 28, 28, 1])], labels: randomLabels(batch, 10, rng) };
     },
     // Adam as training runs it (createOptimizer): tf.train.adam's math and state, one kernel per
     // variable on wasm.
@@ -79,7 +79,7 @@ function recurrentLm(kind: 'lstm' | 'gru'): Workload {
     globalBatch: 64,
     makeBatch(batch, seed) {
       const rng = new SeededRandom(seed);
-      return { inputs: [randomTokens([batch, 32], 64, rng)], labels: randomLabels(batch, 64, rng), classes: 64 };
+      return { inputs: [randomTokens([batch, 32], 64, rng)], labels: randomLabels(batch, 64, rng) };
     },
     makeOptimizer: () => new FusedAdam(1e-3),
   };
@@ -111,7 +111,7 @@ function transformerEncoder(): Workload {
     globalBatch: 32,
     makeBatch(batch, seed) {
       const rng = new SeededRandom(seed);
-      return { inputs: [randomTokens([batch, seq], 64, rng)], labels: randomLabels(batch, 64, rng), classes: 64 };
+      return { inputs: [randomTokens([batch, seq], 64, rng)], labels: randomLabels(batch, 64, rng) };
     },
     // Adam 1e-3 with tf.train.adam's math and state, one kernel per variable on wasm.
     makeOptimizer: () => new FusedAdam(1e-3),
@@ -131,12 +131,11 @@ export function buildWorkload(name: WorkloadName): Workload {
   }
 }
 
-/** Summed softmax cross-entropy on logits (the trainer scales it by 1 / global batch). */
-export function summedSoftmaxCrossEntropy(classes: number): (logits: tf.Tensor, labels: tf.Tensor) => tf.Scalar {
-  return (logits, labels) =>
-    tf.tidy(() => {
-      const logProbs = tf.logSoftmax(logits as tf.Tensor2D);
-      const picked = tf.mul(logProbs, tf.oneHot(labels as tf.Tensor1D, classes));
-      return tf.neg(tf.sum(picked)) as tf.Scalar;
-    });
+/**
+ * Summed softmax cross-entropy on logits (the trainer scales it by 1 / global batch), through
+ * the same sparse cross-entropy as training runs (one wasm kernel each way; the composite
+ * logSoftmax-times-one-hot where those kernels are not registered, as with --compare-stock).
+ */
+export function summedSoftmaxCrossEntropy(): (logits: tf.Tensor, labels: tf.Tensor) => tf.Scalar {
+  return (logits, labels) => tf.tidy(() => tf.sum(sparseSoftmaxCrossEntropy(logits, labels)) as tf.Scalar);
 }

@@ -31,6 +31,7 @@ export * from './parallel/collective-errors';
 export * from './training/run-rank';
 export * from './training/trainer';
 export * from './training/fused-adam';
+export * from './training/sparse-cross-entropy';
 export { shardRange } from './training/batches';
 export * from './training/checkpoint';
 export * from './backend';
