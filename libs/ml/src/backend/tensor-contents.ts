@@ -13,3 +13,16 @@ export function float32Contents(t: tf.Tensor): Float32Array {
   }
   return t.dataSync() as Float32Array;
 }
+
+/**
+ * A view through which a float32 tensor's values can be overwritten in place, or null. Only on
+ * wasm, and only when no other tensor shares the data (a reshape or clone of it would change
+ * too); elsewhere `dataSync()` returns a copy, so writes would not reach the tensor. Valid until
+ * the next tfjs call, like `float32Contents`.
+ */
+export function overwritableFloat32Contents(t: tf.Tensor): Float32Array | null {
+  if (t.dtype !== 'float32' || t.isDisposed || tf.getBackend() !== 'wasm') return null;
+  const backend = asWasmBackend(tf.backend());
+  if (backend.refCount(t.dataId) !== 1) return null;
+  return backend.typedArrayFromHeap(t) as Float32Array;
+}

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { float32Contents } from '../backend/tensor-contents';
+import { float32Contents, overwritableFloat32Contents } from '../backend/tensor-contents';
 import type { Collective } from '../parallel/collective';
 
 export interface TrainerOptions {
@@ -78,6 +78,7 @@ export class Trainer {
     if (this.options.collective.worldSize > 1) {
       const started = performance.now();
       const count = this.parameterCount;
+      let reduced: tf.Tensor[] | null = null;
       try {
         await this.options.collective.allReduceSumVia(
           count + 2,
@@ -85,11 +86,13 @@ export class Trainer {
           (sum) => {
             loss = sum[count]!;
             stopAgreed = sum[count + 1]! > 0;
-            grads = this.tensorsFrom(sum);
+            reduced = this.tensorsFrom(sum, local);
           },
         );
+        grads = reduced ?? local;
       } finally {
-        tf.dispose(local);
+        const kept = reduced as tf.Tensor[] | null;
+        tf.dispose(kept === null ? local : local.filter((g, i) => kept[i] !== g));
       }
       this.timings.allReduceMs += performance.now() - started;
     }
@@ -127,13 +130,21 @@ export class Trainer {
     flat[offset + 1] = stopVote;
   }
 
-  /** One tensor per variable from the front of `flat` (copied: `flat` is the transport's). */
-  private tensorsFrom(flat: Float32Array): tf.Tensor[] {
+  /**
+   * One tensor per variable from the front of `flat` (copied: `flat` is the transport's). A local
+   * gradient that nothing else shares is overwritten in place and returned (on wasm: no tensor
+   * to create, no heap block to allocate, per variable and step); otherwise a new tensor.
+   */
+  private tensorsFrom(flat: Float32Array, local: tf.Tensor[]): tf.Tensor[] {
     let offset = 0;
-    return this.variables.map((v) => {
-      const t = tf.tensor(flat.subarray(offset, offset + v.size), v.shape, 'float32');
+    return this.variables.map((v, i) => {
+      const values = flat.subarray(offset, offset + v.size);
       offset += v.size;
-      return t;
+      const target = local[i]!;
+      const view = target.size === v.size ? overwritableFloat32Contents(target) : null;
+      if (view === null) return tf.tensor(values, v.shape, 'float32');
+      view.set(values);
+      return target;
     });
   }
 }

@@ -26,6 +26,8 @@ export interface WasmBackend {
   dataIdNextNumber: number;
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   disposeData(dataId: tf.DataId): boolean;
+  /** How many tensors share this data (reshapes and clones share it). */
+  refCount(dataId: tf.DataId): number;
   typedArrayFromHeap(info: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
 }
 
@@ -36,6 +38,7 @@ export function asWasmBackend(backend: unknown): WasmBackend {
   if (
     !b ||
     typeof b.makeOutput !== 'function' ||
+    typeof b.refCount !== 'function' ||
     typeof b.dataIdNextNumber !== 'number' ||
     !b.dataIdMap ||
     !b.wasm ||
