@@ -52,27 +52,21 @@ export async function runRank(task: RankTask, collective: Collective, _report: u
   const trainer = new Trainer({ model: workload.model, optimizer, loss, collective });
   const scale = 1 / globalBatch;
   try {
-    // Warm-up ends on rank 0's vote, like the measurement below, so every rank takes the same
-    // number of warm-up steps.
-    const warmupStarted = performance.now();
-    for (let i = 1; ; i++) {
-      trainer.accumulate(data.inputs, data.labels, scale);
-      const done = task.rank === 0 && i >= args.warmupSteps && performance.now() - warmupStarted >= args.warmupSeconds * 1000;
-      if ((await trainer.apply(done)).stop) break;
-    }
+    // Rank 0 decides when a phase ends; its vote travels with the gradients, so every rank
+    // stops after the same step (a rank reading its own clock could leave the others waiting).
+    const trainUntil = async (rank0Done: (steps: number, elapsedMs: number) => boolean): Promise<number> => {
+      const phaseStarted = performance.now();
+      for (let steps = 1; ; steps++) {
+        trainer.accumulate(data.inputs, data.labels, scale);
+        const vote = task.rank === 0 && rank0Done(steps, performance.now() - phaseStarted);
+        if ((await trainer.apply(vote)).stop) return steps;
+      }
+    };
+    await trainUntil((steps, ms) => steps >= args.warmupSteps && ms >= args.warmupSeconds * 1000);
     trainer.takeTimings();
     collective.takeTimings();
-    let steps = 0;
     const started = performance.now();
-    // Rank 0 decides when the time is up; its vote travels with the gradients, so every rank
-    // stops after the same step (a rank reading its own clock could leave the others waiting).
-    for (;;) {
-      trainer.accumulate(data.inputs, data.labels, scale);
-      const vote = task.rank === 0 && performance.now() - started >= args.seconds * 1000;
-      const { stop } = await trainer.apply(vote);
-      steps++;
-      if (stop) break;
-    }
+    const steps = await trainUntil((_steps, ms) => ms >= args.seconds * 1000);
     const elapsedMs = performance.now() - started;
     const t = trainer.takeTimings();
     const c = collective.takeTimings();

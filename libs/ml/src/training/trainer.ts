@@ -78,7 +78,8 @@ export class Trainer {
     if (this.options.collective.worldSize > 1) {
       const started = performance.now();
       const count = this.parameterCount;
-      let reduced: tf.Tensor[] | null = null;
+      // Empty until `read` runs: a failed all-reduce disposes every local gradient.
+      let reduced: tf.Tensor[] = [];
       try {
         await this.options.collective.allReduceSumVia(
           count + 2,
@@ -89,11 +90,10 @@ export class Trainer {
             reduced = this.tensorsFrom(sum, local);
           },
         );
-        grads = reduced ?? local;
       } finally {
-        const kept = reduced as tf.Tensor[] | null;
-        tf.dispose(kept === null ? local : local.filter((g, i) => kept[i] !== g));
+        tf.dispose(local.filter((g, i) => reduced[i] !== g));
       }
+      grads = reduced;
       this.timings.allReduceMs += performance.now() - started;
     }
     const started = performance.now();
@@ -141,7 +141,7 @@ export class Trainer {
       const values = flat.subarray(offset, offset + v.size);
       offset += v.size;
       const target = local[i]!;
-      const view = target.size === v.size ? overwritableFloat32Contents(target) : null;
+      const view = overwritableFloat32Contents(target);
       if (view === null) return tf.tensor(values, v.shape, 'float32');
       view.set(values);
       return target;
