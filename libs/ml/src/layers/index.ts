@@ -2,3 +2,4 @@ export * from './multi-head-attention';
 export * from './position-embedding';
 export * from './fused-recurrent';
 export * from './fused-layer-norm';
+export * from './seeded-dropout';

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { ATTENTION, ATTENTION_GRAD } from '../backend/wasm-kernels/attention';
+import { seededDropout } from './seeded-dropout';
 
 type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
 type Shape = Array<number | null>;
@@ -181,7 +182,8 @@ export class MultiHeadAttention extends tf.layers.Layer {
         let scores: tf.Tensor = tf.matMul(q, k, false, true); // [B*h, Tq, Tk]
         if (bias) scores = scores.reshape([batch, h, tq, tk]).add(bias);
         let probs = tf.softmax(scores).reshape([batch * h, tq, tk]) as tf.Tensor3D;
-        if (dropping) probs = tf.dropout(probs, this.dropout) as tf.Tensor3D;
+        // [B*h, Tq, Tk], sample-major: each sample's heads take that sample's mask stream.
+        if (dropping) probs = seededDropout(probs, this.dropout) as tf.Tensor3D;
         context = tf
           .matMul(probs, v) // [B*h, Tq, dv]
           .reshape([batch, h, tq, this.valueDim])

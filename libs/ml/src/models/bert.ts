@@ -4,6 +4,7 @@ import type { TaskInfo } from '../data/dataset';
 import { maskTokens } from '../data/masking';
 import type { SeededRandom } from '../data/rng';
 import { TokenPaddingMask } from '../layers/multi-head-attention';
+import { SeededDropout } from '../layers/seeded-dropout';
 import { call, expectInputs, inputVocabulary } from './common';
 import { SeededInitializers } from './initializers';
 import { MaskedMeanPooling } from './pooling';
@@ -110,7 +111,8 @@ export function buildBertClassifierFrom(pretrained: tf.LayersModel, info: TaskIn
 }
 
 function findDropoutRate(model: tf.LayersModel): number {
-  const layer = model.layers.find((l) => l.getClassName() === 'Dropout');
+  // TfleetDropout since dropout masks are seeded; 'Dropout' in checkpoints saved before.
+  const layer = model.layers.find((l) => l.getClassName() === SeededDropout.className || l.getClassName() === 'Dropout');
   const rate = layer?.getConfig()['rate'];
   return typeof rate === 'number' ? rate : 0;
 }

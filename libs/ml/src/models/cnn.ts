@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelSpec } from '@tfleet/contracts';
 import type { TaskInfo } from '../data/dataset';
+import { SeededDropout } from '../layers/seeded-dropout';
 import { SeededInitializers } from './initializers';
 import { outputUnits } from './heads';
 
@@ -10,7 +11,8 @@ export type CnnSpec = Extract<ModelSpec, { family: 'cnn' }>;
  * Convolution blocks then dense layers. 2-D over images; 1-D over token embeddings (or over
  * continuous per-step features) for sequences, so a CNN can enter the sequence comparisons.
  * With no blocks it is a plain MLP. Outputs logits (or the regression value).
- * Dropout layers get no seed: a seeded tfjs dropout draws the same mask on every call.
+ * Dropout masks come from the training step (SeededDropout), so resumed and multi-rank runs
+ * drop what a one-rank uninterrupted run drops.
  */
 export function buildCnn(spec: CnnSpec, info: TaskInfo, seed: number): tf.LayersModel {
   const init = new SeededInitializers(seed);
@@ -55,12 +57,12 @@ export function buildCnn(spec: CnnSpec, info: TaskInfo, seed: number): tf.Layers
           : tf.layers.averagePooling1d({ poolSize: block.poolSize, strides: block.poolSize, padding: 'valid' });
       x = pool.apply(x) as tf.SymbolicTensor;
     }
-    if (block.dropout > 0) x = tf.layers.dropout({ rate: block.dropout }).apply(x) as tf.SymbolicTensor;
+    if (block.dropout > 0) x = new SeededDropout({ rate: block.dropout }).apply(x) as tf.SymbolicTensor;
   }
   x = (isImage || spec.blocks.length === 0 ? tf.layers.flatten() : tf.layers.globalMaxPooling1d({})).apply(x) as tf.SymbolicTensor;
   for (const units of spec.denseUnits) {
     x = tf.layers.dense({ units, activation: 'relu', kernelInitializer: init.glorotUniform() }).apply(x) as tf.SymbolicTensor;
-    if (spec.dropout > 0) x = tf.layers.dropout({ rate: spec.dropout }).apply(x) as tf.SymbolicTensor;
+    if (spec.dropout > 0) x = new SeededDropout({ rate: spec.dropout }).apply(x) as tf.SymbolicTensor;
   }
   const output = tf.layers
     .dense({ units: outputUnits(info), kernelInitializer: init.glorotUniform(), name: 'head' })

@@ -3,6 +3,7 @@ import type { ModelSpec } from '@tfleet/contracts';
 import type { TaskInfo } from '../data/dataset';
 import { FusedGRU, FusedLSTM } from '../layers/fused-recurrent';
 import { MultiHeadAttention, TokenPaddingMask } from '../layers/multi-head-attention';
+import { SeededDropout } from '../layers/seeded-dropout';
 import { call, expectInputs, inputVocabulary, isTokenInput, modelInput, vocabularyRows } from './common';
 import { outputUnits } from './heads';
 import { SeededInitializers } from './initializers';
@@ -118,7 +119,7 @@ function recurrentStack(
     } else {
       x = out as tf.SymbolicTensor;
     }
-    if (spec.dropout > 0) x = call(tf.layers.dropout({ rate: spec.dropout }), x);
+    if (spec.dropout > 0) x = call(new SeededDropout({ rate: spec.dropout }), x);
   }
   return { output: x, states };
 }
@@ -200,7 +201,7 @@ function buildRecurrentSeq2Seq(spec: RecurrentSpec, info: TaskInfo, init: Seeded
   for (let i = 0; i < spec.layers; i++) {
     const rnn = recurrentLayer(spec, init, decoderUnits, true, false, true);
     y = call(rnn, y, { initialState: encoder.states[i] });
-    if (spec.dropout > 0) y = call(tf.layers.dropout({ rate: spec.dropout }), y);
+    if (spec.dropout > 0) y = call(new SeededDropout({ rate: spec.dropout }), y);
   }
   if (spec.attention) {
     const mask = call(new TokenPaddingMask({ padId: info.padId ?? 0 }), encoderIds);

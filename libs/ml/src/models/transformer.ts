@@ -4,6 +4,7 @@ import type { TaskInfo } from '../data/dataset';
 import { FusedLayerNormalization } from '../layers/fused-layer-norm';
 import { MultiHeadAttention, TokenPaddingMask } from '../layers/multi-head-attention';
 import { PositionEmbedding, SinusoidalPositionEncoding } from '../layers/position-embedding';
+import { SeededDropout } from '../layers/seeded-dropout';
 import { call, expectInputs, inputVocabulary, isTokenInput, modelInput, vocabularyRows } from './common';
 import { outputUnits } from './heads';
 import { SeededInitializers } from './initializers';
@@ -67,9 +68,10 @@ export class BlockBuilder {
   }
 
   dropout(x: tf.SymbolicTensor): tf.SymbolicTensor {
-    // Unseeded on purpose: tfjs re-seeds a seeded dropout identically on every call, so every
-    // step would drop the same units.
-    return this.options.dropout > 0 ? call(tf.layers.dropout({ rate: this.options.dropout, ...this.name('dropout') }), x) : x;
+    // Masks from the training step's seed, step and sample positions (SeededDropout), not
+    // tfjs' own dropout: unseeded it cannot be replayed, seeded it drops the same units at
+    // every step.
+    return this.options.dropout > 0 ? call(new SeededDropout({ rate: this.options.dropout, ...this.name('dropout') }), x) : x;
   }
 
   dense(x: tf.SymbolicTensor, units: number, activation?: 'relu' | 'gelu' | 'tanh', name?: string): tf.SymbolicTensor {

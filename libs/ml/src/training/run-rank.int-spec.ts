@@ -68,24 +68,34 @@ describe('runTrainingRank on one rank (wasm backend, tiny configurations)', () =
     expect(ready.paramCount).toBeGreaterThan(200 * 16);
   });
 
-  it('resumes from a checkpoint to exactly the parameters of an uninterrupted run', async () => {
+  it('resumes from a checkpoint to exactly the parameters of an uninterrupted run, dropout on', async () => {
+    // Dropout after the conv block and after the dense layer, masks seeded by (seed, step,
+    // sample position), two micro-batches per step.
+    const model = { family: 'cnn', blocks: [{ filters: 4, dropout: 0.25 }], denseUnits: [8], dropout: 0.5 };
     const spec = {
       dataset: { name: 'mnist', samples: 300 },
-      model: { family: 'cnn', blocks: [{ filters: 4 }], denseUnits: [8], dropout: 0 },
-      training: { epochs: 2, batchSize: 32, checkpointEverySteps: 4, seed: 3 },
+      model,
+      training: { epochs: 2, batchSize: 32, checkpointEverySteps: 4, seed: 3, accumulationSteps: 2 },
     };
     const whole = await run(taskFor(spec));
     const checkpoints = only(whole, 'checkpoint').map((c) => c.checkpoint);
     const midway = checkpoints.find((c) => c.kind === 'periodic' && c.step === 4)!;
     expect(midway).toBeDefined();
+    const before = tf.memory().numTensors;
     const resumed = await run(taskFor(spec, midway));
+    expect(tf.memory().numTensors).toBe(before);
     const finalOf = (reports: RankReport[]) => only(reports, 'checkpoint').find((c) => c.checkpoint.kind === 'final')!.checkpoint;
-    const a = new Float32Array(Buffer.from(finalOf(whole).model.weightDataBase64, 'base64').buffer.slice(0));
-    const b = new Float32Array(Buffer.from(finalOf(resumed).model.weightDataBase64, 'base64').buffer.slice(0));
-    expect(b.length).toBe(a.length);
-    let maxDiff = 0;
-    for (let i = 0; i < a.length; i++) maxDiff = Math.max(maxDiff, Math.abs(a[i]! - b[i]!));
-    expect(maxDiff).toBeLessThan(1e-5);
+    const weightsOf = (reports: RankReport[]) => new Float32Array(Buffer.from(finalOf(reports).model.weightDataBase64, 'base64').buffer.slice(0));
+    const maxDiff = (a: Float32Array, b: Float32Array) => {
+      expect(b.length).toBe(a.length);
+      let d = 0;
+      for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i]! - b[i]!));
+      return d;
+    };
+    expect(maxDiff(weightsOf(whole), weightsOf(resumed))).toBeLessThan(1e-5);
     expect(finalOf(resumed).step).toBe(finalOf(whole).step);
+    // The dropout was live: without it the same run ends elsewhere.
+    const withoutDropout = await run(taskFor({ ...spec, model: { ...model, blocks: [{ filters: 4 }], dropout: 0 } }));
+    expect(maxDiff(weightsOf(whole), weightsOf(withoutDropout))).toBeGreaterThan(1e-3);
   });
 });

@@ -101,8 +101,11 @@ export async function runTrainingRank(task: RankTask, collective: Collective, re
           if (part.end === part.start) continue;
           const indices = order.subarray(from + mine.start + part.start, from + mine.start + part.end);
           const batch = makeBatch(data.train, indices, cursor.epoch);
+          // Dropout masks by (seed, step, position in the global batch): the same on any
+          // number of ranks or micro-batches, and again after a resume.
+          const dropout = { seed: training.seed, step: cursor.globalStep, firstSample: mine.start + part.start, samples: part.end - part.start };
           try {
-            trainer.accumulate(batch.inputs, batch.target, 1 / count);
+            trainer.accumulate(batch.inputs, batch.target, 1 / count, dropout);
           } finally {
             tf.dispose([...batch.inputs, batch.target]);
           }

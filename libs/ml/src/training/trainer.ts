@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { float32Contents, overwritableFloat32Contents } from '../backend/tensor-contents';
+import { type DropoutKey, withDropoutKey } from '../layers/seeded-dropout';
 import type { Collective } from '../parallel/collective';
 
 export interface TrainerOptions {
@@ -40,13 +41,18 @@ export class Trainer {
     return this.variables.reduce((sum, v) => sum + v.size, 0);
   }
 
-  /** Computes and accumulates gradients of one micro-batch; returns its scaled local loss. */
-  accumulate(inputs: tf.Tensor[], target: tf.Tensor, lossScale: number): number {
+  /**
+   * Computes and accumulates gradients of one micro-batch; returns its scaled local loss. With
+   * `dropout`, the model's dropout masks come from that key (see SeededDropout); without it,
+   * tfjs' unseeded masks.
+   */
+  accumulate(inputs: tf.Tensor[], target: tf.Tensor, lossScale: number, dropout?: DropoutKey): number {
     const started = performance.now();
-    const { value, grads } = tf.variableGrads(() => {
+    const forward = (): tf.Scalar => {
       const output = this.options.model.apply(inputs.length === 1 ? inputs[0]! : inputs, { training: true }) as tf.Tensor;
       return tf.mul(this.options.loss(output, target), lossScale) as tf.Scalar;
-    }, this.variables);
+    };
+    const { value, grads } = tf.variableGrads(dropout === undefined ? forward : () => withDropoutKey(dropout, forward), this.variables);
     const ordered = this.variables.map((v) => grads[v.name]!);
     if (this.accumulated === null) {
       this.accumulated = ordered;
