@@ -57,6 +57,7 @@ export async function runTrainingRank(task: RankTask, collective: Collective, re
   const optimizer = createOptimizer(training);
   const makeBatch = batchMaker(task, data);
   try {
+    assertTargetsFitModel(data, model);
     const cursor: TrainingCursor = { epoch: 0, stepInEpoch: 0, globalStep: 0, samplesSeen: 0, trainMs: 0 };
     if (task.resumeFrom) await resume(task.resumeFrom, model, optimizer, cursor);
     await broadcastWeights(model, collective);
@@ -205,6 +206,26 @@ function pretrainedVocabulary(pretrained: CheckpointPayload): VocabularyJSON {
   const vocabulary = artifacts?.tokenizer?.vocabulary;
   if (vocabulary === undefined) throw new Error('the pretrained checkpoint carries no tokenizer vocabulary');
   return vocabulary;
+}
+
+/**
+ * Every class or token target of every split is a class id of the model's output, checked
+ * once before the first step: a run on data that does not fit its model fails at once instead
+ * of training on garbage (the loss refuses such a target too, but mid-step).
+ */
+export function assertTargetsFitModel(data: TaskData, model: tf.LayersModel): void {
+  if (data.task === 'sequence-regression') return;
+  const classes = model.outputs[0]!.shape.at(-1);
+  if (typeof classes !== 'number') throw new Error('the model output has no known class dimension');
+  for (const [name, split] of [['train', data.train], ['validation', data.validation], ['test', data.test]] as const) {
+    const targets = split.target;
+    for (let i = 0; i < targets.length; i++) {
+      const v = targets[i]!;
+      if (!(Number.isInteger(v) && v >= 0 && v < classes)) {
+        throw new Error(`dataset '${data.datasetName}': ${name} target ${v} (value ${i}) is not a class id in [0, ${classes}) of the model's output`);
+      }
+    }
+  }
 }
 
 function throughput(cursor: TrainingCursor): number {

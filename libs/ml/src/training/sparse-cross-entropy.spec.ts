@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend/backend';
 import { SOFTMAX_XENT } from '../backend/wasm-kernels/softmax-cross-entropy';
 import { SeededRandom } from '../data/rng';
-import { sparseSoftmaxCrossEntropy } from './sparse-cross-entropy';
+import { LabelOutOfRangeError, sparseSoftmaxCrossEntropy } from './sparse-cross-entropy';
 
 interface Case {
   logits: { values: Float32Array; shape: number[] };
@@ -85,16 +85,38 @@ describe('sparseSoftmaxCrossEntropy', () => {
     expect(maxAbsDiff(wasm.grad, cpu.grad)).toBeLessThan(1e-6);
   });
 
-  it('gives a target outside the classes no loss and no gradient, as a one-hot of it would', async () => {
-    const c = randomCase([4], 6);
-    c.targets.values.set([2, -1, 6, 5]);
+  it.each([
+    { name: 'negative', bad: -1, message: /label -1 at position 1 is not a class id in \[0, 6\)/ },
+    { name: 'equal to the class count', bad: 6, message: /label 6 at position 1 is not a class id in \[0, 6\)/ },
+    { name: 'far out', bad: 1000, message: /label 1000 at position 1 / },
+  ])('rejects a $name target on both paths before computing anything, leaking nothing', async ({ bad, message }) => {
     for (const backend of ['cpu', 'wasm'] as const) {
-      const { loss, grad } = await lossAndGrad(backend, c);
-      expect(Math.abs(loss[1])).toBe(0);
-      expect(Math.abs(loss[2])).toBe(0);
-      expect(loss[0]).toBeGreaterThan(0);
-      expect(Array.from(grad.slice(6, 18)).every((g) => g === 0)).toBe(true);
+      await tf.setBackend(backend);
+      const before = tf.memory().numTensors;
+      const logits = tf.randomNormal([4, 6]);
+      const targets = tf.tensor1d([2, bad, 0, 5], 'int32');
+      expect(() => tf.tidy(() => sparseSoftmaxCrossEntropy(logits, targets))).toThrow(LabelOutOfRangeError);
+      expect(() => tf.tidy(() => sparseSoftmaxCrossEntropy(logits, targets))).toThrow(message);
+      expect(() => tf.grad((x: tf.Tensor) => tf.sum(sparseSoftmaxCrossEntropy(x, targets)))(logits)).toThrow(message);
+      tf.dispose([logits, targets]);
+      expect(tf.memory().numTensors).toBe(before);
     }
+  });
+
+  it('rejects a float target that is not a whole class id', async () => {
+    await tf.setBackend('cpu');
+    const logits = tf.zeros([2, 3]);
+    const targets = tf.tensor1d([1, 1.5]);
+    expect(() => tf.tidy(() => sparseSoftmaxCrossEntropy(logits, targets))).toThrow(/label 1.5 at position 1/);
+    tf.dispose([logits, targets]);
+  });
+
+  it('the wasm kernel itself refuses an out-of-range label', async () => {
+    await tf.setBackend('wasm');
+    const logits = tf.zeros([2, 3]);
+    const labels = tf.tensor1d([0, 3], 'int32');
+    expect(() => tf.engine().runKernel(SOFTMAX_XENT, { logits, labels })).toThrow(/TfleetSoftmaxXent: label 3 of row 1 is outside \[0, 3\)/);
+    tf.dispose([logits, labels]);
   });
 
   it('propagates NaN logits into the loss', async () => {

@@ -8,11 +8,13 @@ import { SOFTMAX_XENT, SOFTMAX_XENT_GRAD } from '../backend/wasm-kernels/softmax
  * Where the backend has the fused kernels (wasm), forward and backward are one kernel each:
  * the forward pass keeps exp(logits - max) and the row sums, from which the backward pass
  * forms softmax minus the one-hot, times the upstream gradient. Elsewhere it is the composite
- * logSoftmax-times-one-hot. A target outside [0, classes) gets loss 0 and no gradient on both
- * paths, as its one-hot is all zeros.
+ * logSoftmax-times-one-hot. A target that is not an integer in [0, classes) is an error on both
+ * paths (as in PyTorch), thrown before anything is computed: silently it would get loss 0 and
+ * no gradient (its one-hot is all zeros) and a run would train on garbage.
  */
 export function sparseSoftmaxCrossEntropy(logits: tf.Tensor, targets: tf.Tensor): tf.Tensor {
   const classes = logits.shape[logits.rank - 1]!;
+  assertClassIds(targets, classes);
   const backend = tf.getBackend();
   const fused = logits.dtype === 'float32' && backend !== undefined && tf.getKernel(SOFTMAX_XENT, backend) !== undefined;
   if (!fused) return compositeCrossEntropy(logits, targets, classes);
@@ -43,4 +45,26 @@ function compositeCrossEntropy(logits: tf.Tensor, targets: tf.Tensor, classes: n
     const oneHot = tf.oneHot(tf.cast(targets, 'int32'), classes);
     return tf.neg(tf.sum(tf.mul(oneHot, logProbs), -1));
   });
+}
+
+/** Throws a {@link LabelOutOfRangeError} naming the first target that is not a class id. */
+export function assertClassIds(targets: tf.Tensor, classes: number): void {
+  // One small read of the targets per loss call (they are [batch] or [batch, time]).
+  const values = targets.dataSync();
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (!(Number.isInteger(v) && v >= 0 && v < classes)) throw new LabelOutOfRangeError(v, i, classes);
+  }
+}
+
+/** A cross-entropy target that is not a class id: the data set and the model disagree. */
+export class LabelOutOfRangeError extends Error {
+  constructor(
+    readonly label: number,
+    readonly position: number,
+    readonly classes: number,
+  ) {
+    super(`cross-entropy label ${label} at position ${position} is not a class id in [0, ${classes}): the data's labels do not fit the model's ${classes} outputs`);
+    this.name = 'LabelOutOfRangeError';
+  }
 }

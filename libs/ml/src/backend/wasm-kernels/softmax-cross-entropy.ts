@@ -10,7 +10,8 @@ import { asWasmBackend, heapOffset, KernelArgs, sizeOf } from './wasm-internals'
  * step. These read the logits twice forward (the second pass cache-hot) and once backward,
  * with a SIMD exp.
  *
- * TfleetSoftmaxXent: inputs logits [rows, cols] float32, labels [rows] int32. Outputs loss
+ * TfleetSoftmaxXent: inputs logits [rows, cols] float32, labels [rows] int32 in [0, cols) (else
+ * an error). Outputs loss
  * [rows], e [rows, cols] (exp(logits - row max)) and inv [rows] (1 / row sum of e).
  * TfleetSoftmaxXentGrad: inputs e, inv, labels, dy [rows]. Output d loss / d logits times dy.
  */
@@ -28,11 +29,20 @@ function expectPerRow(t: tf.TensorInfo, dtype: tf.DataType, rows: number, what: 
   }
 }
 
+/** A label outside [0, cols) would silently get loss 0 and no gradient: an error instead. */
+function expectClassIds(labels: Int32Array, cols: number): void {
+  for (let i = 0; i < labels.length; i++) {
+    const label = labels[i]!;
+    if (label < 0 || label >= cols) throw new Error(`${SOFTMAX_XENT}: label ${label} of row ${i} is outside [0, ${cols})`);
+  }
+}
+
 function softmaxXent(args: KernelArgs): tf.TensorInfo[] {
   const backend = asWasmBackend(args.backend);
   const { logits, labels } = args.inputs as { logits: tf.TensorInfo; labels: tf.TensorInfo };
   const { rows, cols } = rowsAndCols(logits, SOFTMAX_XENT);
   expectPerRow(labels, 'int32', rows, 'labels', SOFTMAX_XENT);
+  expectClassIds(backend.typedArrayFromHeap(labels) as Int32Array, cols);
   const loss = backend.makeOutput([rows], 'float32');
   const e = backend.makeOutput([rows, cols], 'float32');
   const inv = backend.makeOutput([rows], 'float32');
