@@ -1,5 +1,8 @@
 import { experimentSpecSchema } from '@tfleet/contracts';
-import { canonicalJson, scalingEfficiency, throughputSignature } from './throughput-baselines';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { canonicalJson, gpuModels, hostHardware, scalingEfficiency, throughputSignature } from './throughput-baselines';
 
 const spec = (training: Record<string, unknown> = {}, model: Record<string, unknown> = { family: 'cnn' }) =>
   experimentSpecSchema.parse({ dataset: { name: 'mnist' }, model, training });
@@ -24,9 +27,44 @@ describe('throughputSignature', () => {
     expect(new Set([base, ...others]).size).toBe(5);
   });
 
+  it('changes with the hardware under the same device string, and defaults to this host', () => {
+    const here = throughputSignature(spec(), 'wasm', device, 'cpu: Intel(R) Xeon(R) Platinum 8481C CPU @ 2.70GHz (x64)');
+    const there = throughputSignature(spec(), 'wasm', device, 'cpu: AMD EPYC 7B13 (x64)');
+    expect(here).not.toBe(there);
+    expect(throughputSignature(spec(), 'wasm', device)).toBe(throughputSignature(spec(), 'wasm', device, hostHardware(device)));
+  });
+
   it('hashes key order away', () => {
     expect(canonicalJson({ b: 1, a: [{ d: 2, c: 3 }] })).toBe(canonicalJson({ a: [{ c: 3, d: 2 }], b: 1 }));
     expect(canonicalJson({ a: undefined, b: null })).toBe('{"b":null}');
+  });
+});
+
+describe('hostHardware', () => {
+  let root: string;
+
+  beforeAll(() => {
+    root = mkdtempSync(path.join(os.tmpdir(), 'tfleet-gpus-'));
+    for (const [bus, model] of [['0000:3b:00.0', 'NVIDIA H100 80GB HBM3'], ['0000:86:00.0', 'NVIDIA A100-SXM4-40GB']]) {
+      mkdirSync(path.join(root, bus!));
+      writeFileSync(path.join(root, bus!, 'information'), `Model: \t\t ${model}\nIRQ:   \t\t 42\nGPU UUID: \t GPU-0\n`);
+    }
+    mkdirSync(path.join(root, 'no-information'));
+  });
+
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  it("names this host's CPU model for a CPU device, and no GPU", () => {
+    const hardware = hostHardware('cpu (wasm simd, 1 thread)', root);
+    expect(hardware).toContain(os.cpus()[0]!.model.trim());
+    expect(hardware).toContain(`(${os.arch()})`);
+    expect(hardware).not.toContain('gpu:');
+  });
+
+  it('adds the GPU models the driver lists for a GPU device', () => {
+    expect(gpuModels(root)).toEqual(['NVIDIA A100-SXM4-40GB', 'NVIDIA H100 80GB HBM3']);
+    expect(hostHardware('GPU (libtensorflow CUDA, CUDA_VISIBLE_DEVICES=0)', root)).toMatch(/; gpu: NVIDIA A100-SXM4-40GB \+ NVIDIA H100 80GB HBM3$/);
+    expect(hostHardware('GPU (libtensorflow CUDA)', path.join(root, 'absent'))).toMatch(/; gpu: unknown$/);
   });
 });
 
