@@ -29,6 +29,8 @@ describe('bench on real ranks', () => {
     expect(line.breakdown.all_reduce_share).toBeGreaterThan(0);
     expect(line.breakdown.all_reduce_share).toBeLessThan(1);
     expect(line.breakdown.forward_backward_ms).toBeGreaterThan(0);
+    // The rank that waited most waited at least as long as the slowest rank did.
+    expect(line.breakdown.all_reduce_wait_max_ms).toBeGreaterThanOrEqual(line.breakdown.all_reduce_wait_ms!);
     // The ranks trained in their own threads or processes; nothing was left here.
     expect(tf.memory().numTensors).toBe(before);
   });

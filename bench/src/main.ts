@@ -55,8 +55,10 @@ export interface BenchLine {
     all_reduce_ms: number;
     /** all_reduce_ms as a share of step_ms. */
     all_reduce_share?: number;
-    /** Part of all_reduce_ms spent waiting for a slower rank at the barriers. */
+    /** Part of all_reduce_ms spent waiting for a slower rank at the barriers, on the slowest rank (the one whose clock gives step_ms). */
     all_reduce_wait_ms?: number;
+    /** The largest per-step barrier wait of any rank: the rank that waited most, usually not the slowest. */
+    all_reduce_wait_max_ms?: number;
   };
   /** Rank transport, when measured on a RankGroup. */
   transport?: RankTransport;
@@ -272,10 +274,16 @@ export async function measureOnGroup(name: WorkloadName | 'spec', ranks: number,
       all_reduce_ms: round(allReduceMs),
       all_reduce_share: round(allReduceMs / stepMs, 4),
       all_reduce_wait_ms: round(slowest.allReduceWaitMs / steps),
+      all_reduce_wait_max_ms: round(largestWaitPerStep(results)),
     },
     tfjs_version: slowest.tfjsVersion,
     warmup_s: args.warmupSeconds,
   };
+}
+
+/** The largest per-step barrier wait across ranks (each rank's wait over its own step count). */
+export function largestWaitPerStep(results: ReadonlyArray<Pick<WorkloadRankResult, 'allReduceWaitMs' | 'steps'>>): number {
+  return results.reduce((max, r) => Math.max(max, r.steps > 0 ? r.allReduceWaitMs / r.steps : 0), 0);
 }
 
 function failedLine(name: string, ranks: number, error: unknown, base: Pick<BenchLine, 'backend' | 'device' | 'kernels' | 'tfjs_version'>): BenchLine {
@@ -296,7 +304,7 @@ function failedLine(name: string, ranks: number, error: unknown, base: Pick<Benc
 function describe(line: BenchLine): string {
   if (line.error) return `FAILED: ${line.error}`;
   const b = line.breakdown;
-  const reduce = line.ranks > 1 ? `, all-reduce ${b.all_reduce_ms} ms (${((b.all_reduce_share ?? 0) * 100).toFixed(1)}%)` : '';
+  const reduce = line.ranks > 1 ? `, all-reduce ${b.all_reduce_ms} ms (${((b.all_reduce_share ?? 0) * 100).toFixed(1)}%; waiting up to ${b.all_reduce_wait_max_ms ?? 0} ms)` : '';
   const scaling = line.scaling_efficiency !== undefined ? `  speedup ${line.speedup}x, efficiency ${line.scaling_efficiency}` : '';
   return `${line.step_ms} ms/step  ${line.samples_per_s} samples/s  (fwd+bwd ${b.forward_backward_ms} ms, optimizer ${b.optimizer_ms} ms${reduce})${scaling}`;
 }

@@ -11,6 +11,7 @@ describe('benchAllReduce', () => {
       expect(row.meanMs).toBeGreaterThan(0);
       expect(row.medianMs).toBeLessThanOrEqual(row.p90Ms);
       expect(row.waitMs).toBeLessThanOrEqual(row.meanMs + 1e-9);
+      expect(row.maxWaitMs).toBeGreaterThanOrEqual(row.waitMs);
     }
   });
 

@@ -24,6 +24,8 @@ export interface AllReduceBenchRow {
   p90Ms: number;
   /** Mean part of it spent waiting for the other ranks, slowest rank. */
   waitMs: number;
+  /** Mean wait of the rank that waited most (usually not the slowest). */
+  maxWaitMs: number;
 }
 
 /** Parameter counts of the reference workloads (../shared/peers/WORKLOADS.md), computed from their layer shapes. */
@@ -76,6 +78,7 @@ export async function benchAllReduce(options: AllReduceBenchOptions): Promise<Al
       medianMs: at(0.5),
       p90Ms: at(0.9),
       waitMs: slowest.waitMs / iterations,
+      maxWaitMs: Math.max(...rows.map((row) => row.waitMs)) / iterations,
     };
   });
 }
