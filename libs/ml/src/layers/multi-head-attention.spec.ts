@@ -259,9 +259,16 @@ describe('MultiHeadAttention on the wasm attention kernels', () => {
     valueDim?: number;
     causal?: boolean;
     mask?: boolean;
+    /** Heads, key depth and model width (default 3, 4 and 6; keys and values 5 wide). */
+    heads?: number;
+    keyDim?: number;
+    dim?: number;
   }
   const cases: Case[] = [
     { name: 'self-attention', tq: 5, tk: 5 },
+    // transformer-enc's attention: 64 positions, 4 heads of depth 32, width 128.
+    { name: "the bench's shape: 64 positions, 4 heads of key dim 32", tq: 64, tk: 64, heads: 4, keyDim: 32, dim: 128 },
+    { name: "the bench's shape, causal with a padding mask", tq: 64, tk: 64, heads: 4, keyDim: 32, dim: 128, causal: true, mask: true },
     { name: 'cross-attention, valueDim != keyDim', tq: 3, tk: 6, valueDim: 5 },
     { name: 'causal', tq: 6, tk: 6, causal: true },
     { name: 'key padding mask', tq: 4, tk: 7, mask: true },
@@ -271,13 +278,14 @@ describe('MultiHeadAttention on the wasm attention kernels', () => {
   /** Output and gradients w.r.t. the inputs and every weight, on a backend; checks for leaks. */
   async function outputsAndGrads(backend: 'cpu' | 'wasm', c: Case): Promise<Float32Array[]> {
     await tf.setBackend(backend);
-    const layer = new MultiHeadAttention({ numHeads: 3, keyDim: 4, valueDim: c.valueDim, causal: c.causal, seed: 11 });
+    const layer = new MultiHeadAttention({ numHeads: c.heads ?? 3, keyDim: c.keyDim ?? 4, valueDim: c.valueDim, causal: c.causal, seed: 11 });
     const seeded = (shape: number[], seed: number): tf.Tensor => tf.randomNormal(shape, 0, 1, 'float32', seed);
-    const q = seeded([2, c.tq, 6], 1);
-    const kv = seeded([2, c.tk, 5], 2);
+    const dim = c.dim ?? 6;
+    const q = seeded([2, c.tq, dim], 1);
+    const kv = seeded([2, c.tk, c.dim ?? 5], 2);
     const maskValues = [1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 0, 1].slice(0, 2 * c.tk);
     const mask = tf.tensor2d(maskValues.concat(new Array(2 * c.tk - maskValues.length).fill(1)), [2, c.tk]);
-    const weightsOut = seeded([2, c.tq, 6], 3);
+    const weightsOut = seeded([2, c.tq, dim], 3);
     const inputs = (qv: tf.Tensor, kvv: tf.Tensor): tf.Tensor[] => (c.mask ? [qv, kvv, kvv, mask] : [qv, kvv, kvv]);
     layer.apply(inputs(q, kv));
     const tensors = tf.memory().numTensors;
