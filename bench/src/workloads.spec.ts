@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '@tfleet/ml';
 import { largestWaitPerStep } from './main';
 import { buildWorkload, WORKLOAD_NAMES, type WorkloadName } from './workloads';
 
@@ -25,7 +26,13 @@ const DEFINITIONS: Record<WorkloadName, { params: number; input: Array<number | 
 };
 
 describe('reference workloads', () => {
+  // On wasm, as the bench runs them: the recurrent layers' orthogonal initialiser (a QR of
+  // [128, 512]) takes ~10 s per model on the pure-JS cpu backend, ~0.3 s here.
   beforeAll(async () => {
+    await initBackend('wasm');
+  });
+
+  afterAll(async () => {
     await tf.setBackend('cpu');
   });
 
