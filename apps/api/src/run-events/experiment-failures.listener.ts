@@ -1,9 +1,8 @@
 import { OnQueueEvent, QueueEventsHost, QueueEventsListener } from '@nestjs/bullmq';
-import { InjectQueue } from '@nestjs/bullmq';
-import { Logger } from '@nestjs/common';
-import type { Queue } from 'bullmq';
+import { Inject, Logger } from '@nestjs/common';
 import { QueueName } from '@tfleet/contracts';
 import { ExperimentsRepository } from '@tfleet/persistence';
+import { EXPERIMENTS_QUEUE, type ExperimentsQueue } from '../common/experiments-queue.provider';
 
 /**
  * Catches experiment jobs that failed for good without their worker saying so (a worker
@@ -16,7 +15,7 @@ export class ExperimentFailuresListener extends QueueEventsHost {
 
   constructor(
     private readonly repository: ExperimentsRepository,
-    @InjectQueue(QueueName.Experiments) private readonly queue: Queue,
+    @Inject(EXPERIMENTS_QUEUE) private readonly queue: ExperimentsQueue,
   ) {
     super();
   }
