@@ -22,9 +22,13 @@ export class ExperimentFailuresListener extends QueueEventsHost {
 
   @OnQueueEvent('failed')
   async onFailed({ jobId, failedReason }: { jobId: string; failedReason: string }): Promise<void> {
-    const job = await this.queue.getJob(jobId);
     // Only a job that is failed for good (retries exhausted, or unrecoverable) ends the experiment.
-    if (!job || !(await job.isFailed())) return;
+    // Redis may be gone again by now: the reconciler settles what this misses.
+    const failedForGood = await this.queue
+      .getJob(jobId)
+      .then(async (job) => job !== undefined && (await job.isFailed()))
+      .catch(() => false);
+    if (!failedForGood) return;
     // Give the worker's own 'failed' run event (with the precise error) time to land first.
     setTimeout(() => {
       void this.repository
