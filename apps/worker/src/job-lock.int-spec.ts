@@ -5,28 +5,36 @@ import { TEST_REDIS_URL } from '../../../test/utils/tfleet-stack.util';
 import { JobLockWatch } from './job-lock';
 
 describe('JobLockWatch (real Redis)', () => {
+  // The watch reads through a fail-fast client, as in the worker; the test writes through a plain one.
   const redis = createRedis(TEST_REDIS_URL, failFastRedisOptions(TEST_REDIS_URL));
+  const writer = createRedis(TEST_REDIS_URL);
   const key = `int-${randomUUID().slice(0, 8)}:experiments:job:lock`;
 
+  beforeAll(async () => {
+    await writer.ping();
+    if (redis.status !== 'ready') await new Promise((resolve) => redis.once('ready', resolve));
+  });
+
   afterAll(async () => {
-    await redis.del(key);
+    await writer.del(key);
+    writer.disconnect();
     redis.disconnect();
   });
 
   it('holds while the lock has our token, and is lost the moment another worker holds it', async () => {
-    await redis.set(key, 'mine', 'PX', 10_000);
+    await writer.set(key, 'mine', 'PX', 10_000);
     const reasons: string[] = [];
     const watch = new JobLockWatch(redis, key, 'mine', { lockMs: 10_000, checkEveryMs: 60_000 }, (r) => reasons.push(r));
     await watch.check();
     expect(watch.lostReason).toBeNull();
-    await redis.set(key, 'theirs', 'PX', 10_000);
+    await writer.set(key, 'theirs', 'PX', 10_000);
     await watch.check();
     expect(watch.lostReason).toBe('another worker holds its lock');
     expect(reasons).toEqual(['another worker holds its lock']);
   });
 
   it('is lost when the lock expired', async () => {
-    await redis.del(key);
+    await writer.del(key);
     const watch = new JobLockWatch(redis, key, 'mine', { lockMs: 10_000, checkEveryMs: 60_000 }, () => undefined);
     await watch.check();
     expect(watch.lostReason).toBe('its lock expired');
