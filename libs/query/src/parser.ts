@@ -1,6 +1,6 @@
 import type { FieldRef, FilterLiteral, FilterNode } from './ast';
 import { FilterSyntaxError } from './errors';
-import { type Keyword, type Token, describeToken, tokenize } from './tokenizer';
+import { type Keyword, Lexer, type Token, describeToken } from './tokenizer';
 
 export interface FilterLimits {
   /** Longest filter text accepted, in characters (UTF-16 code units). */
@@ -31,17 +31,20 @@ export function parseFilter(text: string, limits: Partial<FilterLimits> = {}): F
   if (text.length > maxLength) {
     throw new FilterSyntaxError(maxLength, `a filter of at most ${maxLength} characters`, `${text.length} characters`, 'limit');
   }
-  return new Parser(text, tokenize(text), maxDepth).parse();
+  return new Parser(text, new Lexer(text), maxDepth).parse();
 }
 
 class Parser {
-  private at = 0;
+  /** The one token of lookahead; the lexer reads the next only when this one is taken. */
+  private current: Token;
 
   constructor(
     private readonly text: string,
-    private readonly tokens: readonly Token[],
+    private readonly lexer: Lexer,
     private readonly maxDepth: number,
-  ) {}
+  ) {
+    this.current = lexer.next();
+  }
 
   parse(): FilterNode {
     const node = this.parseOr(0);
@@ -50,12 +53,12 @@ class Parser {
   }
 
   private peek(): Token {
-    return this.tokens[this.at]!;
+    return this.current;
   }
 
   private next(): Token {
-    const token = this.tokens[this.at]!;
-    if (token.kind !== 'end') this.at++;
+    const token = this.current;
+    if (token.kind !== 'end') this.current = this.lexer.next();
     return token;
   }
 

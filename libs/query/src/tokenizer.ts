@@ -41,18 +41,34 @@ const VALUE_OR_FIELD = 'a field, a value, an operator, a parenthesis or a comma'
  * Strings are single-quoted with `''` for a quote; numbers are decimal (`-0.5`, `1e-3`).
  */
 export function tokenize(text: string): Token[] {
+  const lexer = new Lexer(text);
   const tokens: Token[] = [];
-  let i = 0;
-  while (true) {
+  for (let token = lexer.next(); ; token = lexer.next()) {
+    tokens.push(token);
+    if (token.kind === 'end') return tokens;
+  }
+}
+
+/** Reads one token at a time, so the parser reports the leftmost problem of a filter first. */
+export class Lexer {
+  private i = 0;
+
+  constructor(private readonly text: string) {}
+
+  /** The next token (`end` at the end, again and again); throws FilterSyntaxError on a bad one. */
+  next(): Token {
+    const text = this.text;
+    let i = this.i;
     while (i < text.length && isSpace(text[i]!)) i++;
     if (i >= text.length) {
-      tokens.push({ kind: 'end', position: text.length, end: text.length });
-      return tokens;
+      this.i = i;
+      return { kind: 'end', position: text.length, end: text.length };
     }
     const start = i;
+    let token: Token;
     const c = text[i]!;
     if (c === '(' || c === ')' || c === ',') {
-      tokens.push({ kind: c, position: start, end: start + 1 });
+      token = { kind: c, position: start, end: start + 1 };
       i++;
     } else if (c === "'") {
       i++;
@@ -71,9 +87,10 @@ export function tokenize(text: string): Token[] {
         value += text[i];
         i++;
       }
-      tokens.push({ kind: 'string', value, position: start, end: i });
+      token = { kind: 'string', value, position: start, end: i };
     } else if (isDigit(c) || ((c === '-' || c === '.') && (isDigit(text[i + 1]) || (text[i + 1] === '.' && c === '-' && isDigit(text[i + 2]))))) {
-      i = readNumber(text, i, tokens);
+      token = readNumber(text, i);
+      i = token.end;
     } else if (c === '-') {
       throw new FilterSyntaxError(i, 'a digit after the minus sign (comments are not part of the language)', describeChar(text, i + 1));
     } else if (isNameStart(c)) {
@@ -86,7 +103,7 @@ export function tokenize(text: string): Token[] {
       const path = text.slice(start, i);
       const upper = path.toUpperCase();
       const keyword = KEYWORDS.find((k) => k === upper);
-      tokens.push(keyword ? { kind: 'keyword', keyword, position: start, end: i } : { kind: 'field', path, position: start, end: i });
+      token = keyword ? { kind: 'keyword', keyword, position: start, end: i } : { kind: 'field', path, position: start, end: i };
     } else if (c === '=' || c === '<' || c === '>' || c === '!') {
       const two = text.slice(i, i + 2);
       let op: ComparisonOperator;
@@ -96,17 +113,19 @@ export function tokenize(text: string): Token[] {
       else if (two === '==') throw new FilterSyntaxError(i, "'=' (one equals sign)", "'=='");
       else op = c as ComparisonOperator;
       i += two === '<>' ? 2 : op.length;
-      tokens.push({ kind: 'operator', op, position: start, end: i });
+      token = { kind: 'operator', op, position: start, end: i };
     } else if (c === '"') {
       throw new FilterSyntaxError(i, "a string in single quotes ('...'); double quotes are not used", describeChar(text, i));
     } else {
       throw new FilterSyntaxError(i, VALUE_OR_FIELD, describeChar(text, i));
     }
+    this.i = i;
+    return token;
   }
 }
 
-/** Reads `-? digits [. digits] [e [+-] digits]` (or `.5`) at `i`; returns the offset after it. */
-function readNumber(text: string, i: number, tokens: Token[]): number {
+/** Reads `-? digits [. digits] [e [+-] digits]` (or `.5`) at `i`. */
+function readNumber(text: string, i: number): Token {
   const start = i;
   if (text[i] === '-') i++;
   while (isDigit(text[i])) i++;
@@ -124,6 +143,5 @@ function readNumber(text: string, i: number, tokens: Token[]): number {
   if (isNamePart(text[i]) || text[i] === '.') throw new FilterSyntaxError(i, 'a space, an operator or a parenthesis after the number', describeChar(text, i));
   const value = Number(text.slice(start, i));
   if (!Number.isFinite(value)) throw new FilterSyntaxError(start, 'a number of at most about 1.8e308 in size', `'${text.slice(start, i)}'`);
-  tokens.push({ kind: 'number', value, position: start, end: i });
-  return i;
+  return { kind: 'number', value, position: start, end: i };
 }
