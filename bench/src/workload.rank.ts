@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { RankTask } from '@tfleet/contracts';
-import { type Collective, initBackend, shardRange, Trainer } from '@tfleet/ml';
+import { initBackend, shardRange, Trainer } from '@tfleet/ml';
+import type { Collective } from '@tfleet/parallel';
 import { z } from 'zod';
 import { readSpec, specWorkload } from './spec-workload';
 import { buildWorkload, summedSoftmaxCrossEntropy, WORKLOAD_NAMES } from './workloads';

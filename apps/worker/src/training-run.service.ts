@@ -3,8 +3,9 @@ import { type Job, UnrecoverableError } from 'bullmq';
 import { hostname } from 'node:os';
 import type { BackendName, RankReport, RankTask, RuntimeInfo, TrainExperimentJobData, TrainingProgress } from '@tfleet/contracts';
 import type { TfleetConfig } from '@tfleet/config';
-import { BackendUnavailableError, isNativeBackend, RankGroup } from '@tfleet/ml';
+import { BackendUnavailableError, isNativeBackend } from '@tfleet/ml';
 import { CancellationService } from './cancellation.service';
+import { RankGroupFactory } from './rank-group.factory';
 import { RunEventPublisher, type RunEventStream } from './run-event.publisher';
 import { scalingEfficiency, ThroughputBaselines, throughputSignature } from './throughput-baselines';
 import { CONFIG, WORKER_BACKEND } from './tokens';
@@ -30,6 +31,7 @@ export class TrainingRunService {
     private readonly cancellation: CancellationService,
     private readonly publisher: RunEventPublisher,
     private readonly baselines: ThroughputBaselines,
+    private readonly rankGroups: RankGroupFactory,
   ) {}
 
   async run(job: Job<TrainExperimentJobData>, data: TrainExperimentJobData): Promise<TrainOutcome> {
@@ -67,7 +69,7 @@ export class TrainingRunService {
         return 'cancelled';
       }
       const transport = isNativeBackend(backend) ? 'processes' : 'threads';
-      const group = new RankGroup({
+      const group = this.rankGroups.create({
         transport,
         worldSize: ranks,
         barrierTimeoutMs: this.config.barrierTimeoutMs,

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { cpus } from 'node:os';
 import { type BackendRequest, type ExperimentSpec, formatIssues, parseExperimentSpec, type RankReport } from '@tfleet/contracts';
 import { initBackend } from '../backend/backend';
-import { SoloCollective } from '../parallel/collective';
+import { SoloCollective } from '@tfleet/parallel';
 import { runTrainingRank } from '../training/run-rank';
 import { type ClaimVerdict, evaluateClaims } from './claims';
 import type { ShootoutSuite } from './presets';

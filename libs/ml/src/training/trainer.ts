@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { float32Contents, overwritableFloat32Contents } from '../backend/tensor-contents';
-import type { Collective } from '../parallel/collective';
+import type { Collective } from '@tfleet/parallel';
 
 export interface TrainerOptions {
   model: tf.LayersModel;
