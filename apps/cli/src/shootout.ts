@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { backendRequestSchema, type BackendRequest } from '@tfleet/contracts';
-import { evaluateClaims, findSuite, renderJson, renderMarkdown, runShootout, SHOOTOUT_SUITES, type ShootoutResult } from '@tfleet/ml';
+import { evaluateClaims, findSuite, renderJson, renderMarkdown, runShootout, SHOOTOUT_SUITES, type ShootoutResult } from '@tfleet/shootout';
 
 const USAGE = `usage: npm run shootout -- --suite <name> [--json] [--out file.json] [--only label,label] [--epochs N] [--backend wasm]
        npm run shootout -- --suite <name> --specs    (print the suite's specs, one JSON line each, for POST /api/experiments)

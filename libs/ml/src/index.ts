@@ -30,6 +30,7 @@ export * from './training/trainer';
 export * from './training/fused-adam';
 export * from './training/sparse-cross-entropy';
 export { shardRange } from './training/batches';
+export { createOptimizer } from './training/optimizers';
+export { perSampleLoss } from './training/objectives';
 export * from './training/checkpoint';
 export * from './backend';
-export * from './shootout';
