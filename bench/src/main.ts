@@ -152,7 +152,7 @@ interface MeasureOptions {
 }
 
 /** Trains `workload` on the active backend with the project's Trainer and times it. */
-export async function measure(workload: Workload, opts: MeasureOptions): Promise<Omit<BenchLine, 'backend' | 'device' | 'kernels' | 'tfjs_version'>> {
+async function measure(workload: Workload, opts: MeasureOptions): Promise<Omit<BenchLine, 'backend' | 'device' | 'kernels' | 'tfjs_version'>> {
   const batch = workload.globalBatch;
   const data = workload.makeBatch(batch, 1);
   const optimizer = workload.makeOptimizer ? workload.makeOptimizer() : tf.train.adam(1e-3);

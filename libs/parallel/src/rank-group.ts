@@ -85,7 +85,7 @@ const DEFAULT_FAILURE_GRACE_MS = 1_000;
  * transformer-enc on 2 ranks: 606-617 -> 640-658 samples/s and the all-reduce share 4.5 -> 2.9%
  * with 64 MB (1 rank: 335-342 -> 343-344).
  */
-export const DEFAULT_RANK_SEMI_SPACE_MB = 64;
+const DEFAULT_RANK_SEMI_SPACE_MB = 64;
 
 const optionsSchema = z.strictObject({
   transport: z.enum(['threads', 'processes']),

@@ -47,7 +47,7 @@ export const GRU_SEQUENCE_GRAD = 'TfleetGruSequenceGrad';
 /** Recurrent (gate) activations the kernels implement; the cell activation must be tanh. */
 export type GateActivation = 'hardSigmoid' | 'sigmoid';
 
-export interface SequenceAttrs {
+interface SequenceAttrs {
   recurrentActivation: GateActivation;
   returnSequences: boolean;
   /** LSTM only: append c_T to `out`. */
