@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../apps/launcher/src/redis-server';
+import { STACK_ENTRY_POINTS } from '../../apps/launcher/src/stack';
 
 const TEST_REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 
@@ -16,8 +17,6 @@ export interface TestStack {
   request(method: string, path: string, body?: unknown, key?: string | null): Promise<{ status: number; body: unknown }>;
   stop(): Promise<void>;
 }
-
-const APPS = join(__dirname, '..', '..', 'apps');
 
 /** Starts the real API and worker processes on a unique queue prefix, port and data dir. */
 export async function startTestStack(extraEnv: Record<string, string> = {}): Promise<TestStack> {
@@ -38,8 +37,8 @@ export async function startTestStack(extraEnv: Record<string, string> = {}): Pro
     ...extraEnv,
   };
   const output: string[] = [];
-  const children: ChildProcess[] = ['api', 'worker'].map((app) => {
-    const child = fork(join(APPS, app, 'src', 'main.js'), [], { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  const children: ChildProcess[] = (['api', 'worker'] as const).map((app) => {
+    const child = fork(STACK_ENTRY_POINTS[app], [], { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     child.stdout?.on('data', (d: Buffer) => output.push(`[${app}] ${d.toString()}`));
     child.stderr?.on('data', (d: Buffer) => output.push(`[${app}] ${d.toString()}`));
     return child;

@@ -1,4 +1,3 @@
-import * as path from 'node:path';
 import { experimentSpecSchema, type RankReport, type RankTask } from '@tfleet/contracts';
 import { RankGroupError } from './collective-errors';
 import { RankGroup, type RankGroupOptions, type RankTransport } from './rank-group';
@@ -6,8 +5,7 @@ import { type AllReduceRankResult, contribution, referenceSum } from '../../../t
 import type { FaultyRankArgs } from '../../../test/fixtures/ranks/faulty.rank';
 import { RANK_ENTRY_POINTS } from '../../../workers/rank-entry-points';
 
-const FIXTURES = path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'ranks');
-const fixture = (name: string) => path.join(FIXTURES, `${name}.rank.js`);
+const fixture = (name: string) => require.resolve(`../../../test/fixtures/ranks/${name}.rank`);
 
 const spec = experimentSpecSchema.parse({ dataset: { name: 'synthetic-images' }, model: { family: 'cnn' } });
 const taskFor =
