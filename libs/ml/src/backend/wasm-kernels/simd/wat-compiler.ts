@@ -10,10 +10,14 @@ import * as path from 'node:path';
 export const WAT_FILE_NAME = 'kernels.wat';
 export const GENERATED_FILE_NAME = 'kernels-wasm.ts';
 
-/** This folder in the source tree, found from either src or its compiled copy under dist/. */
+/**
+ * This folder in the source tree, found from either src or its compiled copy under dist/. The
+ * root is the folder with tsconfig.json: dist/ holds a copy of package.json (the worker imports
+ * its version), never the tsconfig.
+ */
 export function simdSourceDir(): string {
   let dir = __dirname;
-  while (!fs.existsSync(path.join(dir, 'package.json'))) {
+  while (!fs.existsSync(path.join(dir, 'tsconfig.json'))) {
     const parent = path.dirname(dir);
     if (parent === dir) throw new Error(`cannot find the repository root above ${__dirname}`);
     dir = parent;
