@@ -4,7 +4,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../apps/launcher/src/redis-server';
-import { redisAnswers } from '../../libs/queue/src/redis';
+import { redisAnswers } from '@tfleet/queue';
+import { STACK_ENTRY_POINTS } from '../../apps/launcher/src/stack';
 
 export const TEST_REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 
@@ -40,8 +41,6 @@ export interface TestStackOptions {
   env?: Record<string, string>;
 }
 
-const APPS = join(__dirname, '..', '..', 'apps');
-
 /**
  * Starts the real API and worker processes on a unique queue prefix, port and data dir.
  * `startTestStack(env)` is the one-API-one-worker stack; options start more workers.
@@ -69,7 +68,7 @@ export async function startTestStack(extraEnvOrOptions: Record<string, string> |
   const baseUrl = `http://127.0.0.1:${port}`;
 
   const spawnApp = (name: string, app: 'api' | 'worker', extra: Record<string, string> = {}): ChildProcess => {
-    const child = fork(join(APPS, app, 'src', 'main.js'), [], { env: { ...env, ...extra }, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    const child = fork(STACK_ENTRY_POINTS[app], [], { env: { ...env, ...extra }, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     child.stdout?.on('data', (d: Buffer) => output.push(`[${name}] ${d.toString()}`));
     child.stderr?.on('data', (d: Buffer) => output.push(`[${name}] ${d.toString()}`));
     processes.set(name, child);

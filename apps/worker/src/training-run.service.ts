@@ -3,10 +3,11 @@ import { type Job, UnrecoverableError } from 'bullmq';
 import { hostname } from 'node:os';
 import { type BackendName, QueueName, type RankReport, type RankTask, type RuntimeInfo, type TrainExperimentJobData, type TrainingProgress } from '@tfleet/contracts';
 import type { TfleetConfig } from '@tfleet/config';
-import { BackendUnavailableError, isNativeBackend, RankGroup } from '@tfleet/ml';
+import { BackendUnavailableError, isNativeBackend } from '@tfleet/ml';
 import { CancellationService } from './cancellation.service';
 import { ExecutionCounter } from './executions';
 import { JobLocks } from './job-lock';
+import { RankGroupFactory } from './rank-group.factory';
 import { RunEventPublisher, type RunEventStream } from './run-event.publisher';
 import { scalingEfficiency, ThroughputBaselines, throughputSignature } from './throughput-baselines';
 import { CONFIG, WORKER_BACKEND } from './tokens';
@@ -34,6 +35,7 @@ export class TrainingRunService {
     private readonly baselines: ThroughputBaselines,
     private readonly executions: ExecutionCounter,
     private readonly locks: JobLocks,
+    private readonly rankGroups: RankGroupFactory,
   ) {}
 
   /**
@@ -96,7 +98,7 @@ export class TrainingRunService {
         return 'cancelled';
       }
       const transport = isNativeBackend(backend) ? 'processes' : 'threads';
-      const group = new RankGroup({
+      const group = this.rankGroups.create({
         transport,
         worldSize: ranks,
         barrierTimeoutMs: this.config.barrierTimeoutMs,

@@ -143,7 +143,7 @@ function reachesTarget(quantity: Quantity): boolean {
   return quantity.of === 'samplesToTarget' || quantity.of === 'trainMsToTarget';
 }
 
-export function readQuantity(row: ShootoutRow, quantity: Quantity): number | null {
+function readQuantity(row: ShootoutRow, quantity: Quantity): number | null {
   let value: number | null | undefined;
   switch (quantity.of) {
     case 'test':

@@ -33,7 +33,7 @@ export type ThreadRankMessage = z.infer<typeof threadRankMessageSchema>;
  */
 const float32ArraySchema = z.custom<Float32Array>((value) => isFloat32Array(value), { message: 'expected a Float32Array' });
 
-export const COLLECTIVE_OPS = ['all-reduce', 'broadcast'] as const;
+const COLLECTIVE_OPS = ['all-reduce', 'broadcast'] as const;
 export type CollectiveOp = (typeof COLLECTIVE_OPS)[number];
 
 /** Process rank -> parent, over the IPC channel (advanced serialization: typed arrays as binary). */

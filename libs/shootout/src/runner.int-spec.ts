@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../backend/backend';
+import { initBackend } from '@tfleet/ml';
 import type { ShootoutSuite } from './presets';
 import { runShootout } from './runner';
 import { renderMarkdown } from './table';

@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { cpus } from 'node:os';
 import { type BackendRequest, type ExperimentSpec, formatIssues, parseExperimentSpec, type RankReport } from '@tfleet/contracts';
-import { initBackend } from '../backend/backend';
-import { SoloCollective } from '../parallel/collective';
-import { runTrainingRank } from '../training/run-rank';
+import { initBackend, runTrainingRank } from '@tfleet/ml';
+import { SoloCollective } from '@tfleet/parallel';
 import { type ClaimVerdict, evaluateClaims } from './claims';
 import type { ShootoutSuite } from './presets';
 import { rowFromReports, type ShootoutRow } from './rows';

@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { experimentSpecSchema } from '@tfleet/contracts';
-import { RankGroup, type RankTransport } from './rank-group';
+import { RankGroup, type RankTransport } from '@tfleet/parallel';
+import { RANK_ENTRY_POINTS } from '../../workers/rank-entry-points';
 
 export interface AllReduceBenchOptions {
   transport: RankTransport;
@@ -34,7 +35,7 @@ export const REFERENCE_WORKLOAD_PARAMS: Readonly<Record<string, number>> = {
   'transformer-enc': 289_600,
 };
 
-const BENCH_RANK_MODULE = path.join(__dirname, '..', '..', '..', '..', 'workers', 'all-reduce-bench.rank.js');
+const BENCH_RANK_MODULE = path.join(__dirname, 'all-reduce-bench.rank.js');
 
 interface RankRow {
   length: number;
@@ -56,6 +57,7 @@ export async function benchAllReduce(options: AllReduceBenchOptions): Promise<Al
   const group = new RankGroup({
     transport,
     worldSize,
+    entryPoints: RANK_ENTRY_POINTS,
     rankModule: BENCH_RANK_MODULE,
     rankModuleArgs: { lengths: [...options.lengths], iterations, warmup },
   });
@@ -80,7 +82,7 @@ export async function benchAllReduce(options: AllReduceBenchOptions): Promise<Al
   });
 }
 
-/** `node dist/libs/ml/src/parallel/all-reduce-bench.js [threads|processes] [ranks]` prints one JSON line per workload. */
+/** `node dist/bench/src/all-reduce-bench.js [threads|processes] [ranks]` prints one JSON line per workload. */
 async function main(argv: string[]): Promise<void> {
   const transport = (argv[0] ?? 'threads') as RankTransport;
   const worldSize = Number(argv[1] ?? 2);

@@ -1,5 +1,6 @@
 import { type CheckpointPayload, experimentSpecSchema, type ExperimentSpecInput, type RankReport } from '@tfleet/contracts';
-import { RankGroup, type RankTransport } from './rank-group';
+import { RankGroup, type RankTransport } from '@tfleet/parallel';
+import { RANK_ENTRY_POINTS } from '../../workers/rank-entry-points';
 
 /**
  * Data parallelism must not change what is learned: 2 ranks and 1 rank, on the same global
@@ -48,7 +49,7 @@ interface RunSummary {
 async function train(family: string, transport: RankTransport, worldSize: number): Promise<RunSummary> {
   const spec = experimentSpecSchema.parse(specs[family]);
   const reports: RankReport[] = [];
-  const group = new RankGroup({ transport, worldSize, barrierTimeoutMs: 30_000 });
+  const group = new RankGroup({ transport, worldSize, entryPoints: RANK_ENTRY_POINTS, barrierTimeoutMs: 30_000 });
   await group.run(
     (rank) => ({ experimentId: '0b8f5a52-2f7e-4d3c-9a31-6c1f0e2d4b77', attempt: 1, spec, rank, worldSize, backend: 'wasm' }),
     (report) => reports.push(report),

@@ -1,8 +1,8 @@
 import type { RankTask } from '@tfleet/contracts';
-import type { Collective } from '../libs/ml/src/parallel/collective';
+import type { Collective } from '@tfleet/parallel';
 
 /** Rank body of `benchAllReduce`: times back-to-back all-reduces of each requested length. */
-export interface AllReduceBenchRankArgs {
+interface AllReduceBenchRankArgs {
   lengths: number[];
   iterations: number;
   warmup: number;

@@ -1,8 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { TaskKind } from '@tfleet/contracts';
-import type { TaskInfo } from '../data/dataset';
-import { SeededRandom } from '../data/rng';
-import { perSampleLoss } from '../training/objectives';
+import { perSampleLoss, SeededRandom, type TaskInfo } from '@tfleet/ml';
 
 /**
  * Tiny task descriptions and random batches for model tests, so model tests do not depend on

@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ExperimentSpec } from '@tfleet/contracts';
-import type { TaskInfo } from '../data/dataset';
-import { buildModel, countParameters } from '../models/build-model';
+import { buildModel, countParameters, type TaskInfo } from '@tfleet/ml';
 import { findSuite, SHOOTOUT_SUITES } from './presets';
 import { validatedSpecs } from './runner';
 

@@ -1,12 +1,11 @@
-import * as path from 'node:path';
 import { experimentSpecSchema, type RankReport, type RankTask } from '@tfleet/contracts';
 import { RankGroupError } from './collective-errors';
 import { RankGroup, type RankGroupOptions, type RankTransport } from './rank-group';
-import { type AllReduceRankResult, contribution, referenceSum } from '../../../../test/fixtures/ranks/all-reduce.rank';
-import type { FaultyRankArgs } from '../../../../test/fixtures/ranks/faulty.rank';
+import { type AllReduceRankResult, contribution, referenceSum } from '../../../test/fixtures/ranks/all-reduce.rank';
+import type { FaultyRankArgs } from '../../../test/fixtures/ranks/faulty.rank';
+import { RANK_ENTRY_POINTS } from '../../../workers/rank-entry-points';
 
-const FIXTURES = path.join(__dirname, '..', '..', '..', '..', 'test', 'fixtures', 'ranks');
-const fixture = (name: string) => path.join(FIXTURES, `${name}.rank.js`);
+const fixture = (name: string) => require.resolve(`../../../test/fixtures/ranks/${name}.rank`);
 
 const spec = experimentSpecSchema.parse({ dataset: { name: 'synthetic-images' }, model: { family: 'cnn' } });
 const taskFor =
@@ -42,7 +41,7 @@ const noReports = (): void => {};
 
 describe.each<RankTransport>(['threads', 'processes'])('RankGroup over %s', (transport) => {
   const group = (options: Partial<RankGroupOptions> & { worldSize: number }) =>
-    new RankGroup({ transport, barrierTimeoutMs: 1_500, setupTimeoutMs: 20_000, failureGraceMs: 300, ...options });
+    new RankGroup({ transport, entryPoints: RANK_ENTRY_POINTS, barrierTimeoutMs: 1_500, setupTimeoutMs: 20_000, failureGraceMs: 300, ...options });
 
   it.each([1, 2, 3, 4])('all-reduces and broadcasts identically on %i ranks', async (worldSize) => {
     // A capacity of 100 floats forces the longer vectors through several segments.
@@ -147,6 +146,7 @@ describe('RankGroup process ranks', () => {
     const ranks = new RankGroup({
       transport: 'processes',
       worldSize: 3,
+      entryPoints: RANK_ENTRY_POINTS,
       rankModule: fixture('environment'),
       gpuDevices: ['0', '1'],
       intraOpThreads: 2,
@@ -163,19 +163,22 @@ describe('RankGroup process ranks', () => {
 });
 
 describe('RankGroup options', () => {
+  const entryPoints = RANK_ENTRY_POINTS;
   it.each([
-    [{ transport: 'threads', worldSize: 0 }, 'options.worldSize'],
-    [{ transport: 'fibers', worldSize: 2 }, 'options.transport'],
-    [{ transport: 'threads', worldSize: 2, barrierTimeoutMs: -1 }, 'options.barrierTimeoutMs'],
-    [{ transport: 'threads', worldSize: 2, spinMs: -0.5 }, 'options.spinMs'],
-    [{ transport: 'processes', worldSize: 2, semiSpaceMb: 0 }, 'options.semiSpaceMb'],
-    [{ transport: 'threads', worldSize: 2, rankModule: 'relative/rank.js' }, 'options.rankModule must be an absolute path'],
+    [{ transport: 'threads', worldSize: 0, entryPoints }, 'options.worldSize'],
+    [{ transport: 'fibers', worldSize: 2, entryPoints }, 'options.transport'],
+    [{ transport: 'threads', worldSize: 2 }, 'options.entryPoints'],
+    [{ transport: 'threads', worldSize: 2, entryPoints, barrierTimeoutMs: -1 }, 'options.barrierTimeoutMs'],
+    [{ transport: 'threads', worldSize: 2, entryPoints, spinMs: -0.5 }, 'options.spinMs'],
+    [{ transport: 'processes', worldSize: 2, entryPoints, semiSpaceMb: 0 }, 'options.semiSpaceMb'],
+    [{ transport: 'threads', worldSize: 2, entryPoints, rankModule: 'relative/rank.js' }, 'options.rankModule must be an absolute path'],
+    [{ transport: 'processes', worldSize: 2, entryPoints: { ...entryPoints, process: '/nowhere/rank.js' } }, 'rank entry /nowhere/rank.js does not exist'],
   ])('rejects %j naming %s', (options, message) => {
     expect(() => new RankGroup(options as RankGroupOptions)).toThrow(message);
   });
 
   it('rejects a task that does not belong to its rank', async () => {
-    const ranks = new RankGroup({ transport: 'threads', worldSize: 2 });
+    const ranks = new RankGroup({ transport: 'threads', worldSize: 2, entryPoints: RANK_ENTRY_POINTS });
     await expect(ranks.run(() => taskFor(2)(0), noReports)).rejects.toThrow('task for rank 1 has rank 0 of worldSize 2');
   });
 });

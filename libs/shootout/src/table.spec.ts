@@ -1,7 +1,7 @@
 import { evaluateClaims } from './claims';
 import type { ShootoutResult } from './runner';
 import { formatDuration, renderJson, renderMarkdown, sortRows } from './table';
-import { fakeRow } from './test-rows';
+import { fakeRow } from '@tfleet/testing';
 
 const point = (epoch: number, mse: number) => ({ epoch, step: epoch * 250, samples: epoch * 8_000, trainLoss: null, validation: { mse }, wallTimeMs: 30_000 });
 

@@ -1,4 +1,4 @@
-import type { ShootoutRow } from './rows';
+import type { ShootoutRow } from '@tfleet/shootout';
 
 /** A measured row for the pure-function tests; fields not given take plausible values. */
 export function fakeRow(overrides: Partial<ShootoutRow> & Pick<ShootoutRow, 'label'>): ShootoutRow {

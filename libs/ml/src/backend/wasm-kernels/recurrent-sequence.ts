@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
-import { rnnKernels, RnnKernelExports } from '../backend/wasm-kernels/rnn-simd';
-import { simdKernels, SimdKernels } from '../backend/wasm-kernels/simd';
-import { asWasmBackend, heapOffset, HeapViews, KernelArgs, perBackend, sizeOf, WasmBackend } from '../backend/wasm-kernels/wasm-internals';
+import { rnnKernels, RnnKernelExports } from './rnn-simd';
+import { simdKernels, SimdKernels } from './simd';
+import { asWasmBackend, heapOffset, HeapViews, KernelArgs, perBackend, sizeOf, WasmBackend } from './wasm-internals';
 
 /*
  * Whole-sequence LSTM and GRU kernels for the cpu and wasm backends (used by FusedLSTM and
- * FusedGRU in fused-recurrent.ts).
+ * FusedGRU in layers/fused-recurrent.ts).
  *
  * tfjs-layers unrolls a recurrent layer into ~140 kernel calls per timestep (4,600 per training
  * step of the lstm-lm workload), and on wasm each call costs tens of microseconds of dispatch,
@@ -16,7 +16,7 @@ import { asWasmBackend, heapOffset, HeapViews, KernelArgs, perBackend, sizeOf, W
  * (backend/wasm-kernels/rnn-simd; measured: lstm-lm step 36 -> 31 ms, gru-lm 35 -> 23 ms against
  * the JS loops); otherwise, and on cpu (the tests' reference), in the plain loops below, which
  * do the same operations in the same order. The input projection x·W and the weight gradients stay
- * ordinary tfjs matmuls over all timesteps at once (in fused-recurrent.ts).
+ * ordinary tfjs matmuls over all timesteps at once (in layers/fused-recurrent.ts).
  *
  * Layouts (time-major, gate order as tfjs-layers: LSTM i, f, c, o; GRU z, r, h):
  * - LSTM forward  {xw [T,B,4u], recurrentKernel [u,4u], h0 [B,u], c0 [B,u], mask? [T,B]}
@@ -47,7 +47,7 @@ export const GRU_SEQUENCE_GRAD = 'TfleetGruSequenceGrad';
 /** Recurrent (gate) activations the kernels implement; the cell activation must be tanh. */
 export type GateActivation = 'hardSigmoid' | 'sigmoid';
 
-export interface SequenceAttrs {
+interface SequenceAttrs {
   recurrentActivation: GateActivation;
   returnSequences: boolean;
   /** LSTM only: append c_T to `out`. */
@@ -847,9 +847,9 @@ const MACHINES: ReadonlyArray<[string, (backend: unknown) => Machine]> = [
 
 /**
  * Registers the sequence kernels for cpu and wasm in this thread's kernel registry (each
- * worker thread has its own). Idempotent; importing fused-recurrent.ts calls it.
+ * worker thread has its own). Idempotent.
  */
-export function registerRecurrentKernels(): void {
+function registerRecurrentKernels(): void {
   for (const [backendName, makeMachine] of MACHINES) {
     for (const [kernelName, kernel] of KERNELS) {
       if (tf.getKernel(kernelName, backendName)) continue;
@@ -858,8 +858,6 @@ export function registerRecurrentKernels(): void {
   }
 }
 
-/** Whether the active backend has the sequence kernels (else the layers run tfjs-layers' own loop). */
-export function recurrentKernelsAvailable(): boolean {
-  const backend = tf.getBackend();
-  return backend !== undefined && tf.getKernel(LSTM_SEQUENCE, backend) !== undefined;
-}
+// Unlike the wasm kernels in ./index, these are registered as soon as a layer imports their
+// names: they serve the cpu backend too (the tests' reference), where no initBackend may run.
+registerRecurrentKernels();

@@ -61,7 +61,7 @@ export const DEFAULT_SETUP_TIMEOUT_MS = 300_000;
  * 2,000-iteration spin and 0.18 ms when spinning through. Spinning only pays while each rank has
  * a core: with more ranks than cores it takes time from the rank being waited for.
  */
-export const DEFAULT_SPIN_MS = 2;
+const DEFAULT_SPIN_MS = 2;
 
 // Offsets into the Int32 control words.
 const ARRIVED = 0;

@@ -19,6 +19,18 @@ import {
 
 export type RankTransport = 'threads' | 'processes';
 
+/**
+ * The compiled entry files a rank starts from: one run by piscina in a worker thread, one
+ * forked as a child process. They belong to whoever composes the group (the worker app, the
+ * bench, tests), which passes them in; this lib does not know where the project is built.
+ */
+export interface RankEntryPoints {
+  /** Absolute path of the piscina entry (default export: one thread rank). */
+  thread: string;
+  /** Absolute path of the child-process entry. */
+  process: string;
+}
+
 export interface RankGroupOptions {
   /**
    * `threads`: piscina worker threads sharing memory (wasm and cpu backends).
@@ -27,6 +39,8 @@ export interface RankGroupOptions {
    */
   transport: RankTransport;
   worldSize: number;
+  /** Where ranks start; only the entry of `transport` has to exist. */
+  entryPoints: RankEntryPoints;
   /** How long a rank may keep the others waiting at a collective operation. @defaultValue 30,000 ms */
   barrierTimeoutMs?: number;
   /** The same for the first operation, which also covers model build and data loading. @defaultValue 300,000 ms */
@@ -57,16 +71,10 @@ export interface RankGroupOptions {
   env?: NodeJS.ProcessEnv;
   /** Processes: node flags of each rank. @defaultValue none */
   execArgv?: readonly string[];
-  /** Compiled piscina entry. @defaultValue dist/workers/train-rank.thread.js */
-  threadEntry?: string;
-  /** Compiled child-process entry. @defaultValue dist/workers/train-rank.process.js */
-  processEntry?: string;
 }
 
 export type RankReportHandler = (report: RankReport, rank: number) => void;
 
-/** The compiled workers/ folder, from this file's compiled location dist/libs/ml/src/parallel. */
-const WORKERS_DIR = path.join(__dirname, '..', '..', '..', '..', 'workers');
 const DEFAULT_FAILURE_GRACE_MS = 1_000;
 /**
  * A training step allocates 0.4-1.8 MB of short-lived tfjs bookkeeping (tensors, tape nodes)
@@ -77,11 +85,12 @@ const DEFAULT_FAILURE_GRACE_MS = 1_000;
  * transformer-enc on 2 ranks: 606-617 -> 640-658 samples/s and the all-reduce share 4.5 -> 2.9%
  * with 64 MB (1 rank: 335-342 -> 343-344).
  */
-export const DEFAULT_RANK_SEMI_SPACE_MB = 64;
+const DEFAULT_RANK_SEMI_SPACE_MB = 64;
 
 const optionsSchema = z.strictObject({
   transport: z.enum(['threads', 'processes']),
   worldSize: z.int().min(1).max(1_024),
+  entryPoints: z.strictObject({ thread: z.string().min(1), process: z.string().min(1) }),
   barrierTimeoutMs: z.number().positive().optional(),
   setupTimeoutMs: z.number().positive().optional(),
   capacity: z.int().min(1).optional(),
@@ -94,8 +103,6 @@ const optionsSchema = z.strictObject({
   intraOpThreads: z.int().min(1).optional(),
   env: z.record(z.string(), z.string().optional()).optional(),
   execArgv: z.array(z.string()).readonly().optional(),
-  threadEntry: z.string().min(1).optional(),
-  processEntry: z.string().min(1).optional(),
 });
 
 interface Deferred {
@@ -138,8 +145,8 @@ export class RankGroup {
     this.options = options;
     this.transport = options.transport;
     this.worldSize = options.worldSize;
-    this.threadEntry = options.threadEntry ?? path.join(WORKERS_DIR, 'train-rank.thread.js');
-    this.processEntry = options.processEntry ?? path.join(WORKERS_DIR, 'train-rank.process.js');
+    this.threadEntry = options.entryPoints.thread;
+    this.processEntry = options.entryPoints.process;
     const entry = this.transport === 'threads' ? this.threadEntry : this.processEntry;
     if (!existsSync(entry)) throw new Error(`rank entry ${entry} does not exist (is the project built?)`);
     if (options.rankModule !== undefined && !path.isAbsolute(options.rankModule)) {

@@ -1,5 +1,5 @@
 import { type Claim, evaluateClaim, formatNumber } from './claims';
-import { fakeRow } from './test-rows';
+import { fakeRow } from '@tfleet/testing';
 
 const lowError: Claim = {
   id: 'low',
