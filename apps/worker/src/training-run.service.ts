@@ -9,11 +9,12 @@ import { ExecutionCounter } from './executions';
 import { JobLocks } from './job-lock';
 import { RankGroupFactory } from './rank-group.factory';
 import { RunEventPublisher, type RunEventStream } from './run-event.publisher';
+import { type RanOn, RunReportRelay, type TrainOutcome } from './run-report-relay';
 import { scalingEfficiency, ThroughputBaselines, throughputSignature } from './throughput-baselines';
 import { CONFIG, WORKER_BACKEND } from './tokens';
 import { TFLEET_VERSION } from './version';
 
-export type TrainOutcome = 'completed' | 'cancelled';
+export type { TrainOutcome } from './run-report-relay';
 
 /** Backends any worker can run in its own threads, whatever it resolved at start. */
 const PURE_JS_BACKENDS: readonly BackendName[] = ['wasm', 'cpu'];
@@ -104,55 +105,20 @@ export class TrainingRunService {
         barrierTimeoutMs: this.config.barrierTimeoutMs,
         ...(transport === 'processes' ? { intraOpThreads: this.config.intraOpThreads, ...(this.config.gpuDevices.length > 0 ? { gpuDevices: this.config.gpuDevices } : {}) } : {}),
       });
-      // Reports arrive as events from the ranks; chain the sends so they reach the API in order.
-      let sending: Promise<void> = Promise.resolve();
-      let outcome: TrainOutcome | null = null;
-      type EventBody = Parameters<RunEventStream['send']>[0];
-      const send = (body: EventBody | (() => Promise<EventBody>)) => {
-        sending = sending.then(async () => events.send(typeof body === 'function' ? await body() : body));
-      };
-      let ranOn: { backend: BackendName; device: string } | null = null;
-      const onReport = (report: RankReport): void => {
-        switch (report.kind) {
-          case 'ready':
-            ranOn = { backend: report.backend, device: report.device };
-            send({ type: 'started', runtime: this.runtimeInfo(report, ranks, transport, spec.training.seed), paramCount: report.paramCount });
-            return;
-          case 'progress':
-            void this.updateProgress(job, report.progress);
-            return;
-          case 'epoch':
-            send({ type: 'epoch', epoch: report.epoch, step: report.step, train: report.train, validation: report.validation, samplesPerSecond: report.samplesPerSecond, wallTimeMs: report.wallTimeMs });
-            return;
-          case 'checkpoint':
-            send({ type: 'checkpoint', checkpoint: report.checkpoint });
-            return;
-          case 'completed':
-            outcome = 'completed';
-            send(async () => ({
-              type: 'completed',
-              test: report.test,
-              baselines: report.baselines,
-              steps: report.steps,
-              epochs: report.epochs,
-              samplesPerSecond: report.samplesPerSecond,
-              wallTimeMs: report.wallTimeMs,
-              scalingEfficiency: ranOn ? await this.scaling(experimentId, spec, ranOn, ranks, report.samplesPerSecond) : null,
-            }));
-            return;
-          case 'cancelled':
-            outcome = 'cancelled';
-            send({ type: 'cancelled', step: report.step });
-            return;
-        }
-      };
+      const relay = new RunReportRelay({
+        events,
+        progress: (progress) => void this.updateProgress(job, progress),
+        runtimeInfo: (ready) => this.runtimeInfo(ready, ranks, transport, spec.training.seed),
+        scalingEfficiency: (ranOn, samplesPerSecond) => this.scaling(experimentId, spec, ranOn, ranks, samplesPerSecond),
+      });
       this.logger.log(`experiment ${experimentId} attempt ${attempt}: ${spec.model.family} on ${spec.dataset.name}, ${ranks} rank(s) on ${backend} ${transport}`);
       const taskForRank = (rank: number): RankTask => ({ experimentId, attempt, spec, rank, worldSize: ranks, backend, pretrained: data.pretrained });
       try {
-        await group.run(taskForRank, onReport, signal);
+        await group.run(taskForRank, relay.onReport, signal);
       } finally {
-        await sending;
+        await relay.flushed();
       }
+      const outcome = relay.outcome;
       if (outcome === null) {
         // Stopped before the first step (no rank reported): still a cancellation.
         if (signal.aborted) {
@@ -172,7 +138,7 @@ export class TrainingRunService {
    * efficiency against that baseline, or null when no 1-rank run of the same signature is known.
    * A Redis error costs the figure, never the run.
    */
-  private async scaling(experimentId: string, spec: TrainExperimentJobData['spec'], ranOn: { backend: BackendName; device: string }, ranks: number, samplesPerSecond: number): Promise<number | null> {
+  private async scaling(experimentId: string, spec: TrainExperimentJobData['spec'], ranOn: RanOn, ranks: number, samplesPerSecond: number): Promise<number | null> {
     const signature = throughputSignature(spec, ranOn.backend, ranOn.device);
     try {
       if (ranks === 1) {
