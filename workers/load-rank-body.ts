@@ -1,5 +1,4 @@
-import { errorMessage } from '../libs/ml/src/parallel/collective-errors';
-import type { RankBody } from '../libs/ml/src/parallel/rank-body';
+import { errorMessage, type RankBody } from '@tfleet/parallel';
 
 /**
  * The function a rank runs: the training loop, or `runRank` from `rankModule` (a compiled
@@ -8,7 +7,7 @@ import type { RankBody } from '../libs/ml/src/parallel/rank-body';
  */
 export async function loadRankBody(rankModule: string | null): Promise<RankBody> {
   if (rankModule === null) {
-    const { runTrainingRank } = await import('../libs/ml/src/training/run-rank');
+    const { runTrainingRank } = await import('@tfleet/ml');
     return runTrainingRank;
   }
   let loaded: unknown;

@@ -1,12 +1,12 @@
 import { rankTaskSchema } from '@tfleet/contracts';
 import { z } from 'zod';
-import { errorMessage } from '../libs/ml/src/parallel/collective-errors';
-import { ProcessCollective } from '../libs/ml/src/parallel/process-collective';
 import {
+  errorMessage,
+  ProcessCollective,
   processParentMessageSchema,
   type ProcessParentMessage,
   type ProcessRankMessage,
-} from '../libs/ml/src/parallel/rank-messages';
+} from '@tfleet/parallel';
 import { loadRankBody } from './load-rank-body';
 
 /**

@@ -4,9 +4,11 @@ import {
   CollectiveAbortedError,
   CollectiveFailureError,
   GroupFailureReason,
-} from '../libs/ml/src/parallel/collective-errors';
-import { threadRankPayloadSchema, type ThreadRankMessage } from '../libs/ml/src/parallel/rank-messages';
-import { SharedGroupControl, SharedMemoryCollective } from '../libs/ml/src/parallel/shared-memory-collective';
+  SharedGroupControl,
+  SharedMemoryCollective,
+  threadRankPayloadSchema,
+  type ThreadRankMessage,
+} from '@tfleet/parallel';
 import { loadRankBody } from './load-rank-body';
 
 /**

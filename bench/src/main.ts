@@ -3,7 +3,9 @@ import type { BackendRequest } from '@tfleet/contracts';
 import { backendRequestSchema } from '@tfleet/contracts';
 import * as path from 'node:path';
 import { experimentSpecSchema } from '@tfleet/contracts';
-import { initBackend, isNativeBackend, RankGroup, type RankTransport, registerWasmKernels, SoloCollective, Trainer, unregisterWasmKernels } from '@tfleet/ml';
+import { initBackend, isNativeBackend, registerWasmKernels, Trainer, unregisterWasmKernels } from '@tfleet/ml';
+import { RankGroup, type RankTransport, SoloCollective } from '@tfleet/parallel';
+import { RANK_ENTRY_POINTS } from '../../workers/rank-entry-points';
 import { readSpec, specWorkload } from './spec-workload';
 import { type WorkloadRankArgs, type WorkloadRankResult, workloadRankResultSchema } from './workload.rank';
 import { buildWorkload, isWorkloadName, summedSoftmaxCrossEntropy, Workload, WORKLOAD_NAMES, WorkloadName } from './workloads';
@@ -152,7 +154,7 @@ interface MeasureOptions {
 }
 
 /** Trains `workload` on the active backend with the project's Trainer and times it. */
-export async function measure(workload: Workload, opts: MeasureOptions): Promise<Omit<BenchLine, 'backend' | 'device' | 'kernels' | 'tfjs_version'>> {
+async function measure(workload: Workload, opts: MeasureOptions): Promise<Omit<BenchLine, 'backend' | 'device' | 'kernels' | 'tfjs_version'>> {
   const batch = workload.globalBatch;
   const data = workload.makeBatch(batch, 1);
   const optimizer = workload.makeOptimizer ? workload.makeOptimizer() : tf.train.adam(1e-3);
@@ -249,7 +251,7 @@ export async function measureOnGroup(name: WorkloadName | 'spec', ranks: number,
   const rankArgs: WorkloadRankArgs = { workload: name, specFile: args.spec, seconds: args.seconds, warmupSteps: 3, warmupSeconds: args.warmupSeconds };
   // The task's spec is not used by the bench rank body, only validated by the rank entry.
   const spec = experimentSpecSchema.parse({ dataset: { name: 'synthetic-images' }, model: { family: 'cnn' } });
-  const group = new RankGroup({ transport, worldSize: ranks, rankModule: WORKLOAD_RANK_MODULE, rankModuleArgs: rankArgs });
+  const group = new RankGroup({ transport, worldSize: ranks, entryPoints: RANK_ENTRY_POINTS, rankModule: WORKLOAD_RANK_MODULE, rankModuleArgs: rankArgs });
   const raw = await group.run((rank) => ({ experimentId: BENCH_EXPERIMENT_ID, attempt: 1, spec, rank, worldSize: ranks, backend: info.backend }), () => {});
   const results: WorkloadRankResult[] = raw.map((r) => workloadRankResultSchema.parse(r));
   const slowest = results.reduce((a, b) => (b.elapsedMs > a.elapsedMs ? b : a));

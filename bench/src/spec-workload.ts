@@ -1,10 +1,8 @@
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { type ExperimentSpec, experimentSpecSchema } from '@tfleet/contracts';
-import { buildModel, loadDataset } from '@tfleet/ml';
-import { perSampleLoss } from '../../libs/ml/src/training/objectives';
-import { createOptimizer } from '../../libs/ml/src/training/optimizers';
-import { randomBatch } from '../../libs/ml/src/models/test-support';
+import { buildModel, createOptimizer, loadDataset, perSampleLoss } from '@tfleet/ml';
+import { randomBatch } from '@tfleet/testing';
 import type { Workload } from './workloads';
 
 /** Reads and validates an experiment spec file, as the API would. */

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { RankTask } from '@tfleet/contracts';
-import { type Collective, initBackend, shardRange, Trainer } from '@tfleet/ml';
+import { initBackend, shardRange, Trainer } from '@tfleet/ml';
+import type { Collective } from '@tfleet/parallel';
 import { z } from 'zod';
 import { readSpec, specWorkload } from './spec-workload';
 import { buildWorkload, summedSoftmaxCrossEntropy, WORKLOAD_NAMES } from './workloads';
@@ -11,7 +12,7 @@ import { buildWorkload, summedSoftmaxCrossEntropy, WORKLOAD_NAMES } from './work
  * collective, so the figure includes the all-reduce exactly as a training run pays it.
  */
 
-export const workloadRankArgsSchema = z.strictObject({
+const workloadRankArgsSchema = z.strictObject({
   /** A reference workload name, or 'spec' with `specFile`. */
   workload: z.union([z.enum(WORKLOAD_NAMES), z.literal('spec')]),
   specFile: z.string().nullable(),

@@ -1,5 +1,5 @@
 import { loadConfig } from '@tfleet/config';
-import { startStack } from '../../launcher/src/stack';
+import { STACK_ENTRY_POINTS, startStack } from '../../launcher/src/stack';
 
 /**
  * `npm run demo`: starts the embedded stack, submits a small CNN on MNIST through the API,
@@ -8,7 +8,7 @@ import { startStack } from '../../launcher/src/stack';
 async function main(): Promise<void> {
   const config = loadConfig();
   const quiet: string[] = [];
-  const stack = await startStack(config, process.env, (line) => quiet.push(line));
+  const stack = await startStack(config, process.env, STACK_ENTRY_POINTS, (line) => quiet.push(line));
   const keyLine = quiet.find((l) => l.includes('API key'));
   const key = config.apiKey ?? keyLine?.split(': ').pop()?.replace(/\u001b\[[0-9;]*m/g, '').trim();
   if (!key) throw new Error('could not learn the API key');

@@ -1,5 +1,5 @@
 import { join, resolve } from 'node:path';
-import type { ShootoutResult, ShootoutRow } from '@tfleet/ml';
+import type { ShootoutResult, ShootoutRow } from '@tfleet/shootout';
 import { outputPaths, parseShootoutArgs, rejudge } from './shootout';
 
 describe('parseShootoutArgs', () => {

@@ -1,7 +1,8 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { backendRequestSchema, type BackendRequest } from '@tfleet/contracts';
-import { evaluateClaims, findSuite, renderJson, renderMarkdown, runShootout, SHOOTOUT_SUITES, type ShootoutResult } from '@tfleet/ml';
+import { loadConfig } from '@tfleet/config';
+import { evaluateClaims, findSuite, renderJson, renderMarkdown, runShootout, SHOOTOUT_SUITES, type ShootoutResult } from '@tfleet/shootout';
 
 const USAGE = `usage: npm run shootout -- --suite <name> [--json] [--out file.json] [--only label,label] [--epochs N] [--backend wasm]
        npm run shootout -- --suite <name> --specs    (print the suite's specs, one JSON line each, for POST /api/experiments)
@@ -129,7 +130,7 @@ async function main(): Promise<void> {
 function write(result: ShootoutResult, args: ShootoutArgs, out: string | null): void {
   const markdown = renderMarkdown(result);
   const json = renderJson(result);
-  const paths = outputPaths(result, out, process.env['TFLEET_DATA_DIR'] ?? './data');
+  const paths = outputPaths(result, out, loadConfig().dataDir);
   mkdirSync(dirname(paths.json), { recursive: true });
   writeFileSync(paths.json, json);
   writeFileSync(paths.markdown, markdown);

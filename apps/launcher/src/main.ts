@@ -1,10 +1,10 @@
 import { loadConfig } from '@tfleet/config';
-import { startStack } from './stack';
+import { STACK_ENTRY_POINTS, startStack } from './stack';
 
 /** `npm start`: the control plane and one worker in this terminal, on embedded defaults. */
 async function main(): Promise<void> {
   const config = loadConfig();
-  const stack = await startStack(config, process.env);
+  const stack = await startStack(config, process.env, STACK_ENTRY_POINTS);
   console.log(`[tfleet] API at ${stack.apiUrl}/api (docs ${stack.apiUrl}/docs), data in ${config.dataDir}; Ctrl-C stops everything`);
   let stopping = false;
   const shutdown = () => {

@@ -8,7 +8,7 @@ export interface RedisForSession {
   process: ChildProcess | null;
 }
 
-export class RedisUnavailableError extends Error {
+class RedisUnavailableError extends Error {
   override name = 'RedisUnavailableError';
 }
 

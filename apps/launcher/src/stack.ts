@@ -1,16 +1,28 @@
 import { type ChildProcess, fork } from 'node:child_process';
-import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { TfleetConfig } from '@tfleet/config';
 import { ensureRedis } from './redis-server';
+
+/** The compiled main of each deployable the stack starts as a process. */
+export interface StackEntryPoints {
+  api: string;
+  worker: string;
+}
+
+/**
+ * The API's and the worker's compiled mains, resolved as modules from this file (not loaded:
+ * the launcher runs neither in its own process). A missing build fails here, naming the file.
+ */
+export const STACK_ENTRY_POINTS: StackEntryPoints = {
+  api: require.resolve('../../api/src/main'),
+  worker: require.resolve('../../worker/src/main'),
+};
 
 export interface RunningStack {
   apiUrl: string;
   redisUrl: string;
   stop(): Promise<void>;
 }
-
-const APPS_DIR = join(__dirname, '..', '..');
 
 function prefixOutput(child: ChildProcess, label: string, sink: (line: string) => void): void {
   for (const stream of [child.stdout, child.stderr]) {
@@ -32,15 +44,20 @@ function stopChild(child: ChildProcess, timeoutMs = 10_000): Promise<void> {
 
 /**
  * The embedded default: Redis (found or started), the API and one worker as two real
- * processes, their output prefixed in this terminal.
+ * processes started from `entryPoints`, their output prefixed in this terminal.
  */
-export async function startStack(config: TfleetConfig, env: NodeJS.ProcessEnv, log: (line: string) => void = console.log): Promise<RunningStack> {
+export async function startStack(
+  config: TfleetConfig,
+  env: NodeJS.ProcessEnv,
+  entryPoints: StackEntryPoints,
+  log: (line: string) => void = console.log,
+): Promise<RunningStack> {
   const redis = await ensureRedis(config.redisUrl);
   if (redis.process) log(`[tfleet] no Redis answered at ${config.redisUrl}; started redis-server for this session at ${redis.url}`);
   const childEnv = { ...env, REDIS_URL: redis.url, TFLEET_DATA_DIR: config.dataDir, TFLEET_DB_PATH: config.dbPath };
   const children: ChildProcess[] = [];
   const start = (app: 'api' | 'worker') => {
-    const child = fork(join(APPS_DIR, app, 'src', 'main.js'), [], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    const child = fork(entryPoints[app], [], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     prefixOutput(child, app, log);
     children.push(child);
     return child;

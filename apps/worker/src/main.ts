@@ -9,7 +9,7 @@ import { WorkerModule } from './worker.module';
  * Starts a worker: resolves its backend once (what `auto` means on this machine), then
  * consumes the experiments queue until stopped.
  */
-export async function startWorker(config: TfleetConfig): Promise<INestApplicationContext> {
+async function startWorker(config: TfleetConfig): Promise<INestApplicationContext> {
   const logger = new Logger('tfleet-worker');
   const backend = await initBackend(config.backend);
   logger.log(`worker ${config.workerId}: backend ${backend.backend} (${backend.device}), up to ${config.maxRanks} rank(s), tfjs ${backend.tfjsVersion}`);

@@ -1,16 +1,20 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { type Job, UnrecoverableError } from 'bullmq';
 import { hostname } from 'node:os';
-import type { BackendName, RankReport, RankTask, RuntimeInfo, TrainExperimentJobData, TrainingProgress } from '@tfleet/contracts';
+import { type BackendName, QueueName, type RankReport, type RankTask, type RuntimeInfo, type TrainExperimentJobData, type TrainingProgress } from '@tfleet/contracts';
 import type { TfleetConfig } from '@tfleet/config';
-import { BackendUnavailableError, isNativeBackend, RankGroup } from '@tfleet/ml';
+import { BackendUnavailableError, isNativeBackend } from '@tfleet/ml';
 import { CancellationService } from './cancellation.service';
+import { ExecutionCounter } from './executions';
+import { JobLocks } from './job-lock';
+import { RankGroupFactory } from './rank-group.factory';
 import { RunEventPublisher, type RunEventStream } from './run-event.publisher';
+import { type RanOn, RunReportRelay, type TrainOutcome } from './run-report-relay';
 import { scalingEfficiency, ThroughputBaselines, throughputSignature } from './throughput-baselines';
 import { CONFIG, WORKER_BACKEND } from './tokens';
 import { TFLEET_VERSION } from './version';
 
-export type TrainOutcome = 'completed' | 'cancelled';
+export type { TrainOutcome } from './run-report-relay';
 
 /** Backends any worker can run in its own threads, whatever it resolved at start. */
 const PURE_JS_BACKENDS: readonly BackendName[] = ['wasm', 'cpu'];
@@ -30,24 +34,49 @@ export class TrainingRunService {
     private readonly cancellation: CancellationService,
     private readonly publisher: RunEventPublisher,
     private readonly baselines: ThroughputBaselines,
+    private readonly executions: ExecutionCounter,
+    private readonly locks: JobLocks,
+    private readonly rankGroups: RankGroupFactory,
   ) {}
 
-  async run(job: Job<TrainExperimentJobData>, data: TrainExperimentJobData): Promise<TrainOutcome> {
+  /**
+   * `attempt` in run events is this execution's number (see ExecutionCounter), not BullMQ's
+   * failure count, so a run taken over after a stall reports as a new attempt. While it
+   * trains, the job's lock is watched: once it may be lost, the ranks stop at their next step
+   * and the attempt publishes nothing more (`JobLostError`).
+   */
+  async run(job: Job<TrainExperimentJobData>, data: TrainExperimentJobData, token: string | undefined): Promise<TrainOutcome> {
     const { experimentId, spec } = data;
-    const attempt = job.attemptsMade + 1;
+    const attempt = await this.executions.next(experimentId);
     const events = this.publisher.stream(experimentId, attempt);
+    const lost = new AbortController();
+    const jobLost: { error: JobLostError | null } = { error: null };
+    const lock =
+      token === undefined
+        ? null
+        : this.locks.watch(QueueName.Experiments, experimentId, token, (reason) => {
+            this.logger.warn(`experiment ${experimentId} attempt ${attempt}: job lost (${reason}); stopping at the next step, reporting nothing more`);
+            jobLost.error = new JobLostError(experimentId, attempt, reason);
+            events.fence();
+            lost.abort(jobLost.error);
+          });
     const attempts = job.opts.attempts ?? 1;
     try {
       const backend = this.chooseBackend(spec.training.backend);
       const ranks = this.chooseRanks(spec.training.ranks, spec.training.batchSize);
-      return await this.train(job, data, events, backend, ranks, attempt);
+      const outcome = await this.train(job, data, events, backend, ranks, attempt, lost.signal);
+      if (jobLost.error) throw jobLost.error;
+      return outcome;
     } catch (error) {
+      if (jobLost.error) throw jobLost.error;
       const message = error instanceof Error ? error.message : String(error);
       const permanent = error instanceof UnrecoverableError || error instanceof BackendUnavailableError || error instanceof SpecNotServableError;
-      const willRetry = !permanent && attempt < attempts;
+      const willRetry = !permanent && job.attemptsMade + 1 < attempts;
       this.logger.error(`experiment ${experimentId} attempt ${attempt} failed${willRetry ? ' (will retry)' : ''}: ${message}`);
       await events.send({ type: 'failed', error: message, willRetry });
       throw willRetry ? error : new UnrecoverableError(message);
+    } finally {
+      lock?.stop();
     }
   }
 
@@ -58,70 +87,38 @@ export class TrainingRunService {
     backend: BackendName,
     ranks: number,
     attempt: number,
+    jobLost: AbortSignal,
   ): Promise<TrainOutcome> {
     const { experimentId, spec } = data;
-    const { signal, release } = await this.cancellation.watch(experimentId);
+    const { signal: cancelled, release } = await this.cancellation.watch(experimentId);
+    // The ranks stop at their next step for either reason; which one it was is decided after.
+    const signal = AbortSignal.any([cancelled, jobLost]);
     try {
       if (signal.aborted) {
         await events.send({ type: 'cancelled', step: 0 });
         return 'cancelled';
       }
       const transport = isNativeBackend(backend) ? 'processes' : 'threads';
-      const group = new RankGroup({
+      const group = this.rankGroups.create({
         transport,
         worldSize: ranks,
         barrierTimeoutMs: this.config.barrierTimeoutMs,
         ...(transport === 'processes' ? { intraOpThreads: this.config.intraOpThreads, ...(this.config.gpuDevices.length > 0 ? { gpuDevices: this.config.gpuDevices } : {}) } : {}),
       });
-      // Reports arrive as events from the ranks; chain the sends so they reach the API in order.
-      let sending: Promise<void> = Promise.resolve();
-      let outcome: TrainOutcome | null = null;
-      type EventBody = Parameters<RunEventStream['send']>[0];
-      const send = (body: EventBody | (() => Promise<EventBody>)) => {
-        sending = sending.then(async () => events.send(typeof body === 'function' ? await body() : body));
-      };
-      let ranOn: { backend: BackendName; device: string } | null = null;
-      const onReport = (report: RankReport): void => {
-        switch (report.kind) {
-          case 'ready':
-            ranOn = { backend: report.backend, device: report.device };
-            send({ type: 'started', runtime: this.runtimeInfo(report, ranks, transport, spec.training.seed), paramCount: report.paramCount });
-            return;
-          case 'progress':
-            void this.updateProgress(job, report.progress);
-            return;
-          case 'epoch':
-            send({ type: 'epoch', epoch: report.epoch, step: report.step, train: report.train, validation: report.validation, samplesPerSecond: report.samplesPerSecond, wallTimeMs: report.wallTimeMs });
-            return;
-          case 'checkpoint':
-            send({ type: 'checkpoint', checkpoint: report.checkpoint });
-            return;
-          case 'completed':
-            outcome = 'completed';
-            send(async () => ({
-              type: 'completed',
-              test: report.test,
-              baselines: report.baselines,
-              steps: report.steps,
-              epochs: report.epochs,
-              samplesPerSecond: report.samplesPerSecond,
-              wallTimeMs: report.wallTimeMs,
-              scalingEfficiency: ranOn ? await this.scaling(experimentId, spec, ranOn, ranks, report.samplesPerSecond) : null,
-            }));
-            return;
-          case 'cancelled':
-            outcome = 'cancelled';
-            send({ type: 'cancelled', step: report.step });
-            return;
-        }
-      };
+      const relay = new RunReportRelay({
+        events,
+        progress: (progress) => void this.updateProgress(job, progress),
+        runtimeInfo: (ready) => this.runtimeInfo(ready, ranks, transport, spec.training.seed),
+        scalingEfficiency: (ranOn, samplesPerSecond) => this.scaling(experimentId, spec, ranOn, ranks, samplesPerSecond),
+      });
       this.logger.log(`experiment ${experimentId} attempt ${attempt}: ${spec.model.family} on ${spec.dataset.name}, ${ranks} rank(s) on ${backend} ${transport}`);
       const taskForRank = (rank: number): RankTask => ({ experimentId, attempt, spec, rank, worldSize: ranks, backend, pretrained: data.pretrained });
       try {
-        await group.run(taskForRank, onReport, signal);
+        await group.run(taskForRank, relay.onReport, signal);
       } finally {
-        await sending;
+        await relay.flushed();
       }
+      const outcome = relay.outcome;
       if (outcome === null) {
         // Stopped before the first step (no rank reported): still a cancellation.
         if (signal.aborted) {
@@ -141,7 +138,7 @@ export class TrainingRunService {
    * efficiency against that baseline, or null when no 1-rank run of the same signature is known.
    * A Redis error costs the figure, never the run.
    */
-  private async scaling(experimentId: string, spec: TrainExperimentJobData['spec'], ranOn: { backend: BackendName; device: string }, ranks: number, samplesPerSecond: number): Promise<number | null> {
+  private async scaling(experimentId: string, spec: TrainExperimentJobData['spec'], ranOn: RanOn, ranks: number, samplesPerSecond: number): Promise<number | null> {
     const signature = throughputSignature(spec, ranOn.backend, ranOn.device);
     try {
       if (ranks === 1) {
@@ -187,6 +184,19 @@ export class TrainingRunService {
       workerId: this.config.workerId,
       hostname: hostname(),
     };
+  }
+}
+
+/** This worker no longer holds the job (its lock expired or was taken); another attempt owns it. */
+export class JobLostError extends Error {
+  override name = 'JobLostError';
+
+  constructor(
+    readonly experimentId: string,
+    readonly attempt: number,
+    readonly reason: string,
+  ) {
+    super(`experiment ${experimentId} attempt ${attempt} lost its job: ${reason}`);
   }
 }
 

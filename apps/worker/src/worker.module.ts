@@ -4,8 +4,13 @@ import type { BackendName } from '@tfleet/contracts';
 import { QueueName } from '@tfleet/contracts';
 import type { TfleetConfig } from '@tfleet/config';
 import { redisOptionsFromUrl } from '@tfleet/queue';
+import { RANK_ENTRY_POINTS } from '../../../workers/rank-entry-points';
 import { CancellationService } from './cancellation.service';
-import { ExperimentsProcessor } from './experiments.processor';
+import { ExecutionCounter } from './executions';
+import { experimentsProcessorFor } from './experiments.processor';
+import { JobLocks } from './job-lock';
+import { WorkerRedisCloser, workerRedisProviders } from './redis.providers';
+import { RankGroupFactory } from './rank-group.factory';
 import { RunEventPublisher } from './run-event.publisher';
 import { CONFIG, WORKER_BACKEND } from './tokens';
 import { ThroughputBaselines } from './throughput-baselines';
@@ -24,11 +29,17 @@ export class WorkerModule {
       providers: [
         { provide: CONFIG, useValue: config },
         { provide: WORKER_BACKEND, useValue: backend },
+        ...workerRedisProviders,
+        WorkerRedisCloser,
+        // Training ranks start from the entries in workers/; this is where the worker says so.
+        { provide: RankGroupFactory, useValue: new RankGroupFactory(RANK_ENTRY_POINTS) },
         CancellationService,
+        ExecutionCounter,
+        JobLocks,
         RunEventPublisher,
         ThroughputBaselines,
         TrainingRunService,
-        ExperimentsProcessor,
+        experimentsProcessorFor(config),
       ],
     };
   }

@@ -4,3 +4,6 @@ export * from './validation';
 export * from './runtime-info';
 export * from './queue';
 export * from './rank-protocol';
+export * from './canonical';
+export * from './board-key';
+export * from './spec-paths';

@@ -18,7 +18,7 @@ export enum JobName {
 export type TrainExperimentJobData = z.infer<typeof trainExperimentJobDataSchema>;
 
 /** Metric name -> value. Names: loss, accuracy, perplexity, mse, tokenAccuracy, ... */
-export const metricValuesSchema = z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/), z.number());
+const metricValuesSchema = z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/), z.number());
 export type MetricValues = z.infer<typeof metricValuesSchema>;
 
 /** Live progress, reported through `job.updateProgress` and shown by the API. */
@@ -42,7 +42,7 @@ const eventBase = {
 };
 
 /** A model serialised with `tf.io.withSaveHandler`: topology, weight specs, one buffer (base64). */
-export const serializedModelSchema = z.strictObject({
+const serializedModelSchema = z.strictObject({
   modelTopology: z.record(z.string(), z.unknown()),
   weightSpecs: z.array(
     z.strictObject({

@@ -5,7 +5,7 @@ import { crossFieldIssues, type SpecIssue } from './tasks';
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; issues: SpecIssue[] };
 
 /** Turns zod issues into `{ field, message }` pairs with dotted field paths. */
-export function toSpecIssues(error: z.ZodError, prefix = ''): SpecIssue[] {
+function toSpecIssues(error: z.ZodError, prefix = ''): SpecIssue[] {
   return error.issues.flatMap((issue) => {
     const base = [prefix, ...issue.path.map(String)].filter((p) => p !== '').join('.');
     if (issue.code === 'unrecognized_keys') {

@@ -1,42 +1,26 @@
-export * from './data/rng';
-export * from './data/dataset';
-export * from './data/split';
-export * from './data/mnist';
-export * from './data/load-dataset';
-export * from './data/tokenizer';
-export * from './data/sequence-metrics';
-export * from './data/masking';
-export * from './data/seq2seq';
-export * from './data/memory-budget';
-export * from './data/synthetic-images';
-export * from './data/brown';
-export * from './data/cmudict';
-export * from './data/adding';
-export * from './data/copy';
-export * from './data/spam-assassin';
-export * from './models/initializers';
-export * from './models/cnn';
-export * from './models/build-model';
-export * from './models/rnn';
-export * from './models/transformer';
-export * from './models/bert';
-export * from './models/pooling';
-export * from './models/recurrent-layers';
-export * from './evaluation';
-export * from './parallel/collective';
-export * from './layers';
-export * from './backend/backend';
-export * from './parallel/rank-group';
-export * from './parallel/collective-errors';
-export * from './training/run-rank';
-export * from './training/trainer';
-export * from './training/fused-adam';
-export * from './training/sparse-cross-entropy';
+/*
+ * @tfleet/ml: the TensorFlow.js side of tfleet. Everything outside libs/ml imports it from
+ * here; what is not listed is internal and may change with the engine.
+ */
+
+// Backends: pick and start one in this thread; the project's wasm kernels on and off (the bench compares with stock).
+export { BackendUnavailableError, initBackend, isNativeBackend, type BackendInfo, type BackendOptions } from './backend/backend';
+export { registerWasmKernels, unregisterWasmKernels } from './backend/wasm-kernels';
+
+// Data: a spec's dataset as tensors-to-be, with its task's shapes; the seeded generator every loader uses.
+export { loadDataset, type LoadDatasetOptions } from './data/load-dataset';
+export type { DataSplit, SampleSpec, TaskData, TaskInfo } from './data/dataset';
+export { SeededRandom } from './data/rng';
+
+// Models and the layers they are built from.
+export { buildModel, countParameters } from './models/build-model';
+export { FusedGRU, FusedLayerNormalization, FusedLSTM, MultiHeadAttention, PositionEmbedding } from './layers';
+
+// Training: one rank's whole run, and the pieces the bench times on their own.
+export { runTrainingRank } from './training/run-rank';
+export { Trainer, type StepTimings, type TrainerOptions } from './training/trainer';
+export { FusedAdam } from './training/fused-adam';
+export { createOptimizer } from './training/optimizers';
+export { perSampleLoss } from './training/objectives';
+export { sparseSoftmaxCrossEntropy } from './training/sparse-cross-entropy';
 export { shardRange } from './training/batches';
-export * from './training/checkpoint';
-export * from './backend';
-export * from './parallel/rank-body';
-export * from './parallel/shared-memory-collective';
-export * from './parallel/process-collective';
-export * from './parallel/all-reduce-bench';
-export * from './shootout';

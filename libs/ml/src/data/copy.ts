@@ -15,7 +15,7 @@ export const COPY_TOKENS = { pad: 0, start: 1, end: 2, blank: 3, recall: 4, firs
  * `length` random symbols, `delay` blanks and the recall marker; the decoder must then emit
  * the symbols. Framed as seq2seq so the same encoder-decoders as cmudict apply.
  */
-export function copySample(seed: number, index: number, spec: Pick<CopySpec, 'sequenceLength' | 'delay' | 'symbols'>): Seq2SeqPair {
+function copySample(seed: number, index: number, spec: Pick<CopySpec, 'sequenceLength' | 'delay' | 'symbols'>): Seq2SeqPair {
   const rng = new SeededRandom(deriveSeed(seed, index));
   const symbols = new Int32Array(spec.sequenceLength);
   for (let t = 0; t < symbols.length; t++) symbols[t] = COPY_TOKENS.firstSymbol + rng.int(spec.symbols);
@@ -29,7 +29,7 @@ export function copySample(seed: number, index: number, spec: Pick<CopySpec, 'se
  * Token accuracy (over all non-pad target positions, the end token included) of guessing
  * symbols uniformly but placing the end token right, and the per-symbol chance 1/symbols.
  */
-export function copyBaselines(spec: Pick<CopySpec, 'sequenceLength' | 'symbols'>): MetricValues {
+function copyBaselines(spec: Pick<CopySpec, 'sequenceLength' | 'symbols'>): MetricValues {
   const chance = 1 / spec.symbols;
   return {
     baselineTokenAccuracy: (spec.sequenceLength * chance + 1) / (spec.sequenceLength + 1),

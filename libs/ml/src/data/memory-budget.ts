@@ -3,7 +3,7 @@
  * 128 Mi values (512 MiB as float32) per copy. Larger requests fail early with a clear
  * message instead of exhausting memory halfway through generation.
  */
-export const MAX_DATASET_VALUES = 128 * 1024 * 1024;
+const MAX_DATASET_VALUES = 128 * 1024 * 1024;
 
 export function assertFitsInMemory(dataset: string, samples: number, valuesPerSample: number): void {
   const values = samples * valuesPerSample;

@@ -22,7 +22,7 @@ let cached: MnistArrays | undefined;
  * already scaled to [0, 1]). Read once per thread; the package's own API draws with
  * Math.random, so the files are read directly for a reproducible order.
  */
-export function readMnistDigits(): MnistArrays {
+function readMnistDigits(): MnistArrays {
   if (cached) return cached;
   const root = join(dirname(require.resolve('mnist/package.json')), 'src', 'digits');
   const perDigit: number[][] = [];

@@ -8,7 +8,7 @@ import { TEXT_SPECIAL_TOKENS, Tokenizer, Vocabulary, countTokens, wordTokens, ty
 
 type SpamAssassinSpec = Extract<DatasetSpec, { name: 'spam-assassin' }>;
 
-export const SPAM_LABELS = ['ham', 'spam'] as const;
+const SPAM_LABELS = ['ham', 'spam'] as const;
 
 export interface SpamMessage {
   /** 0 = ham, 1 = spam. */
@@ -18,7 +18,7 @@ export interface SpamMessage {
 }
 
 /** The longest sequence the spec allows; messages are tokenized once up to this length. */
-export const MAX_MESSAGE_TOKENS = 1_024;
+const MAX_MESSAGE_TOKENS = 1_024;
 /** Body text looked at: enough for 1,024 tokens, and it skips the tails of huge attachments. */
 const MAX_BODY_CHARS = 20_000;
 
@@ -29,7 +29,7 @@ let cachedMessages: readonly SpamMessage[] | undefined;
  * (routing lines and anonymised addresses tell the corpus's sources apart rather than ham
  * from spam); HTML tags, entities and base64-looking lines are removed from the body.
  */
-export function messageText(raw: string): string {
+function messageText(raw: string): string {
   const normalised = raw.replace(/\r\n/g, '\n');
   const headerEnd = normalised.indexOf('\n\n');
   const headers = headerEnd < 0 ? normalised : normalised.slice(0, headerEnd);

@@ -30,7 +30,7 @@ export function splitIndices(n: number, fractions: SplitFractions, take = n): Sp
 }
 
 /** Copies the samples at `indices` (each `width` values long) into a new array of the same type. */
-export function gatherSamples<T extends SampleArray>(source: T, width: number, indices: ArrayLike<number>): T {
+function gatherSamples<T extends SampleArray>(source: T, width: number, indices: ArrayLike<number>): T {
   const out = new (source.constructor as new (n: number) => T)(indices.length * width);
   for (let i = 0; i < indices.length; i++) {
     const from = indices[i]! * width;

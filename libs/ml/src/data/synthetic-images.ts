@@ -71,7 +71,7 @@ export function normalQuantile(p: number): number {
  * Writes image `index` ([height, width, channels], a pure function of seed and index) at
  * `offset` and returns its label (index mod classes, so classes are balanced).
  */
-export function writeSyntheticImage(seed: number, index: number, shape: ImageShape, out: Float32Array, offset: number): number {
+function writeSyntheticImage(seed: number, index: number, shape: ImageShape, out: Float32Array, offset: number): number {
   const { height, width, channels, classes, noise } = shape;
   const label = index % classes;
   const waves = classWaves(seed, label, channels);

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { DataSplit } from '../data/dataset';
 import { buildModel } from '../models/build-model';
-import { disposeBatch, randomBatch, tinyTaskInfo, trainSteps } from '../models/test-support';
+import { disposeBatch, randomBatch, tinyTaskInfo, trainSteps } from '@tfleet/testing';
 import { decodeSequences } from './decode';
 import { evaluateDecoding } from './seq2seq-metrics';
 

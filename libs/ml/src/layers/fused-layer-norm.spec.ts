@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend/backend';
 import { SeededRandom } from '../data/rng';
 import { FusedLayerNormalization } from './fused-layer-norm';
-import { relativeError } from '../backend/wasm-kernels/test-support';
+import { relativeError } from '@tfleet/testing';
 
 const rng = new SeededRandom(21);
 function randomValues(size: number, scale = 1, shift = 0): Float32Array {

@@ -1,13 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import {
-  GateActivation,
+  type GateActivation,
   GRU_SEQUENCE,
   GRU_SEQUENCE_GRAD,
   LSTM_SEQUENCE,
   LSTM_SEQUENCE_GRAD,
-  recurrentKernelsAvailable,
-  registerRecurrentKernels,
-} from './fused-recurrent-kernels';
+} from '../backend/wasm-kernels/recurrent-sequence';
 
 type LstmArgs = Parameters<typeof tf.layers.lstm>[0];
 type GruArgs = Parameters<typeof tf.layers.gru>[0];
@@ -60,7 +58,8 @@ function fusedGate(layer: RnnLayer, cell: RecurrentCell): GateActivation | null 
   if (cell.activation.getClassName() !== 'tanh') return null;
   const gate = cell.recurrentActivation.getClassName();
   if (gate !== 'hardSigmoid' && gate !== 'sigmoid') return null;
-  return recurrentKernelsAvailable() ? gate : null;
+  const backend = tf.getBackend();
+  return backend !== undefined && tf.getKernel(LSTM_SEQUENCE, backend) !== undefined ? gate : null;
 }
 
 function cellOf(layer: RnnLayer): RecurrentCell {
@@ -229,7 +228,7 @@ function fusedCall(layer: RnnLayer, kind: Kind, gate: GateActivation, inputs: tf
 /**
  * tf.layers.lstm with the same weights (kernel [in, 4u], recurrent kernel [u, 4u], bias [4u],
  * gates i, f, c, o), initialisers (incl. unitForgetBias), config and outputs, but whose call
- * runs the whole sequence in a few kernels (fused-recurrent-kernels.ts) and has a
+ * runs the whole sequence in a few kernels (backend/wasm-kernels/recurrent-sequence.ts) and has a
  * whole-sequence gradient: ~10 kernel calls per layer call instead of ~140 per timestep.
  *
  * Supports returnSequences, returnState, goBackwards, initial states (kwarg or extra inputs),
@@ -267,6 +266,5 @@ export class FusedGRU extends GruBase {
   }
 }
 
-registerRecurrentKernels();
 tf.serialization.registerClass(FusedLSTM);
 tf.serialization.registerClass(FusedGRU);

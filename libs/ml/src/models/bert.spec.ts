@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { SeededRandom } from '../data/rng';
 import { buildBertClassifierFrom, maskedLanguageModelBatch, type BertSpec } from './bert';
 import { buildModel } from './build-model';
-import { expectedOutputShape, saveAndLoad, standardChecks, tinyTaskInfo } from './test-support';
+import { expectedOutputShape, saveAndLoad, standardChecks, tinyTaskInfo } from '@tfleet/testing';
 
 function tinySpec(overrides: Partial<Omit<BertSpec, 'family'>> = {}): BertSpec {
   return { family: 'bert', dModel: 8, heads: 2, ffDim: 16, dropout: 0, positional: 'learned', norm: 'post', layers: 1, maskRate: 0.15, ...overrides };

@@ -13,9 +13,9 @@ import { BlockBuilder } from './transformer';
 export type BertSpec = Extract<ModelSpec, { family: 'bert' }>;
 
 /** Learned position table size: pretraining and fine-tuning lengths may differ, up to this. */
-export const BERT_MAX_POSITIONS = 512;
+const BERT_MAX_POSITIONS = 512;
 /** Name of the encoder's output layer, where a classifier attaches to a pretrained model. */
-export const BERT_ENCODER_OUTPUT = 'bert_encoder_output';
+const BERT_ENCODER_OUTPUT = 'bert_encoder_output';
 
 /**
  * BERT (Devlin et al.): a Transformer encoder over token ids (any length up to

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { TaskKind } from '@tfleet/contracts';
 import { buildModel } from './build-model';
 import type { CnnSpec } from './cnn';
-import { expectedOutputShape, standardChecks, tinyTaskInfo } from './test-support';
+import { expectedOutputShape, standardChecks, tinyTaskInfo } from '@tfleet/testing';
 
 const block = { filters: 4, kernelSize: 3, strides: 1, padding: 'valid', activation: 'relu', pool: 'max', poolSize: 2, batchNorm: false, dropout: 0 } as const;
 

@@ -12,7 +12,7 @@ const InitializerBase = Object.getPrototypeOf(tf.initializers.zeros().constructo
  * tfjs's own `orthogonal` runs a QR through tensor ops and took 24 s for the 128x512 recurrent
  * kernel of a default LSTM on this machine; this takes milliseconds.
  */
-export class SeededOrthogonal extends InitializerBase {
+class SeededOrthogonal extends InitializerBase {
   static className = 'TfleetSeededOrthogonal';
 
   constructor(readonly args: { seed: number; gain?: number }) {
@@ -34,7 +34,7 @@ export class SeededOrthogonal extends InitializerBase {
 tf.serialization.registerClass(SeededOrthogonal);
 
 /** Row-major [rows, cols] matrix whose shorter side is orthonormal (times gain). */
-export function orthogonalMatrix(rows: number, cols: number, seed: number, gain = 1): Float32Array {
+function orthogonalMatrix(rows: number, cols: number, seed: number, gain = 1): Float32Array {
   // Orthonormalise the k = min(rows, cols) vectors of length n = max(rows, cols).
   const n = Math.max(rows, cols);
   const k = Math.min(rows, cols);

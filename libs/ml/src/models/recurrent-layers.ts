@@ -27,7 +27,7 @@ const SimpleRnnBase = tf.layers.simpleRNN({ units: 1 }).constructor as (new (arg
  * FusedLSTM / FusedGRU (layers/fused-recurrent.ts, which copy their kwargs the same way);
  * StateInitLSTM and StateInitGRU stay registered so models saved with them still load.
  */
-export class StateInitLSTM extends LstmBase {
+class StateInitLSTM extends LstmBase {
   static className = 'TfleetStateInitLSTM';
   override apply(inputs: Parameters<Lstm['apply']>[0], kwargs?: Kwargs): ReturnType<Lstm['apply']> {
     return super.apply(inputs, kwargs === undefined ? kwargs : { ...kwargs });
@@ -35,7 +35,7 @@ export class StateInitLSTM extends LstmBase {
 }
 tf.serialization.registerClass(StateInitLSTM);
 
-export class StateInitGRU extends GruBase {
+class StateInitGRU extends GruBase {
   static className = 'TfleetStateInitGRU';
   override apply(inputs: Parameters<Gru['apply']>[0], kwargs?: Kwargs): ReturnType<Gru['apply']> {
     return super.apply(inputs, kwargs === undefined ? kwargs : { ...kwargs });

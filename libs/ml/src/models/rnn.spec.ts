@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { TaskKind } from '@tfleet/contracts';
 import { buildModel, countParameters } from './build-model';
 import type { RecurrentSpec } from './rnn';
-import { disposeBatch, maxOutputDifference, randomBatch, saveAndLoad, tinyTaskInfo, trainSteps } from './test-support';
+import { disposeBatch, maxOutputDifference, randomBatch, saveAndLoad, tinyTaskInfo, trainSteps } from '@tfleet/testing';
 
 const FAMILIES = ['simple-rnn', 'lstm', 'gru'] as const;
 

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { TaskKind } from '@tfleet/contracts';
 import { buildModel } from './build-model';
-import { expectedOutputShape, standardChecks, tinyTaskInfo } from './test-support';
+import { expectedOutputShape, standardChecks, tinyTaskInfo } from '@tfleet/testing';
 import type { TransformerSpec } from './transformer';
 
 function tinySpec(overrides: Partial<Omit<TransformerSpec, 'family'>> = {}): TransformerSpec {

@@ -13,7 +13,7 @@ import { Identity, MaskedMeanPooling } from './pooling';
 export type TransformerSpec = Extract<ModelSpec, { family: 'transformer' }>;
 
 /** The options every Transformer block reads (shared by `transformer` and `bert`). */
-export interface BlockOptions {
+interface BlockOptions {
   dModel: number;
   heads: number;
   ffDim: number;
@@ -34,7 +34,7 @@ class Namer {
   }
 }
 
-export function validateBlockOptions(options: BlockOptions): void {
+function validateBlockOptions(options: BlockOptions): void {
   for (const field of ['dModel', 'heads', 'ffDim'] as const) {
     const value = options[field];
     if (!Number.isInteger(value) || value <= 0) throw new Error(`model.${field} must be a positive integer (got ${value})`);

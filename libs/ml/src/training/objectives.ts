@@ -27,7 +27,7 @@ export function perSampleLoss(info: TaskInfo, output: tf.Tensor, target: tf.Tens
 
 
 /** 1 where a target token counts, 0 on padding. */
-export function tokenMask(info: TaskInfo, target: tf.Tensor): tf.Tensor {
+function tokenMask(info: TaskInfo, target: tf.Tensor): tf.Tensor {
   return info.padId === undefined ? tf.onesLike(target).toFloat() : tf.cast(tf.notEqual(target, info.padId), 'float32');
 }
 

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { randomUUID } from 'node:crypto';
 import { type CheckpointPayload, parseExperimentSpec, type RankReport, type RankTask } from '@tfleet/contracts';
 import { initBackend } from '../backend/backend';
-import { SoloCollective } from '../parallel/collective';
+import { SoloCollective } from '@tfleet/parallel';
 import { runTrainingRank } from './run-rank';
 
 function taskFor(input: unknown, resumeFrom?: CheckpointPayload): RankTask {

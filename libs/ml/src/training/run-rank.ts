@@ -8,7 +8,7 @@ import { evaluateDecoding } from '../evaluation/seq2seq-metrics';
 import { buildBertClassifierFrom, maskedLanguageModelBatch } from '../models/bert';
 import type { VocabularyJSON } from '../data/tokenizer';
 import { buildModel, countParameters } from '../models/build-model';
-import type { Collective } from '../parallel/collective';
+import type { Collective } from '@tfleet/parallel';
 import { type Batch, epochOrder, gatherBatch, shardRange } from './batches';
 import { deserializeModel, restoreModelWeights, restoreOptimizer, serializeModel, serializeOptimizer } from './checkpoint';
 import { EVAL_SUM_KEYS, type EvalSums, emptyEvalSums, evalBatchSums, metricsFromSums, perSampleLoss } from './objectives';

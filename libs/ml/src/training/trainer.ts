@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { float32Contents, overwritableFloat32Contents } from '../backend/tensor-contents';
+import type { Collective } from '@tfleet/parallel';
 import { type DropoutKey, withDropoutKey } from '../layers/seeded-dropout';
-import type { Collective } from '../parallel/collective';
 
 export interface TrainerOptions {
   model: tf.LayersModel;
@@ -156,7 +156,7 @@ export class Trainer {
 }
 
 /** Scales all gradients by min(1, clipNorm / globalNorm). Disposes its inputs when it scales. */
-export function clipByGlobalNorm(grads: tf.Tensor[], clipNorm: number): tf.Tensor[] {
+function clipByGlobalNorm(grads: tf.Tensor[], clipNorm: number): tf.Tensor[] {
   const norm = tf.tidy(() => tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g))))).dataSync()[0]!);
   if (!(norm > clipNorm)) return grads;
   const scale = clipNorm / norm;

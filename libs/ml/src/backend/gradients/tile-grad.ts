@@ -8,7 +8,7 @@ import { reluGradConfig } from './relu-grad';
  * transformer step on wasm. The same sum is one reshape and one reduction: view dy
  * [r0*x0, r1*x1, ...] as [r0, x0, r1, x1, ...] and sum over the repetition axes.
  */
-export const tileGradConfig: tf.GradConfig = {
+const tileGradConfig: tf.GradConfig = {
   kernelName: 'Tile',
   inputsToSave: ['x'],
   gradFunc: (dy, saved, attrs) => {

@@ -46,7 +46,6 @@ let registered = false;
  * every process that imports @tfleet/ml, and code that does not await tf.setBackend would fail.
  */
 export function loadWasmBackendPackage(): void {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   require('@tensorflow/tfjs-backend-wasm');
 }
 

@@ -116,10 +116,6 @@ export function perBackend<T>(factory: (backend: WasmBackend) => T): (backend: W
   };
 }
 
-export function shapeBytes(shape: number[]): Uint8Array {
-  return new Uint8Array(new Int32Array(shape).buffer);
-}
-
 /** The parts of the WebAssembly JS API the loaders use (the project compiles without the DOM lib, which declares them). */
 interface WebAssemblyApi {
   Module: new (bytes: Uint8Array) => object;

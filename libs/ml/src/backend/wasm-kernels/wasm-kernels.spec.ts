@@ -4,7 +4,7 @@ import { initBackend } from '../backend';
 import { setMaxPatchFloatsForTests } from './conv2d-backprop-filter';
 import { setMaxInputGradPatchFloatsForTests } from './conv2d-backprop-input';
 import { registerWasmKernels, unregisterWasmKernels, wasmKernelsRegistered } from './index';
-import { relativeError } from './test-support';
+import { relativeError } from '@tfleet/testing';
 
 type Computation = () => tf.Tensor | tf.Tensor[];
 

@@ -7,7 +7,7 @@ import { asWasmBackend, WasmBackend } from '../wasm-internals';
 import { instantiateSimdKernels, relaxedSimdSupported, SimdKernels, SimdKernelsBuild, simdKernels } from './index';
 import { KERNELS_PORTABLE_WASM_BASE64, KERNELS_RELAXED_WASM_BASE64 } from './kernels-wasm';
 import { buildKernels, compileWat, GENERATED_FILE_NAME, portableSource, simdSourceDir } from './wat-compiler';
-import { relativeError } from '../test-support';
+import { relativeError } from '@tfleet/testing';
 
 const rng = new SeededRandom(99);
 function randomValues(size: number): Float32Array {

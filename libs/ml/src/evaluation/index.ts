@@ -1,2 +1,0 @@
-export * from './decode';
-export * from './seq2seq-metrics';
