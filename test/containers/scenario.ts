@@ -159,7 +159,7 @@ class Scenario {
   }
 
   async build(): Promise<void> {
-    await this.compose(['build', 'redis', 'api', 'worker'], { timeoutMs: 60 * 60_000 });
+    await this.compose(['build', 'api', 'worker'], { timeoutMs: 60 * 60_000 });
   }
 
   async upAndWait(): Promise<void> {
