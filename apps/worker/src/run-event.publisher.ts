@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable } from '@nestjs/common';
 import type { Queue } from 'bullmq';
@@ -7,6 +8,11 @@ import { runEventJobOptions } from '@tfleet/queue';
 /** Sends one attempt's run events, numbered in order, to the API through the run-events queue. */
 export class RunEventStream {
   private seq = 0;
+  /**
+   * One run of the attempt: a job that stalled (its worker died) runs again with the same
+   * attempt number, and its events must not be taken for resends of the dead run's.
+   */
+  private readonly run = randomBytes(4).toString('hex');
 
   constructor(
     private readonly queue: Queue<RunEvent>,
@@ -18,7 +24,7 @@ export class RunEventStream {
     const seq = this.seq++;
     const event = { ...body, experimentId: this.experimentId, attempt: this.attempt, seq, at: new Date().toISOString() } as RunEvent;
     // The id makes a resend after a lost reply the same job, not a second event.
-    await this.queue.add(JobName.RunEvent, event, runEventJobOptions(`${this.experimentId}_${this.attempt}_${seq}`));
+    await this.queue.add(JobName.RunEvent, event, runEventJobOptions(`${this.experimentId}_${this.attempt}_${this.run}_${seq}`));
   }
 }
 
