@@ -49,4 +49,12 @@ if [[ ! -f dist/test/containers/scenario.js || test/containers/scenario.ts -nt d
   npm run build >/tmp/tfleet-ct-build.log 2>&1 || { tail -20 /tmp/tfleet-ct-build.log >&2; die "npm run build failed (above)"; }
 fi
 
-TFLEET_CT_SETUP_S=$(( $(date +%s) - started_at )) node dist/test/containers/scenario.js
+# The scenario prints only its JSON line on stdout: held back until dockerd is stopped, so it is the last line.
+set +e
+result="$(TFLEET_CT_SETUP_S=$(( $(date +%s) - started_at )) node dist/test/containers/scenario.js)"
+code=$?
+set -e
+stop_dockerd
+trap - EXIT
+printf '%s\n' "$result"
+exit "$code"
