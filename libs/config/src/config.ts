@@ -17,7 +17,8 @@ export const envSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only')
     .default('tfleet'),
-  TFLEET_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Empty counts as unset (compose passes `${TFLEET_API_KEY:-}`): the API then generates one. */
+  TFLEET_API_KEY: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(16, 'must be at least 16 characters').optional()),
   TFLEET_BACKEND: backendRequestSchema.default('auto'),
   TFLEET_MAX_RANKS: positive.max(256).default(availableParallelism()),
   TFLEET_WORKER_CONCURRENCY: positive.max(64).default(1),
