@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
+import { registerWebGpuKernels } from './webgpu-kernels';
 import { dawnNodePath, probeWebGpu, type WebGpuProbe } from './webgpu-probe';
 
 /*
@@ -288,6 +289,7 @@ async function registerWebGpuBackend(adapter: DawnAdapter, loadModule?: (name: s
   // Imported before navigator.gpu exists, so the package does not register its own factory.
   const pkg = load(WEBGPU_PACKAGE) as Partial<WebGpuBackendModule>;
   if (typeof pkg.WebGPUBackend !== 'function') throw new Error(`${WEBGPU_PACKAGE} does not export WebGPUBackend`);
+  registerWebGpuKernels();
   const limits = adapter.limits;
   const wanted = ['maxComputeWorkgroupStorageSize', 'maxComputeWorkgroupsPerDimension', 'maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupSizeX', 'maxComputeInvocationsPerWorkgroup'];
   const requiredLimits: Record<string, number> = {};
