@@ -3,7 +3,7 @@ import { type Job, UnrecoverableError } from 'bullmq';
 import { hostname } from 'node:os';
 import type { BackendName, RankReport, RankTask, RuntimeInfo, TrainExperimentJobData, TrainingProgress } from '@tfleet/contracts';
 import type { TfleetConfig } from '@tfleet/config';
-import { BackendUnavailableError, isNativeBackend, RankGroup } from '@tfleet/ml';
+import { BackendUnavailableError, needsRankProcesses, RankGroup, webgpuRankAdapters } from '@tfleet/ml';
 import { CancellationService } from './cancellation.service';
 import { RunEventPublisher, type RunEventStream } from './run-event.publisher';
 import { scalingEfficiency, ThroughputBaselines, throughputSignature } from './throughput-baselines';
@@ -39,7 +39,7 @@ export class TrainingRunService {
     const attempts = job.opts.attempts ?? 1;
     try {
       const backend = this.chooseBackend(spec.training.backend);
-      const ranks = this.chooseRanks(spec.training.ranks, spec.training.batchSize);
+      const ranks = this.chooseRanks(spec.training.ranks, spec.training.batchSize, backend);
       return await this.train(job, data, events, backend, ranks, attempt);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
@@ -66,12 +66,14 @@ export class TrainingRunService {
         await events.send({ type: 'cancelled', step: 0 });
         return 'cancelled';
       }
-      const transport = isNativeBackend(backend) ? 'processes' : 'threads';
+      const transport = needsRankProcesses(backend) ? 'processes' : 'threads';
       const group = new RankGroup({
         transport,
         worldSize: ranks,
         barrierTimeoutMs: this.config.barrierTimeoutMs,
         ...(transport === 'processes' ? { intraOpThreads: this.config.intraOpThreads, ...(this.config.gpuDevices.length > 0 ? { gpuDevices: this.config.gpuDevices } : {}) } : {}),
+        // webgpu: one rank process per adapter (adapter index in the rank's environment).
+        ...(backend === 'webgpu' ? { webgpuAdapters: webgpuRankAdapters(this.config.gpuDevices) } : {}),
       });
       // Reports arrive as events from the ranks; chain the sends so they reach the API in order.
       let sending: Promise<void> = Promise.resolve();
@@ -167,11 +169,12 @@ export class TrainingRunService {
     throw new BackendUnavailableError(requested, `this worker runs '${this.workerBackend}' (TFLEET_BACKEND=${this.config.backend})`);
   }
 
-  private chooseRanks(requested: number | undefined, batchSize: number): number {
+  private chooseRanks(requested: number | undefined, batchSize: number, backend: BackendName): number {
     if (requested !== undefined && requested > this.config.maxRanks) {
       throw new SpecNotServableError(`training.ranks is ${requested}, but this worker runs at most ${this.config.maxRanks} (TFLEET_MAX_RANKS)`);
     }
-    return Math.max(1, Math.min(requested ?? this.config.maxRanks, batchSize));
+    const byDefault = backend === 'webgpu' ? Math.min(this.config.maxRanks, webgpuRankAdapters(this.config.gpuDevices).length) : this.config.maxRanks;
+    return Math.max(1, Math.min(requested ?? byDefault, batchSize));
   }
 
   private runtimeInfo(report: Extract<RankReport, { kind: 'ready' }>, ranks: number, transport: RuntimeInfo['rankTransport'], seed: number): RuntimeInfo {

@@ -30,6 +30,8 @@ export interface BackendOptions {
   allowNative?: boolean;
   /** Environment written before a native addon loads. @defaultValue process.env */
   env?: NodeJS.ProcessEnv;
+  /** webgpu: accept a software adapter (TFLEET_WEBGPU_ALLOW_SOFTWARE). @defaultValue read from `env` */
+  webgpuAllowSoftware?: boolean;
   /** Loads a module by name; tests substitute it to simulate absent or GPU-less addons. */
   loadModule?: (name: string) => unknown;
 }
@@ -94,7 +96,7 @@ export async function initBackend(request: BackendRequest, options: BackendOptio
       break;
     }
     case 'webgpu': {
-      const gpu = await activateWebGpu({ env: opts.env, loadModule: opts.loadModule });
+      const gpu = await activateWebGpu({ env: opts.env, loadModule: opts.loadModule, ...(options.webgpuAllowSoftware !== undefined ? { allowSoftware: options.webgpuAllowSoftware } : {}) });
       if (!gpu.ok) throw new BackendUnavailableError(request, gpu.reason);
       info = { backend: 'webgpu', device: gpu.device, tfjsVersion: tfjsVersion(), adapter: gpu.adapter };
       break;

@@ -99,6 +99,8 @@ const WEBGPU_PACKAGE = '@tensorflow/tfjs-backend-webgpu';
 let dawn: DawnModule | null = null;
 let activeDevice: DawnDevice | null = null;
 let activeAdapter: WebGpuAdapterRecord | null = null;
+/** Hardware adapters Dawn listed when this process opened one (the rank placement uses it). */
+let hardwareAdapterCount = 0;
 /** The Dawn instance of the last adapter opened; exposed as navigator.gpu. */
 let openedGpu: DawnGpu | null = null;
 
@@ -223,6 +225,7 @@ async function openHardware(api: string, index: number): Promise<{ adapter: Dawn
     return { reason: `Dawn found no hardware ${api} adapter${seen}` };
   }
   if (index >= hardware.length) return { reason: `adapter index ${index} requested (TFLEET_WEBGPU_ADAPTER_INDEX) but Dawn lists ${hardware.length} hardware ${api} adapter(s)` };
+  hardwareAdapterCount = hardware.length;
   const name = hardware[index].name;
   // dawn.node's `adapter=` flag picks the first adapter whose name contains the filter: with
   // several adapters of the same name only the first of them can be told apart.
@@ -305,6 +308,17 @@ async function registerWebGpuBackend(adapter: DawnAdapter, loadModule?: (name: s
   tf.registerBackend('webgpu', () => new Backend(device, adapter.info), 0);
   if (!(await tf.setBackend('webgpu'))) throw new Error("tf.setBackend('webgpu') returned false");
   activeDevice = device;
+}
+
+/**
+ * Adapter indices for the ranks of a webgpu run, one rank per adapter: the configured GPU
+ * indices (TFLEET_GPU_DEVICES) when given, else every hardware adapter this process found when
+ * it opened its own (the worker does at start), else adapter 0 (one software adapter).
+ */
+export function webgpuRankAdapters(configured: readonly string[] = []): number[] {
+  if (configured.length > 0) return configured.map((index) => Number(index));
+  if (activeAdapter && !activeAdapter.software && hardwareAdapterCount > 0) return Array.from({ length: hardwareAdapterCount }, (_, i) => i);
+  return [0];
 }
 
 /** The adapter this process opened, if any. */
