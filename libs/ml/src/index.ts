@@ -40,3 +40,4 @@ export * from './parallel/shared-memory-collective';
 export * from './parallel/process-collective';
 export * from './parallel/all-reduce-bench';
 export * from './shootout';
+export * from './backend/webgpu-parity';

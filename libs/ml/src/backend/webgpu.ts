@@ -147,6 +147,7 @@ function exposeGpu(gpu: DawnGpu): void {
  */
 export async function listAdapters(api: string): Promise<ListedAdapter[]> {
   const module = loadDawn();
+  if (api === 'opengles') useSurfacelessEglWithoutDisplay(process.env);
   let message = '';
   try {
     const adapter = await module.create([`backend=${api}`, `adapter=${LIST_SENTINEL}`]).requestAdapter({ featureLevel: 'compatibility' });
@@ -249,8 +250,7 @@ async function openHardware(api: string, index: number): Promise<{ adapter: Dawn
 /** Dawn's OpenGL ES backend on Mesa (llvmpipe): the CI path; see the engineering notes. */
 async function openSoftware(env: NodeJS.ProcessEnv): Promise<{ adapter: DawnAdapter; record: WebGpuAdapterRecord } | { reason: string }> {
   if (process.platform !== 'linux') return { reason: `no software adapter path on ${process.platform}` };
-  // Without a display, EGL must be told to use no window system (read when Dawn opens EGL).
-  if (!env['DISPLAY'] && !env['WAYLAND_DISPLAY'] && process.env['EGL_PLATFORM'] === undefined) process.env['EGL_PLATFORM'] = 'surfaceless';
+  useSurfacelessEglWithoutDisplay(env);
   let adapter: DawnAdapter | null;
   try {
     openedGpu = loadDawn().create(['backend=opengles']);
@@ -261,6 +261,11 @@ async function openSoftware(env: NodeJS.ProcessEnv): Promise<{ adapter: DawnAdap
   if (!adapter) return { reason: "Dawn's OpenGL ES backend found no adapter (Mesa: apt-get install libegl1 libgles2 libgl1-mesa-dri libegl-mesa0)" };
   const record = recordOf(adapter, 'opengles', 0);
   return { adapter, record: { ...record, software: true } };
+}
+
+/** Without a display, Mesa's EGL must be told to use no window system (read when Dawn opens EGL). */
+function useSurfacelessEglWithoutDisplay(env: NodeJS.ProcessEnv): void {
+  if (!env['DISPLAY'] && !env['WAYLAND_DISPLAY'] && process.env['EGL_PLATFORM'] === undefined) process.env['EGL_PLATFORM'] = 'surfaceless';
 }
 
 function recordOf(adapter: DawnAdapter, api: string, index: number): WebGpuAdapterRecord {
