@@ -2,10 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Queue } from 'bullmq';
+import type IORedis from 'ioredis';
 import type { DataSource } from 'typeorm';
-import { type CheckpointPayload, parseExperimentSpec, type RunEvent, type RunEventBody, type RuntimeInfo } from '@tfleet/contracts';
+import { loadConfig, type TfleetConfig } from '@tfleet/config';
+import { type CheckpointPayload, parseExperimentSpec, QueueName, type RunEvent, type RunEventBody, type RuntimeInfo, type TrainExperimentJobData } from '@tfleet/contracts';
 import { ExperimentsRepository, openDatabase } from '@tfleet/persistence';
+import { cancelKey, createRedis, redisOptionsFromUrl } from '@tfleet/queue';
+import { JobSignals } from '../../apps/api/src/common/job-signals';
 import { RunEventsService } from '../../apps/api/src/run-events/run-events.service';
+import { TEST_REDIS_URL } from '../utils/tfleet-stack.util';
 
 const runtime: RuntimeInfo = {
   backend: 'wasm',
@@ -33,15 +39,26 @@ describe('run events into SQLite (real file, migrations applied)', () => {
   let dataSource: DataSource;
   let repository: ExperimentsRepository;
   let service: RunEventsService;
+  let redis: IORedis;
+  let queue: Queue<TrainExperimentJobData>;
+  let config: TfleetConfig;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'tfleet-int-'));
     dataSource = await openDatabase(join(dir, 'test.sqlite'));
     repository = new ExperimentsRepository(dataSource);
-    service = new RunEventsService(repository);
+    config = loadConfig({ REDIS_URL: TEST_REDIS_URL, TFLEET_QUEUE_PREFIX: `int-${randomUUID().slice(0, 8)}` });
+    redis = createRedis(config.redisUrl);
+    queue = new Queue(QueueName.Experiments, { connection: redisOptionsFromUrl(config.redisUrl), prefix: config.queuePrefix });
+    service = new RunEventsService(repository, new JobSignals(redis, queue, config));
   });
 
   afterAll(async () => {
+    await queue.obliterate({ force: true });
+    await queue.close();
+    const keys = await redis.keys(`${config.queuePrefix}:*`);
+    if (keys.length > 0) await redis.del(...keys);
+    redis.disconnect();
     await dataSource.destroy();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -96,6 +113,7 @@ describe('run events into SQLite (real file, migrations applied)', () => {
 
   it('keeps the final checkpoint and the newest resumable ones', async () => {
     const id = await newExperiment();
+    await service.apply(event(id, 1, { type: 'started', runtime, paramCount: 1 }));
     for (const step of [5, 10, 15, 20]) await service.apply(event(id, 1, { type: 'checkpoint', checkpoint: checkpoint(step, 'periodic') }));
     await service.apply(event(id, 1, { type: 'checkpoint', checkpoint: checkpoint(20, 'final') }));
     const kept = await repository.listCheckpoints(id);
@@ -114,5 +132,68 @@ describe('run events into SQLite (real file, migrations applied)', () => {
     }
     const board = await repository.leaderboard({ datasetName: 'mnist', metric: 'loss', order: 'asc', limit: 3 });
     expect(board.map((r) => r.value)).toEqual([0.1, 0.2, 0.3]);
+  });
+
+  const epochEvent = (id: string, attempt: number, epoch: number, loss: number) =>
+    event(id, attempt, { type: 'epoch', epoch, step: epoch * 10, train: { loss }, validation: { loss }, samplesPerSecond: 1, wallTimeMs: 1 });
+
+  it('a newer attempt starts over: the view and the history are its alone', async () => {
+    const id = await newExperiment();
+    await service.apply(event(id, 1, { type: 'started', runtime: { ...runtime, workerId: 'dead-worker' }, paramCount: 1 }));
+    for (const epoch of [1, 2, 3]) await service.apply(epochEvent(id, 1, epoch, 10 + epoch));
+    await service.apply(event(id, 1, { type: 'checkpoint', checkpoint: checkpoint(30, 'periodic') }));
+    await service.apply(event(id, 2, { type: 'started', runtime: { ...runtime, workerId: 'second-worker' }, paramCount: 1 }));
+    // A late event of the dead attempt changes nothing.
+    expect(await service.apply(epochEvent(id, 1, 4, 99))).toBe('dropped');
+    expect(await service.apply(event(id, 1, { type: 'completed', test: { loss: 9 }, baselines: {}, steps: 40, epochs: 4, samplesPerSecond: 1, wallTimeMs: 1, scalingEfficiency: null }))).toBe('dropped');
+    await service.apply(epochEvent(id, 2, 1, 1.5));
+    const stored = await repository.findById(id);
+    expect(stored).toMatchObject({ status: 'running', attempt: 2 });
+    expect(stored!.runtime!.workerId).toBe('second-worker');
+    const history = await repository.metricHistory(id);
+    expect(history.map((m) => `${m.attempt}:${m.epoch}/${m.split}/${m.value}`).sort()).toEqual(['2:1/train/1.5', '2:1/validation/1.5']);
+    expect(await repository.listCheckpoints(id)).toEqual([]);
+  });
+
+  it('events of an attempt that never became current are dropped', async () => {
+    const id = await newExperiment();
+    expect(await service.apply(epochEvent(id, 1, 1, 1))).toBe('dropped');
+    expect(await repository.metricHistory(id)).toEqual([]);
+  });
+
+  it('tells the worker to stop a job whose experiment does not exist or has finished', async () => {
+    const orphan = randomUUID();
+    expect(await service.apply(event(orphan, 1, { type: 'started', runtime, paramCount: 1 }))).toBe('dropped');
+    expect(await redis.get(cancelKey(config.queuePrefix, orphan))).toBe('1');
+    const done = await newExperiment();
+    await service.apply(event(done, 1, { type: 'started', runtime, paramCount: 1 }));
+    await service.apply(event(done, 1, { type: 'completed', test: { loss: 0.5 }, baselines: {}, steps: 1, epochs: 1, samplesPerSecond: 1, wallTimeMs: 1, scalingEfficiency: null }));
+    expect(await service.apply(event(done, 2, { type: 'started', runtime: { ...runtime, workerId: 'duplicate' }, paramCount: 1 }))).toBe('dropped');
+    expect(await redis.get(cancelKey(config.queuePrefix, done))).toBe('1');
+    expect(await repository.findById(done)).toMatchObject({ status: 'completed', attempt: 1 });
+  });
+
+  it('writes arriving at once never share a transaction: all land, none fails', async () => {
+    // Without the write serializer this interleaves BEGINs on SQLite's one connection
+    // ("cannot start a transaction within a transaction") and loses rows on rollback.
+    const running = await newExperiment();
+    await service.apply(event(running, 1, { type: 'started', runtime, paramCount: 1 }));
+    const parsed = parseExperimentSpec({ dataset: { name: 'adding' }, model: { family: 'gru' } });
+    if (!parsed.ok) throw new Error('spec');
+    const ids = Array.from({ length: 150 }, () => randomUUID());
+    const work: Promise<unknown>[] = [];
+    ids.forEach((id, i) => {
+      work.push(repository.insertQueued(id, parsed.value));
+      work.push(service.apply(event(running, 1, { type: 'checkpoint', checkpoint: checkpoint(100 + i, 'periodic') })));
+      work.push(service.apply(epochEvent(running, 1, i + 1, i)));
+      if (i % 3 === 0) work.push(repository.delete(id));
+    });
+    const results = await Promise.allSettled(work);
+    expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+    const kept = ids.filter((_, i) => i % 3 !== 0);
+    expect((await repository.existingIds(ids)).size).toBe(kept.length);
+    expect((await repository.existingIds(kept)).size).toBe(kept.length);
+    expect((await repository.metricHistory(running)).filter((m) => m.split === 'train').length).toBe(150);
+    expect((await repository.listCheckpoints(running)).map((c) => c.step)).toEqual([248, 249]);
   });
 });

@@ -5,14 +5,18 @@ import { QueueName } from '@tfleet/contracts';
 import type { TfleetConfig } from '@tfleet/config';
 import { redisOptionsFromUrl } from '@tfleet/queue';
 import { ApiKeyGuard } from './common/api-key.guard';
+import { ExperimentsQueueCloser, experimentsQueueProvider } from './common/experiments-queue.provider';
+import { JobSignals } from './common/job-signals';
+import { RedisGate } from './common/redis-gate';
 import { HttpErrorFilter } from './common/http-exception.filter';
-import { redisProvider } from './common/redis.provider';
+import { RedisCloser, redisProvider } from './common/redis.provider';
 import { API_KEY, CONFIG } from './common/tokens';
 import { DatabaseModule } from './database/database.module';
 import { ExperimentsController } from './experiments/experiments.controller';
 import { ExperimentsService } from './experiments/experiments.service';
 import { HealthController } from './health/health.controller';
 import { LeaderboardController } from './leaderboard/leaderboard.controller';
+import { QueueReconciler } from './reconciliation/queue-reconciler.service';
 import { ExperimentFailuresListener } from './run-events/experiment-failures.listener';
 import { RunEventsProcessor } from './run-events/run-events.processor';
 import { RunEventsService } from './run-events/run-events.service';
@@ -35,12 +39,19 @@ export class ApiModule {
         configModule,
         DatabaseModule,
         BullModule.forRoot({ connection: redisOptionsFromUrl(config.redisUrl), prefix: config.queuePrefix }),
-        BullModule.registerQueue({ name: QueueName.Experiments }, { name: QueueName.RunEvents }),
+        // The experiments queue that requests use is experimentsQueueProvider's (fail-fast).
+        BullModule.registerQueue({ name: QueueName.RunEvents }),
       ],
       controllers: [ExperimentsController, LeaderboardController, HealthController],
       providers: [
         redisProvider,
+        RedisCloser,
+        RedisGate,
+        experimentsQueueProvider,
+        ExperimentsQueueCloser,
+        JobSignals,
         ExperimentsService,
+        QueueReconciler,
         RunEventsService,
         RunEventsProcessor,
         ExperimentFailuresListener,

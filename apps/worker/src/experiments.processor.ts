@@ -1,28 +1,49 @@
-import { Processor, WorkerHost } from '@nestjs/bullmq';
-import { Inject, type OnApplicationBootstrap } from '@nestjs/common';
+import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
+import { Injectable, Logger, type Type } from '@nestjs/common';
 import { type Job, UnrecoverableError } from 'bullmq';
 import { formatIssues, parseWith, QueueName, trainExperimentJobDataSchema } from '@tfleet/contracts';
 import type { TfleetConfig } from '@tfleet/config';
-import { CONFIG } from './tokens';
 import { type TrainOutcome, TrainingRunService } from './training-run.service';
 
 /** Thin adapter: re-validate the job read back from Redis, then train. */
-@Processor(QueueName.Experiments, { lockDuration: 60_000, stalledInterval: 30_000, maxStalledCount: 2 })
-export class ExperimentsProcessor extends WorkerHost implements OnApplicationBootstrap {
-  constructor(
-    private readonly training: TrainingRunService,
-    @Inject(CONFIG) private readonly config: TfleetConfig,
-  ) {
+@Injectable()
+export class ExperimentsProcessor extends WorkerHost {
+  private readonly logger = new Logger('ExperimentsProcessor');
+
+  constructor(private readonly training: TrainingRunService) {
     super();
   }
 
-  onApplicationBootstrap(): void {
-    this.worker.concurrency = this.config.workerConcurrency;
-  }
-
-  async process(job: Job<unknown>): Promise<{ outcome: TrainOutcome }> {
+  async process(job: Job<unknown>, token?: string): Promise<{ outcome: TrainOutcome }> {
     const parsed = parseWith(trainExperimentJobDataSchema, job.data);
     if (!parsed.ok) throw new UnrecoverableError(`invalid job data: ${formatIssues(parsed.issues)}`);
-    return { outcome: await this.training.run(job as Job<typeof parsed.value>, parsed.value) };
+    return { outcome: await this.training.run(job as Job<typeof parsed.value>, parsed.value, token) };
   }
+
+  /**
+   * BullMQ reports here what it could not do in the background: renew a lock, move a job whose
+   * lock was lost. Logged, never thrown: an 'error' event without a listener would end the process.
+   */
+  @OnWorkerEvent('error')
+  onError(error: Error): void {
+    this.logger.warn(`queue worker: ${error.message}`);
+  }
+}
+
+/**
+ * The processor with this worker's lock settings. BullMQ renews a job's lock every half
+ * `lockDuration`; a worker that dies stops renewing, and within `lockDuration` plus one
+ * `stalledInterval` another worker's stalled-job check hands the job back (defaults 30 s and
+ * 15 s: a dead worker costs at most ~45 s of waiting). A stall counts as an execution, and
+ * after `maxStalledCount` stalls the job fails.
+ */
+export function experimentsProcessorFor(config: TfleetConfig): Type<ExperimentsProcessor> {
+  @Processor(QueueName.Experiments, {
+    concurrency: config.workerConcurrency,
+    lockDuration: config.jobLockMs,
+    stalledInterval: config.stalledIntervalMs,
+    maxStalledCount: 2,
+  })
+  class ConfiguredExperimentsProcessor extends ExperimentsProcessor {}
+  return ConfiguredExperimentsProcessor;
 }

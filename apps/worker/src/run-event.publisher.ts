@@ -7,6 +7,7 @@ import { runEventJobOptions } from '@tfleet/queue';
 /** Sends one attempt's run events, numbered in order, to the API through the run-events queue. */
 export class RunEventStream {
   private seq = 0;
+  private fenced = false;
 
   constructor(
     private readonly queue: Queue<RunEvent>,
@@ -14,7 +15,18 @@ export class RunEventStream {
     readonly attempt: number,
   ) {}
 
+  /** True once the attempt lost its job: it publishes nothing more. */
+  get isFenced(): boolean {
+    return this.fenced;
+  }
+
+  /** Stops the stream for good: an attempt that lost its job's lock must not report for it. */
+  fence(): void {
+    this.fenced = true;
+  }
+
   async send(body: RunEventBody): Promise<void> {
+    if (this.fenced) return;
     const seq = this.seq++;
     const event = { ...body, experimentId: this.experimentId, attempt: this.attempt, seq, at: new Date().toISOString() } as RunEvent;
     // The id makes a resend after a lost reply the same job, not a second event.

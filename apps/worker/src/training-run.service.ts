@@ -1,10 +1,12 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { type Job, UnrecoverableError } from 'bullmq';
 import { hostname } from 'node:os';
-import type { BackendName, RankReport, RankTask, RuntimeInfo, TrainExperimentJobData, TrainingProgress } from '@tfleet/contracts';
+import { type BackendName, QueueName, type RankReport, type RankTask, type RuntimeInfo, type TrainExperimentJobData, type TrainingProgress } from '@tfleet/contracts';
 import type { TfleetConfig } from '@tfleet/config';
 import { BackendUnavailableError, needsRankProcesses, RankGroup, webgpuRankAdapters } from '@tfleet/ml';
 import { CancellationService } from './cancellation.service';
+import { ExecutionCounter } from './executions';
+import { JobLocks } from './job-lock';
 import { RunEventPublisher, type RunEventStream } from './run-event.publisher';
 import { scalingEfficiency, ThroughputBaselines, throughputSignature } from './throughput-baselines';
 import { CONFIG, WORKER_BACKEND } from './tokens';
@@ -30,24 +32,48 @@ export class TrainingRunService {
     private readonly cancellation: CancellationService,
     private readonly publisher: RunEventPublisher,
     private readonly baselines: ThroughputBaselines,
+    private readonly executions: ExecutionCounter,
+    private readonly locks: JobLocks,
   ) {}
 
-  async run(job: Job<TrainExperimentJobData>, data: TrainExperimentJobData): Promise<TrainOutcome> {
+  /**
+   * `attempt` in run events is this execution's number (see ExecutionCounter), not BullMQ's
+   * failure count, so a run taken over after a stall reports as a new attempt. While it
+   * trains, the job's lock is watched: once it may be lost, the ranks stop at their next step
+   * and the attempt publishes nothing more (`JobLostError`).
+   */
+  async run(job: Job<TrainExperimentJobData>, data: TrainExperimentJobData, token: string | undefined): Promise<TrainOutcome> {
     const { experimentId, spec } = data;
-    const attempt = job.attemptsMade + 1;
+    const attempt = await this.executions.next(experimentId);
     const events = this.publisher.stream(experimentId, attempt);
+    const lost = new AbortController();
+    const jobLost: { error: JobLostError | null } = { error: null };
+    const lock =
+      token === undefined
+        ? null
+        : this.locks.watch(QueueName.Experiments, experimentId, token, (reason) => {
+            this.logger.warn(`experiment ${experimentId} attempt ${attempt}: job lost (${reason}); stopping at the next step, reporting nothing more`);
+            jobLost.error = new JobLostError(experimentId, attempt, reason);
+            events.fence();
+            lost.abort(jobLost.error);
+          });
     const attempts = job.opts.attempts ?? 1;
     try {
       const backend = this.chooseBackend(spec.training.backend);
       const ranks = this.chooseRanks(spec.training.ranks, spec.training.batchSize, backend);
-      return await this.train(job, data, events, backend, ranks, attempt);
+      const outcome = await this.train(job, data, events, backend, ranks, attempt, lost.signal);
+      if (jobLost.error) throw jobLost.error;
+      return outcome;
     } catch (error) {
+      if (jobLost.error) throw jobLost.error;
       const message = error instanceof Error ? error.message : String(error);
       const permanent = error instanceof UnrecoverableError || error instanceof BackendUnavailableError || error instanceof SpecNotServableError;
-      const willRetry = !permanent && attempt < attempts;
+      const willRetry = !permanent && job.attemptsMade + 1 < attempts;
       this.logger.error(`experiment ${experimentId} attempt ${attempt} failed${willRetry ? ' (will retry)' : ''}: ${message}`);
       await events.send({ type: 'failed', error: message, willRetry });
       throw willRetry ? error : new UnrecoverableError(message);
+    } finally {
+      lock?.stop();
     }
   }
 
@@ -58,9 +84,12 @@ export class TrainingRunService {
     backend: BackendName,
     ranks: number,
     attempt: number,
+    jobLost: AbortSignal,
   ): Promise<TrainOutcome> {
     const { experimentId, spec } = data;
-    const { signal, release } = await this.cancellation.watch(experimentId);
+    const { signal: cancelled, release } = await this.cancellation.watch(experimentId);
+    // The ranks stop at their next step for either reason; which one it was is decided after.
+    const signal = AbortSignal.any([cancelled, jobLost]);
     try {
       if (signal.aborted) {
         await events.send({ type: 'cancelled', step: 0 });
@@ -190,6 +219,19 @@ export class TrainingRunService {
       workerId: this.config.workerId,
       hostname: hostname(),
     };
+  }
+}
+
+/** This worker no longer holds the job (its lock expired or was taken); another attempt owns it. */
+export class JobLostError extends Error {
+  override name = 'JobLostError';
+
+  constructor(
+    readonly experimentId: string,
+    readonly attempt: number,
+    readonly reason: string,
+  ) {
+    super(`experiment ${experimentId} attempt ${attempt} lost its job: ${reason}`);
   }
 }
 

@@ -5,7 +5,10 @@ import { QueueName } from '@tfleet/contracts';
 import type { TfleetConfig } from '@tfleet/config';
 import { redisOptionsFromUrl } from '@tfleet/queue';
 import { CancellationService } from './cancellation.service';
-import { ExperimentsProcessor } from './experiments.processor';
+import { ExecutionCounter } from './executions';
+import { experimentsProcessorFor } from './experiments.processor';
+import { JobLocks } from './job-lock';
+import { WorkerRedisCloser, workerRedisProviders } from './redis.providers';
 import { RunEventPublisher } from './run-event.publisher';
 import { CONFIG, WORKER_BACKEND } from './tokens';
 import { ThroughputBaselines } from './throughput-baselines';
@@ -24,11 +27,15 @@ export class WorkerModule {
       providers: [
         { provide: CONFIG, useValue: config },
         { provide: WORKER_BACKEND, useValue: backend },
+        ...workerRedisProviders,
+        WorkerRedisCloser,
         CancellationService,
+        ExecutionCounter,
+        JobLocks,
         RunEventPublisher,
         ThroughputBaselines,
         TrainingRunService,
-        ExperimentsProcessor,
+        experimentsProcessorFor(config),
       ],
     };
   }

@@ -24,6 +24,12 @@ export const envSchema = z.object({
   TFLEET_WORKER_ID: z.string().min(1).default(`${hostname()}-${process.pid}`),
   TFLEET_BARRIER_TIMEOUT_MS: positive.default(60_000),
   TFLEET_JOB_ATTEMPTS: positive.max(100).default(3),
+  /** How long a worker's lock on a job lasts without renewal; a dead worker's job is taken over after it. */
+  TFLEET_JOB_LOCK_MS: positive.min(2_000).max(600_000).default(30_000),
+  /** How often workers look for jobs whose lock expired (stalled) and hand them back. */
+  TFLEET_STALLED_INTERVAL_MS: positive.min(500).max(600_000).default(15_000),
+  /** How often the API reconciles database rows with queue jobs (and once at start). */
+  TFLEET_RECONCILE_INTERVAL_MS: positive.min(1_000).max(3_600_000).default(60_000),
   /** Native backends: GPUs handed to rank processes round-robin, as CUDA_VISIBLE_DEVICES (e.g. '0,1'). */
   TFLEET_GPU_DEVICES: z
     .string()
@@ -54,6 +60,9 @@ export interface TfleetConfig {
   workerId: string;
   barrierTimeoutMs: number;
   jobAttempts: number;
+  jobLockMs: number;
+  stalledIntervalMs: number;
+  reconcileIntervalMs: number;
   bodyLimit: string;
   /** GPU indices for rank processes on tfjs-node-gpu; empty: let TensorFlow pick. */
   gpuDevices: string[];
@@ -86,6 +95,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TfleetConfig {
     workerId: e.TFLEET_WORKER_ID,
     barrierTimeoutMs: e.TFLEET_BARRIER_TIMEOUT_MS,
     jobAttempts: e.TFLEET_JOB_ATTEMPTS,
+    jobLockMs: e.TFLEET_JOB_LOCK_MS,
+    stalledIntervalMs: e.TFLEET_STALLED_INTERVAL_MS,
+    reconcileIntervalMs: e.TFLEET_RECONCILE_INTERVAL_MS,
     bodyLimit: e.TFLEET_BODY_LIMIT,
     gpuDevices: e.TFLEET_GPU_DEVICES ? e.TFLEET_GPU_DEVICES.split(',') : [],
     intraOpThreads: e.TFLEET_INTRA_OP_THREADS,

@@ -8,7 +8,9 @@ export const ENTITIES = [ExperimentEntity, MetricEntity, CheckpointEntity];
 
 /**
  * The SQLite data source. The schema comes from migrations/ only (never `synchronize`);
- * WAL lets the HTTP reads go on while the run-event writer commits.
+ * WAL lets readers go on while a writer commits, and the busy timeout makes another process
+ * that holds the write lock (a CLI, a backup) a wait instead of an SQLITE_BUSY error. Within
+ * this process the repository serializes its own writes (see WriteSerializer).
  */
 export function sqliteDataSourceOptions(database: string): DataSourceOptions {
   return {
@@ -19,6 +21,7 @@ export function sqliteDataSourceOptions(database: string): DataSourceOptions {
     migrationsRun: false,
     synchronize: false,
     enableWAL: true,
+    busyTimeout: 5_000,
     busyErrorRetry: 200,
     logging: ['error'],
   };

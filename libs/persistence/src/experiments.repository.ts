@@ -1,8 +1,9 @@
-import { type DataSource, In, type Repository } from 'typeorm';
+import { type DataSource, type EntityManager, In, LessThan, MoreThan, type Repository } from 'typeorm';
 import type { CheckpointPayload, ExperimentSpec, MetricValues, RuntimeInfo } from '@tfleet/contracts';
 import { CheckpointEntity } from './entities/checkpoint.entity';
 import { type ExperimentStatus, ExperimentEntity, TERMINAL_STATUSES } from './entities/experiment.entity';
 import { MetricEntity, type MetricSplit } from './entities/metric.entity';
+import { WriteSerializer } from './write-serializer';
 
 export interface Page<T> {
   items: T[];
@@ -37,33 +38,76 @@ export interface RunSummary {
 /** Checkpoints kept per experiment besides the final one; older ones are pruned. */
 const KEPT_RESUME_CHECKPOINTS = 2;
 
+/** One serializer per data source, shared by every repository built on it. */
+const serializers = new WeakMap<DataSource, WriteSerializer>();
+
+/** What a new attempt's start changed: false when the experiment was terminal or the attempt stale. */
+export interface MarkRunningResult {
+  started: boolean;
+  /** Metric points of earlier attempts removed because this attempt starts over. */
+  discardedPoints: number;
+}
+
 /** All SQL about experiments, their metrics and checkpoints. Callers decide the rules. */
 export class ExperimentsRepository {
   private readonly experiments: Repository<ExperimentEntity>;
   private readonly metrics: Repository<MetricEntity>;
   private readonly checkpoints: Repository<CheckpointEntity>;
 
+  private readonly serializer: WriteSerializer;
+
   constructor(private readonly dataSource: DataSource) {
     this.experiments = dataSource.getRepository(ExperimentEntity);
     this.metrics = dataSource.getRepository(MetricEntity);
     this.checkpoints = dataSource.getRepository(CheckpointEntity);
+    let serializer = serializers.get(dataSource);
+    if (!serializer) {
+      serializer = new WriteSerializer();
+      serializers.set(dataSource, serializer);
+    }
+    this.serializer = serializer;
+  }
+
+  /**
+   * Every write is one unit of work: its own transaction, never shared with a concurrent
+   * request, run after the units before it (see WriteSerializer for why on SQLite).
+   */
+  private write<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    return this.serializer.run(() => this.dataSource.transaction(work));
   }
 
   async insertQueued(id: string, spec: ExperimentSpec): Promise<ExperimentEntity> {
-    const entity = this.experiments.create({
-      id,
-      name: spec.name ?? null,
-      spec,
-      datasetName: spec.dataset.name,
-      modelFamily: spec.model.family,
-      status: 'queued',
-      attempt: 0,
-    });
-    return this.experiments.save(entity);
+    await this.write((manager) =>
+      manager.insert(ExperimentEntity, {
+        id,
+        name: spec.name ?? null,
+        spec,
+        datasetName: spec.dataset.name,
+        modelFamily: spec.model.family,
+        status: 'queued',
+        attempt: 0,
+      }),
+    );
+    const stored = await this.findById(id);
+    if (!stored) throw new Error(`experiment ${id} was inserted but cannot be read back`);
+    return stored;
   }
 
   async delete(id: string): Promise<void> {
-    await this.experiments.delete({ id });
+    await this.write((manager) => manager.delete(ExperimentEntity, { id }));
+  }
+
+  /** Ids among `ids` that have a row. */
+  async existingIds(ids: readonly string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const rows = await this.experiments.find({ select: { id: true }, where: { id: In([...ids]) } });
+    return new Set(rows.map((r) => r.id));
+  }
+
+  /** Queued or running experiments created before `before` (reconciliation with the queue). */
+  async liveExperiments(before: Date): Promise<ExperimentEntity[]> {
+    const live = await this.experiments.find({ where: { status: In(['queued', 'running']) }, order: { createdAt: 'ASC' } });
+    return live.filter((e) => e.createdAt.getTime() < before.getTime());
   }
 
   findById(id: string): Promise<ExperimentEntity | null> {
@@ -80,36 +124,37 @@ export class ExperimentsRepository {
     return { items, total, page, pageSize };
   }
 
-  async countByStatus(): Promise<Record<string, number>> {
-    const rows = await this.experiments
-      .createQueryBuilder('e')
-      .select('e.status', 'status')
-      .addSelect('COUNT(*)', 'count')
-      .groupBy('e.status')
-      .getRawMany<{ status: string; count: number }>();
-    return Object.fromEntries(rows.map((r) => [r.status, Number(r.count)]));
+  /**
+   * Moves a live experiment to `running` for `attempt`. A newer attempt starts over: the
+   * points and resumable checkpoints of earlier attempts past `resumedFromStep` (all of them
+   * when it starts fresh) are removed in the same transaction, so the history shown is this
+   * attempt's alone. `started` is false when the experiment is terminal or the attempt stale.
+   */
+  async markRunning(id: string, attempt: number, runtime: RuntimeInfo, paramCount: number, at: Date, resumedFromStep: number | null = null): Promise<MarkRunningResult> {
+    return this.write(async (manager) => {
+      const result = await manager
+        .createQueryBuilder()
+        .update(ExperimentEntity)
+        .set({ status: 'running', attempt, runtime, backend: runtime.backend, paramCount, startedAt: at, error: null })
+        .where('id = :id AND status IN (:...live) AND attempt <= :attempt', { id, live: ['queued', 'running'], attempt })
+        .execute();
+      if ((result.affected ?? 0) === 0) return { started: false, discardedPoints: 0 };
+      const after = resumedFromStep ?? -1;
+      const discarded = await manager.delete(MetricEntity, { experimentId: id, attempt: LessThan(attempt), step: MoreThan(after) });
+      await manager.delete(CheckpointEntity, { experimentId: id, kind: In(['periodic', 'epoch']), step: MoreThan(after) });
+      return { started: true, discardedPoints: discarded.affected ?? 0 };
+    });
   }
 
-  /** Moves a live experiment to `running` for `attempt`; false when it is terminal or the attempt is stale. */
-  async markRunning(id: string, attempt: number, runtime: RuntimeInfo, paramCount: number, at: Date): Promise<boolean> {
-    const result = await this.experiments
-      .createQueryBuilder()
-      .update(ExperimentEntity)
-      .set({ status: 'running', attempt, runtime, backend: runtime.backend, paramCount, startedAt: at, error: null })
-      .where('id = :id AND status IN (:...live) AND attempt <= :attempt', { id, live: ['queued', 'running'], attempt })
-      .execute();
-    return (result.affected ?? 0) > 0;
-  }
-
-  async recordMetrics(id: string, epoch: number, step: number, bySplit: Partial<Record<MetricSplit, MetricValues>>, at: Date): Promise<void> {
+  async recordMetrics(id: string, attempt: number, epoch: number, step: number, bySplit: Partial<Record<MetricSplit, MetricValues>>, at: Date): Promise<void> {
     const rows = Object.entries(bySplit).flatMap(([split, values]) =>
       Object.entries(values ?? {})
         .filter(([, value]) => Number.isFinite(value))
-        .map(([name, value]) => ({ experimentId: id, epoch, step, split: split as MetricSplit, name, value, recordedAt: at })),
+        .map(([name, value]) => ({ experimentId: id, attempt, epoch, step, split: split as MetricSplit, name, value, recordedAt: at })),
     );
     if (rows.length === 0) return;
     // Upsert: a redelivered event rewrites the same points instead of duplicating them.
-    await this.metrics.upsert(rows, { conflictPaths: ['experimentId', 'epoch', 'split', 'name'] });
+    await this.write((manager) => manager.upsert(MetricEntity, rows, { conflictPaths: ['experimentId', 'epoch', 'split', 'name'] }));
   }
 
   metricHistory(id: string): Promise<MetricEntity[]> {
@@ -119,7 +164,7 @@ export class ExperimentsRepository {
   async saveCheckpoint(id: string, payload: CheckpointPayload, at: Date): Promise<void> {
     const weights = Buffer.from(payload.model.weightDataBase64, 'base64');
     const optimizerWeights = payload.optimizer ? Buffer.from(payload.optimizer.weightDataBase64, 'base64') : null;
-    await this.dataSource.transaction(async (manager) => {
+    await this.write(async (manager) => {
       // A redelivered event finds its checkpoint already stored.
       const exists = await manager.existsBy(CheckpointEntity, { experimentId: id, kind: payload.kind, step: payload.step });
       if (!exists) {
@@ -164,8 +209,8 @@ export class ExperimentsRepository {
   }
 
   /** Completes a running experiment; false when it was already terminal (e.g. cancelled). */
-  async complete(id: string, summary: RunSummary, at: Date): Promise<boolean> {
-    return this.dataSource.transaction(async (manager) => {
+  async complete(id: string, attempt: number, summary: RunSummary, at: Date): Promise<boolean> {
+    return this.write(async (manager) => {
       const result = await manager
         .createQueryBuilder()
         .update(ExperimentEntity)
@@ -186,7 +231,7 @@ export class ExperimentsRepository {
       if ((result.affected ?? 0) === 0) return false;
       const rows = Object.entries(summary.test)
         .filter(([, value]) => Number.isFinite(value))
-        .map(([name, value]) => ({ experimentId: id, epoch: 0, step: summary.steps, split: 'test' as const, name, value, recordedAt: at }));
+        .map(([name, value]) => ({ experimentId: id, attempt, epoch: 0, step: summary.steps, split: 'test' as const, name, value, recordedAt: at }));
       if (rows.length > 0) await manager.upsert(MetricEntity, rows, { conflictPaths: ['experimentId', 'epoch', 'split', 'name'] });
       return true;
     });
@@ -194,17 +239,19 @@ export class ExperimentsRepository {
 
   /** Moves a non-terminal experiment to a terminal status; false when it was already terminal. */
   async finish(id: string, status: 'failed' | 'cancelled', error: string | null, at: Date): Promise<boolean> {
-    const result = await this.experiments
-      .createQueryBuilder()
-      .update(ExperimentEntity)
-      .set({ status, error, finishedAt: at })
-      .where('id = :id AND status NOT IN (:...terminal)', { id, terminal: TERMINAL_STATUSES })
-      .execute();
+    const result = await this.write((manager) =>
+      manager
+        .createQueryBuilder()
+        .update(ExperimentEntity)
+        .set({ status, error, finishedAt: at })
+        .where('id = :id AND status NOT IN (:...terminal)', { id, terminal: TERMINAL_STATUSES })
+        .execute(),
+    );
     return (result.affected ?? 0) > 0;
   }
 
   async recordError(id: string, error: string): Promise<void> {
-    await this.experiments.update({ id }, { error });
+    await this.write((manager) => manager.update(ExperimentEntity, { id }, { error }));
   }
 
   /** Completed experiments on a data set ranked by a final test metric. */

@@ -3,3 +3,4 @@ export * from './entities/metric.entity';
 export * from './entities/checkpoint.entity';
 export * from './data-source';
 export * from './experiments.repository';
+export * from './write-serializer';

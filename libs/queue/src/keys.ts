@@ -3,3 +3,9 @@ export const cancelKey = (prefix: string, experimentId: string): string => `${pr
 export const cancelChannel = (prefix: string): string => `${prefix}:tfleet:cancel`;
 /** How long a cancel request is remembered for a job that has not started yet. */
 export const CANCEL_TTL_SECONDS = 7 * 24 * 3600;
+/** Counter of an experiment's executions: every run of its job (a retry, a stall) gets the next number. */
+export const executionCounterKey = (prefix: string, experimentId: string): string => `${prefix}:tfleet:executions:${experimentId}`;
+/** How long the execution counter outlives the last execution. */
+export const EXECUTION_COUNTER_TTL_SECONDS = 30 * 24 * 3600;
+/** BullMQ's lock key of a job: its value is the token of the worker that holds the job. */
+export const jobLockKey = (prefix: string, queueName: string, jobId: string): string => `${prefix}:${queueName}:${jobId}:lock`;

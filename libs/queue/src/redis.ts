@@ -18,6 +18,26 @@ export function redisOptionsFromUrl(url: string): RedisOptions {
   };
 }
 
+/**
+ * Options for a client on a request path: while Redis is unreachable a command fails at once
+ * instead of waiting in ioredis' offline queue, a command in flight when the connection drops
+ * is failed rather than resent after the reconnect, and none waits longer than
+ * `commandTimeoutMs`. So a caller that was told a command failed is never acted for later
+ * (except a command Redis had already received when the timeout fired).
+ */
+export function failFastRedisOptions(url: string, commandTimeoutMs = 1_500): RedisOptions {
+  return {
+    ...redisOptionsFromUrl(url),
+    enableOfflineQueue: false,
+    autoResendUnfulfilledCommands: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: commandTimeoutMs,
+    connectTimeout: 2_000,
+    // Keep trying to come back, at most every 2 s, so the service recovers soon after Redis does.
+    retryStrategy: (times: number) => Math.min(200 * times, 2_000),
+  };
+}
+
 export function createRedis(url: string, options: RedisOptions = {}): IORedis {
   return new IORedis({ ...redisOptionsFromUrl(url), ...options });
 }

@@ -20,7 +20,8 @@ export class HttpErrorFilter implements ExceptionFilter {
       return;
     }
     if (isBodyParserError(error)) {
-      response.status(400).json(bodyParserErrorResponse(error));
+      const { status, body } = bodyParserErrorResponse(error);
+      response.status(status).json(body);
       return;
     }
     this.logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));

@@ -55,7 +55,7 @@ export function toExperimentView(e: ExperimentEntity, progress: TrainingProgress
 export interface MetricHistoryView {
   experimentId: string;
   /** One entry per epoch: the step it ended at and its metrics by split. */
-  epochs: { epoch: number; step: number; train: Record<string, number>; validation: Record<string, number> }[];
+  epochs: { epoch: number; step: number; attempt: number; train: Record<string, number>; validation: Record<string, number> }[];
   /** Final metrics on the test split. */
   test: Record<string, number>;
 }
@@ -68,7 +68,7 @@ export function toMetricHistoryView(experimentId: string, points: MetricEntity[]
       test[p.name] = p.value;
       continue;
     }
-    const entry = epochs.get(p.epoch) ?? { epoch: p.epoch, step: p.step, train: {}, validation: {} };
+    const entry = epochs.get(p.epoch) ?? { epoch: p.epoch, step: p.step, attempt: p.attempt, train: {}, validation: {} };
     entry[p.split][p.name] = p.value;
     epochs.set(p.epoch, entry);
   }

@@ -1,45 +1,49 @@
-import { ConflictException, Inject, Injectable, Logger, NotFoundException } from '@nestjs/common';
-import { InjectQueue } from '@nestjs/bullmq';
-import type { Queue } from 'bullmq';
+import { ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import type IORedis from 'ioredis';
 import {
   type CheckpointPayload,
   DATASET_TASKS,
   type ExperimentSpec,
   JobName,
-  QueueName,
   type TrainExperimentJobData,
   trainingProgressSchema,
   type TrainingProgress,
 } from '@tfleet/contracts';
 import type { TfleetConfig } from '@tfleet/config';
 import { type ExperimentEntity, type ExperimentStatus, ExperimentsRepository, TERMINAL_STATUSES } from '@tfleet/persistence';
-import { CANCEL_TTL_SECONDS, cancelChannel, cancelKey, experimentJobOptions } from '@tfleet/queue';
+import { experimentJobOptions } from '@tfleet/queue';
+import { EXPERIMENTS_QUEUE, type ExperimentsQueue } from '../common/experiments-queue.provider';
+import { JobSignals } from '../common/job-signals';
+import { RedisGate } from '../common/redis-gate';
 import { CONFIG } from '../common/tokens';
 import { invalidInput } from '../common/zod-validation.pipe';
-import { REDIS } from '../common/redis.provider';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 @Injectable()
 export class ExperimentsService {
-  private readonly logger = new Logger(ExperimentsService.name);
-
   constructor(
     private readonly repository: ExperimentsRepository,
-    @InjectQueue(QueueName.Experiments) private readonly queue: Queue<TrainExperimentJobData>,
-    @Inject(REDIS) private readonly redis: IORedis,
+    @Inject(EXPERIMENTS_QUEUE) private readonly queue: ExperimentsQueue,
     @Inject(CONFIG) private readonly config: TfleetConfig,
+    private readonly redisGate: RedisGate,
+    private readonly signals: JobSignals,
   ) {}
 
-  /** Stores the experiment as queued, then enqueues it; if enqueueing fails nothing is kept. */
+  /**
+   * Stores the experiment as queued, then enqueues it (job id = experiment id). A 201 means
+   * both happened. If enqueueing fails the row is deleted and the client gets a 503, so nothing
+   * runs. If the API dies between the two, the reconciler enqueues the row at its next pass;
+   * if an enqueue that timed out did reach Redis, the reconciler removes the job (its row is
+   * gone) and a worker that already started it is told to stop.
+   */
   async submit(spec: ExperimentSpec): Promise<ExperimentEntity> {
+    this.redisGate.assertReady('a submission');
     const pretrained = await this.pretrainedCheckpoint(spec);
     const id = randomUUID();
     const entity = await this.repository.insertQueued(id, spec);
     try {
-      await this.queue.add(JobName.TrainExperiment, { experimentId: id, spec, pretrained }, experimentJobOptions(id, this.config.jobAttempts));
+      await this.redisGate.call('a submission', () => this.enqueue(id, spec, pretrained));
     } catch (error) {
       await this.repository.delete(id);
       throw error;
@@ -47,6 +51,18 @@ export class ExperimentsService {
     return entity;
   }
 
+  /** Adds an experiment's job; a second add of the same id is a no-op (BullMQ deduplicates by job id). */
+  async enqueue(id: string, spec: ExperimentSpec, pretrained?: CheckpointPayload): Promise<void> {
+    const data: TrainExperimentJobData = { experimentId: id, spec, ...(pretrained ? { pretrained } : {}) };
+    await this.queue.add(JobName.TrainExperiment, data, experimentJobOptions(id, this.config.jobAttempts));
+  }
+
+  /** The job data of a stored experiment (for the reconciler, which enqueues rows that lost theirs). */
+  async jobPayload(experiment: ExperimentEntity): Promise<CheckpointPayload | undefined> {
+    return this.pretrainedCheckpoint(experiment.spec);
+  }
+
+  /** Reads answer from the database alone; live progress is added when Redis answers. */
   async get(id: string): Promise<{ experiment: ExperimentEntity; progress: TrainingProgress | null }> {
     const experiment = await this.findOrFail(id);
     return { experiment, progress: experiment.status === 'running' ? await this.liveProgress(id) : null };
@@ -76,12 +92,7 @@ export class ExperimentsService {
     if (TERMINAL_STATUSES.includes(experiment.status)) {
       throw new ConflictException(`experiment ${id} is already ${experiment.status}`);
     }
-    await this.redis.set(cancelKey(this.config.queuePrefix, id), '1', 'EX', CANCEL_TTL_SECONDS);
-    await this.redis.publish(cancelChannel(this.config.queuePrefix), id);
-    const job = await this.queue.getJob(id);
-    if (job && ((await job.isWaiting()) || (await job.isDelayed()))) {
-      await job.remove().catch((error: unknown) => this.logger.warn(`could not remove job ${id}: ${String(error)}`));
-    }
+    await this.redisGate.call('a cancel', () => this.signals.stop(id));
     await this.repository.finish(id, 'cancelled', null, new Date());
     return this.findOrFail(id);
   }
@@ -110,9 +121,14 @@ export class ExperimentsService {
   }
 
   private async liveProgress(id: string): Promise<TrainingProgress | null> {
-    const job = await this.queue.getJob(id);
-    const parsed = trainingProgressSchema.safeParse(job?.progress);
-    return parsed.success ? parsed.data : null;
+    if (!this.redisGate.ready) return null;
+    try {
+      const job = await this.redisGate.call('reading progress', () => this.queue.getJob(id));
+      const parsed = trainingProgressSchema.safeParse(job?.progress);
+      return parsed.success ? parsed.data : null;
+    } catch {
+      return null;
+    }
   }
 
   private async findOrFail(id: string): Promise<ExperimentEntity> {

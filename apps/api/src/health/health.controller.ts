@@ -1,10 +1,8 @@
 import { Controller, Get, Inject } from '@nestjs/common';
-import { InjectQueue } from '@nestjs/bullmq';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { Queue } from 'bullmq';
 import type IORedis from 'ioredis';
 import { DataSource } from 'typeorm';
-import { QueueName } from '@tfleet/contracts';
+import { EXPERIMENTS_QUEUE, type ExperimentsQueue } from '../common/experiments-queue.provider';
 import { Public } from '../common/public.decorator';
 import { REDIS } from '../common/redis.provider';
 
@@ -17,7 +15,7 @@ export class HealthController {
   constructor(
     @Inject(REDIS) private readonly redis: IORedis,
     private readonly dataSource: DataSource,
-    @InjectQueue(QueueName.Experiments) private readonly experiments: Queue,
+    @Inject(EXPERIMENTS_QUEUE) private readonly experiments: ExperimentsQueue,
   ) {}
 
   @Public()

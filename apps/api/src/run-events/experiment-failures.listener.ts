@@ -1,9 +1,8 @@
 import { OnQueueEvent, QueueEventsHost, QueueEventsListener } from '@nestjs/bullmq';
-import { InjectQueue } from '@nestjs/bullmq';
-import { Logger } from '@nestjs/common';
-import type { Queue } from 'bullmq';
+import { Inject, Logger } from '@nestjs/common';
 import { QueueName } from '@tfleet/contracts';
 import { ExperimentsRepository } from '@tfleet/persistence';
+import { EXPERIMENTS_QUEUE, type ExperimentsQueue } from '../common/experiments-queue.provider';
 
 /**
  * Catches experiment jobs that failed for good without their worker saying so (a worker
@@ -16,16 +15,20 @@ export class ExperimentFailuresListener extends QueueEventsHost {
 
   constructor(
     private readonly repository: ExperimentsRepository,
-    @InjectQueue(QueueName.Experiments) private readonly queue: Queue,
+    @Inject(EXPERIMENTS_QUEUE) private readonly queue: ExperimentsQueue,
   ) {
     super();
   }
 
   @OnQueueEvent('failed')
   async onFailed({ jobId, failedReason }: { jobId: string; failedReason: string }): Promise<void> {
-    const job = await this.queue.getJob(jobId);
     // Only a job that is failed for good (retries exhausted, or unrecoverable) ends the experiment.
-    if (!job || !(await job.isFailed())) return;
+    // Redis may be gone again by now: the reconciler settles what this misses.
+    const failedForGood = await this.queue
+      .getJob(jobId)
+      .then(async (job) => job !== undefined && (await job.isFailed()))
+      .catch(() => false);
+    if (!failedForGood) return;
     // Give the worker's own 'failed' run event (with the precise error) time to land first.
     setTimeout(() => {
       void this.repository

@@ -22,6 +22,10 @@ export class MetricEntity {
   @Column({ type: 'integer' })
   step!: number;
 
+  /** The attempt (execution of the job) that measured this point. */
+  @Column({ type: 'integer', default: 1 })
+  attempt!: number;
+
   @Column({ type: 'varchar', length: 16 })
   split!: MetricSplit;
 
