@@ -3,7 +3,7 @@ import type { BackendRequest } from '@tfleet/contracts';
 import { backendRequestSchema } from '@tfleet/contracts';
 import * as path from 'node:path';
 import { experimentSpecSchema } from '@tfleet/contracts';
-import { initBackend, isNativeBackend, registerWasmKernels, Trainer, unregisterWasmKernels } from '@tfleet/ml';
+import { initBackend, needsRankProcesses, registerWasmKernels, Trainer, unregisterWasmKernels } from '@tfleet/ml';
 import { RankGroup, type RankTransport, SoloCollective } from '@tfleet/parallel';
 import { RANK_ENTRY_POINTS } from '../../workers/rank-entry-points';
 import { readSpec, specWorkload } from './spec-workload';
@@ -13,6 +13,7 @@ import { buildWorkload, isWorkloadName, summedSoftmaxCrossEntropy, Workload, WOR
 /*
  * npm run bench -- --workload <name|all> [--ranks 1,2] [--transport threads|processes]
  *                  [--backend b] [--seconds S] [--warmup S] [--json] [--compare-stock] [--leak-check [steps]]
+ *                  [--batch-scale K]   (K x each workload's global batch; the GPU check uses 4 and 16)
  * One JSON line per (workload, ranks, engine) on stdout; a human summary on stderr.
  *
  * Each measurement trains `--warmup` seconds (at least 3 steps) before its clock starts. V8
@@ -38,6 +39,8 @@ export interface Args {
   leakCheckSteps: number | null;
   spec: string | null;
   transport: RankTransport | null;
+  /** Multiplies each workload's global batch. @defaultValue 1 */
+  batchScale?: number;
 }
 
 export interface BenchLine {
@@ -75,7 +78,7 @@ export interface BenchLine {
 }
 
 function usage(message: string): never {
-  process.stderr.write(`${message}\nusage: bench --workload <${WORKLOAD_NAMES.join('|')}|all> [--ranks 1,2] [--transport threads|processes] [--backend auto|wasm|cpu|tensorflow|tensorflow-gpu] [--seconds S] [--warmup S] [--json] [--compare-stock] [--leak-check [steps]] [--spec file.json]\n`);
+  process.stderr.write(`${message}\nusage: bench --workload <${WORKLOAD_NAMES.join('|')}|all> [--ranks 1,2] [--transport threads|processes] [--backend auto|webgpu|wasm|cpu|tensorflow|tensorflow-gpu] [--batch-scale K] [--seconds S] [--warmup S] [--json] [--compare-stock] [--leak-check [steps]] [--spec file.json]\n`);
   process.exit(2);
 }
 
@@ -105,7 +108,7 @@ export function parseArgs(argv: string[]): Args {
         break;
       case '--backend': {
         const parsed = backendRequestSchema.safeParse(value());
-        if (!parsed.success) usage('--backend must be auto, tensorflow-gpu, tensorflow, wasm or cpu');
+        if (!parsed.success) usage('--backend must be auto, webgpu, tensorflow-gpu, tensorflow, wasm or cpu');
         args.backend = parsed.data;
         break;
       }
@@ -116,6 +119,10 @@ export function parseArgs(argv: string[]): Args {
       case '--warmup':
         args.warmupSeconds = Number(value());
         if (!(args.warmupSeconds >= 0)) usage('--warmup must be a number of seconds, 0 or more');
+        break;
+      case '--batch-scale':
+        args.batchScale = Number(value());
+        if (!Number.isInteger(args.batchScale) || args.batchScale < 1) usage('--batch-scale must be a positive integer');
         break;
       case '--json':
         args.json = true;
@@ -211,6 +218,7 @@ async function runEngine(name: WorkloadName | 'spec', engine: Engine, args: Args
   }
   const onCpu = info.backend === 'cpu';
   const workload = name === 'spec' ? specWorkload(readSpec(args.spec ?? '')) : buildWorkload(name);
+  workload.globalBatch *= args.batchScale ?? 1;
   const base = { backend: info.backend, device: info.device, kernels: info.backend === 'wasm' ? engine.kernels : ('n/a' as const), tfjs_version: info.tfjsVersion };
   try {
     // The pure-JS cpu backend takes seconds per step: one warm-up and one timed step.
@@ -247,8 +255,8 @@ const BENCH_EXPERIMENT_ID = '00000000-0000-4000-8000-000000000000';
 /** Trains the workload on `ranks` real ranks and times it (the slowest rank's clock). */
 export async function measureOnGroup(name: WorkloadName | 'spec', ranks: number, args: Args): Promise<BenchLine> {
   const info = await initBackend(args.backend);
-  const transport: RankTransport = args.transport ?? (isNativeBackend(info.backend) ? 'processes' : 'threads');
-  const rankArgs: WorkloadRankArgs = { workload: name, specFile: args.spec, seconds: args.seconds, warmupSteps: 3, warmupSeconds: args.warmupSeconds };
+  const transport: RankTransport = args.transport ?? (needsRankProcesses(info.backend) ? 'processes' : 'threads');
+  const rankArgs: WorkloadRankArgs = { workload: name, specFile: args.spec, seconds: args.seconds, warmupSteps: 3, warmupSeconds: args.warmupSeconds, batchScale: args.batchScale ?? 1 };
   // The task's spec is not used by the bench rank body, only validated by the rank entry.
   const spec = experimentSpecSchema.parse({ dataset: { name: 'synthetic-images' }, model: { family: 'cnn' } });
   const group = new RankGroup({ transport, worldSize: ranks, entryPoints: RANK_ENTRY_POINTS, rankModule: WORKLOAD_RANK_MODULE, rankModuleArgs: rankArgs });

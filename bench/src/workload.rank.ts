@@ -20,6 +20,8 @@ const workloadRankArgsSchema = z.strictObject({
   warmupSteps: z.int().min(0),
   /** Keep warming up until this many seconds have passed as well (rank 0's clock decides). */
   warmupSeconds: z.number().min(0),
+  /** Multiplies the workload's global batch. */
+  batchScale: z.int().min(1).default(1),
 });
 export type WorkloadRankArgs = z.infer<typeof workloadRankArgsSchema>;
 
@@ -43,7 +45,7 @@ export async function runRank(task: RankTask, collective: Collective, _report: u
   const args = workloadRankArgsSchema.parse(rawArgs);
   const info = await initBackend(task.backend);
   const workload = args.workload === 'spec' ? specWorkload(readSpec(args.specFile ?? '')) : buildWorkload(args.workload);
-  const globalBatch = workload.globalBatch;
+  const globalBatch = workload.globalBatch * args.batchScale;
   const { start, end } = shardRange(globalBatch, task.rank, task.worldSize);
   const localBatch = end - start;
   // Each rank draws its own shard; the loss is scaled by the global batch as in training.

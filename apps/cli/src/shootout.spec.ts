@@ -30,7 +30,7 @@ describe('parseShootoutArgs', () => {
     expect(() => parseShootoutArgs(['--suite'])).toThrow(/--suite needs a value/);
     expect(() => parseShootoutArgs(['--suite', '--json'])).toThrow(/--suite needs a value/);
     expect(() => parseShootoutArgs(['--suite', 'mnist', '--fast'])).toThrow(/unknown argument '--fast'/);
-    expect(() => parseShootoutArgs(['--suite', 'mnist', '--backend', 'tpu'])).toThrow(/--backend must be one of auto, tensorflow-gpu/);
+    expect(() => parseShootoutArgs(['--suite', 'mnist', '--backend', 'tpu'])).toThrow(/--backend must be one of auto, webgpu, tensorflow-gpu/);
     expect(() => parseShootoutArgs(['--suite', 'brown', '--epochs', '2.5'])).toThrow(/--epochs must be an integer/);
     expect(() => parseShootoutArgs(['--suite', 'brown', '--epochs', '0'])).toThrow(/--epochs must be an integer/);
   });

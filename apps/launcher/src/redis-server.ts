@@ -36,7 +36,7 @@ export async function ensureRedis(url: string): Promise<RedisForSession> {
     throw new RedisUnavailableError(
       `no Redis answers at ${url} and there is no redis-server on the PATH.\n` +
         `  Install one:   sudo apt-get install -y redis-server   (or: brew install redis)\n` +
-        `  Or run one:    docker compose up -d redis\n` +
+        `  Or run one:    docker run -d -p 127.0.0.1:6379:6379 redis:7-alpine\n` +
         `  Or point REDIS_URL at a Redis you have.`,
     );
   }

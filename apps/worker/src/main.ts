@@ -11,7 +11,7 @@ import { WorkerModule } from './worker.module';
  */
 async function startWorker(config: TfleetConfig): Promise<INestApplicationContext> {
   const logger = new Logger('tfleet-worker');
-  const backend = await initBackend(config.backend);
+  const backend = await initBackend(config.backend, { webgpuAllowSoftware: config.webgpuAllowSoftware });
   logger.log(`worker ${config.workerId}: backend ${backend.backend} (${backend.device}), up to ${config.maxRanks} rank(s), tfjs ${backend.tfjsVersion}`);
   const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config, backend.backend), { logger: ['log', 'warn', 'error'] });
   app.enableShutdownHooks();

@@ -85,6 +85,8 @@ describe('TrainingRunService', () => {
     let h: Harness;
     h = harness(async (report, signal) => {
       report(ready);
+      // A step later (the relay sends asynchronously), the lock is found lost.
+      await new Promise((resolve) => setTimeout(resolve, 10));
       h.loseLock();
       // The next step sees the stop signal and ends the rank as a cancellation would.
       expect(signal.aborted).toBe(true);

@@ -3,7 +3,7 @@ import { type Job, UnrecoverableError } from 'bullmq';
 import { hostname } from 'node:os';
 import { type BackendName, QueueName, type RankReport, type RankTask, type RuntimeInfo, type TrainExperimentJobData, type TrainingProgress } from '@tfleet/contracts';
 import type { TfleetConfig } from '@tfleet/config';
-import { BackendUnavailableError, isNativeBackend } from '@tfleet/ml';
+import { BackendUnavailableError, needsRankProcesses, webgpuRankAdapters } from '@tfleet/ml';
 import { CancellationService } from './cancellation.service';
 import { ExecutionCounter } from './executions';
 import { JobLocks } from './job-lock';
@@ -63,7 +63,7 @@ export class TrainingRunService {
     const attempts = job.opts.attempts ?? 1;
     try {
       const backend = this.chooseBackend(spec.training.backend);
-      const ranks = this.chooseRanks(spec.training.ranks, spec.training.batchSize);
+      const ranks = this.chooseRanks(spec.training.ranks, spec.training.batchSize, backend);
       const outcome = await this.train(job, data, events, backend, ranks, attempt, lost.signal);
       if (jobLost.error) throw jobLost.error;
       return outcome;
@@ -98,12 +98,14 @@ export class TrainingRunService {
         await events.send({ type: 'cancelled', step: 0 });
         return 'cancelled';
       }
-      const transport = isNativeBackend(backend) ? 'processes' : 'threads';
+      const transport = needsRankProcesses(backend) ? 'processes' : 'threads';
       const group = this.rankGroups.create({
         transport,
         worldSize: ranks,
         barrierTimeoutMs: this.config.barrierTimeoutMs,
         ...(transport === 'processes' ? { intraOpThreads: this.config.intraOpThreads, ...(this.config.gpuDevices.length > 0 ? { gpuDevices: this.config.gpuDevices } : {}) } : {}),
+        // webgpu: one rank process per adapter (adapter index in the rank's environment).
+        ...(backend === 'webgpu' ? { webgpuAdapters: webgpuRankAdapters(this.config.gpuDevices) } : {}),
       });
       const relay = new RunReportRelay({
         events,
@@ -164,11 +166,12 @@ export class TrainingRunService {
     throw new BackendUnavailableError(requested, `this worker runs '${this.workerBackend}' (TFLEET_BACKEND=${this.config.backend})`);
   }
 
-  private chooseRanks(requested: number | undefined, batchSize: number): number {
+  private chooseRanks(requested: number | undefined, batchSize: number, backend: BackendName): number {
     if (requested !== undefined && requested > this.config.maxRanks) {
       throw new SpecNotServableError(`training.ranks is ${requested}, but this worker runs at most ${this.config.maxRanks} (TFLEET_MAX_RANKS)`);
     }
-    return Math.max(1, Math.min(requested ?? this.config.maxRanks, batchSize));
+    const byDefault = backend === 'webgpu' ? Math.min(this.config.maxRanks, webgpuRankAdapters(this.config.gpuDevices).length) : this.config.maxRanks;
+    return Math.max(1, Math.min(requested ?? byDefault, batchSize));
   }
 
   private runtimeInfo(report: Extract<RankReport, { kind: 'ready' }>, ranks: number, transport: RuntimeInfo['rankTransport'], seed: number): RuntimeInfo {

@@ -7,6 +7,11 @@ describe('loadConfig', () => {
     expect(config.dbPath).toMatch(/data\/tfleet\.sqlite$/);
   });
 
+  it('treats an empty TFLEET_API_KEY as unset, so the API generates one', () => {
+    expect(loadConfig({ TFLEET_API_KEY: '' }).apiKey).toBeUndefined();
+    expect(loadConfig({ TFLEET_API_KEY: 'k'.repeat(16) }).apiKey).toBe('k'.repeat(16));
+  });
+
   it.each([
     [{ PORT: 'eighty' }, 'PORT'],
     [{ REDIS_URL: 'http://x' }, 'REDIS_URL'],

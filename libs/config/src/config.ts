@@ -17,7 +17,8 @@ export const envSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only')
     .default('tfleet'),
-  TFLEET_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Empty counts as unset (compose passes `${TFLEET_API_KEY:-}`): the API then generates one. */
+  TFLEET_API_KEY: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(16, 'must be at least 16 characters').optional()),
   TFLEET_BACKEND: backendRequestSchema.default('auto'),
   TFLEET_MAX_RANKS: positive.max(256).default(availableParallelism()),
   TFLEET_WORKER_CONCURRENCY: positive.max(64).default(1),
@@ -37,6 +38,8 @@ export const envSchema = z.object({
     .optional(),
   /** Native backends: TF_NUM_INTRAOP_THREADS of each rank process. */
   TFLEET_INTRA_OP_THREADS: positive.max(256).default(1),
+  /** webgpu: accept a software adapter (llvmpipe, SwiftShader, a fallback adapter). For tests and CI only. */
+  TFLEET_WEBGPU_ALLOW_SOFTWARE: z.enum(['0', '1']).default('0'),
   TFLEET_BODY_LIMIT: z
     .string()
     .regex(/^\d+(b|kb|mb)$/i, "a size such as '256kb'")
@@ -65,6 +68,8 @@ export interface TfleetConfig {
   /** GPU indices for rank processes on tfjs-node-gpu; empty: let TensorFlow pick. */
   gpuDevices: string[];
   intraOpThreads: number;
+  /** webgpu may run on a software adapter (TFLEET_WEBGPU_ALLOW_SOFTWARE=1; tests and CI only). */
+  webgpuAllowSoftware: boolean;
 }
 
 export class ConfigError extends Error {
@@ -97,5 +102,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TfleetConfig {
     bodyLimit: e.TFLEET_BODY_LIMIT,
     gpuDevices: e.TFLEET_GPU_DEVICES ? e.TFLEET_GPU_DEVICES.split(',') : [],
     intraOpThreads: e.TFLEET_INTRA_OP_THREADS,
+    webgpuAllowSoftware: e.TFLEET_WEBGPU_ALLOW_SOFTWARE === '1',
   };
 }

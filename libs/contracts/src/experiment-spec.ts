@@ -205,7 +205,8 @@ export const modelSpecSchema = z.discriminatedUnion('family', [
   bertModelSchema,
 ]);
 
-export const BACKEND_NAMES = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+/** `webgpu`: @tensorflow/tfjs-backend-webgpu on Dawn (the `webgpu` package): Vulkan, Metal or D3D12. */
+export const BACKEND_NAMES = ['webgpu', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 export const backendRequestSchema = z.enum(['auto', ...BACKEND_NAMES]);
 export type BackendRequest = z.infer<typeof backendRequestSchema>;

@@ -4,7 +4,10 @@
  */
 
 // Backends: pick and start one in this thread; the project's wasm kernels on and off (the bench compares with stock).
-export { BackendUnavailableError, initBackend, isNativeBackend, type BackendInfo, type BackendOptions } from './backend/backend';
+export { BackendUnavailableError, initBackend, isNativeBackend, needsRankProcesses, type BackendInfo, type BackendOptions } from './backend/backend';
+// WebGPU (Dawn): adapters, the cheap probe that keeps `auto` fast without a GPU, rank placement.
+export { listAdapters, webgpuBufferCounts, webgpuRankAdapters, type ListedAdapter, type WebGpuBufferCounts } from './backend/webgpu';
+export { probeWebGpu, type WebGpuProbe } from './backend/webgpu-probe';
 export { registerWasmKernels, unregisterWasmKernels } from './backend/wasm-kernels';
 
 // Data: a spec's dataset as tensors-to-be, with its task's shapes; the seeded generator every loader uses.

@@ -65,6 +65,8 @@ export interface RankGroupOptions {
   failureGraceMs?: number;
   /** Processes: `CUDA_VISIBLE_DEVICES` of each rank, assigned round-robin (e.g. `['0', '1']`). */
   gpuDevices?: readonly string[];
+  /** Processes on webgpu: `TFLEET_WEBGPU_ADAPTER_INDEX` of each rank, assigned round-robin. */
+  webgpuAdapters?: readonly number[];
   /** Processes: `TF_NUM_INTRAOP_THREADS` of each rank (inter-op is set to 1). */
   intraOpThreads?: number;
   /** Processes: base environment of each rank. @defaultValue process.env */
@@ -100,6 +102,7 @@ const optionsSchema = z.strictObject({
   rankModuleArgs: z.unknown().optional(),
   failureGraceMs: z.number().min(0).optional(),
   gpuDevices: z.array(z.string().min(1)).readonly().optional(),
+  webgpuAdapters: z.array(z.int().min(0)).readonly().optional(),
   intraOpThreads: z.int().min(1).optional(),
   env: z.record(z.string(), z.string().optional()).optional(),
   execArgv: z.array(z.string()).readonly().optional(),
@@ -448,6 +451,8 @@ export class RankGroup {
     env['TF_FORCE_GPU_ALLOW_GROWTH'] ??= 'true';
     const gpus = this.options.gpuDevices;
     if (gpus && gpus.length > 0) env['CUDA_VISIBLE_DEVICES'] = gpus[rank % gpus.length];
+    const adapters = this.options.webgpuAdapters;
+    if (adapters && adapters.length > 0) env['TFLEET_WEBGPU_ADAPTER_INDEX'] = String(adapters[rank % adapters.length]);
     if (this.options.intraOpThreads !== undefined) {
       env['TF_NUM_INTRAOP_THREADS'] = String(this.options.intraOpThreads);
       env['TF_NUM_INTEROP_THREADS'] = '1';

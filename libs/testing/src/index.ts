@@ -6,3 +6,4 @@
 export * from './models.util';
 export { relativeError } from './relative-error.util';
 export { fakeRow } from './shootout-rows.util';
+export * from './webgpu-parity';

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { BackendUnavailableError, describeDevice, initBackend, isNativeBackend, nativeRankEnv, NATIVE_PACKAGES } from './backend';
+import { BackendUnavailableError, describeDevice, initBackend, isNativeBackend, nativeRankEnv, NATIVE_PACKAGES, needsRankProcesses } from './backend';
 
 /**
  * The native addons cannot be installed here, so tests simulate them: a fake "addon" registers
@@ -110,14 +110,15 @@ describe('initBackend', () => {
   });
 
   it('validates its inputs', async () => {
-    await expect(initBackend('gpu' as never)).rejects.toThrow(/backend must be one of auto, tensorflow-gpu, tensorflow, wasm, cpu/);
+    await expect(initBackend('gpu' as never)).rejects.toThrow(/backend must be one of auto, webgpu, tensorflow-gpu, tensorflow, wasm, cpu/);
     await expect(initBackend('auto', { intraOpThreads: 0 })).rejects.toThrow(/intraOpThreads must be a positive integer/);
   });
 });
 
 describe('helpers', () => {
   it('isNativeBackend', () => {
-    expect(['tensorflow', 'tensorflow-gpu', 'wasm', 'cpu'].map(isNativeBackend)).toEqual([true, true, false, false]);
+    expect(['tensorflow', 'tensorflow-gpu', 'wasm', 'cpu', 'webgpu'].map(isNativeBackend)).toEqual([true, true, false, false, false]);
+    expect(['tensorflow', 'tensorflow-gpu', 'wasm', 'cpu', 'webgpu'].map(needsRankProcesses)).toEqual([true, true, false, false, true]);
   });
 
   it('nativeRankEnv sizes thread pools and pins a GPU per rank', () => {

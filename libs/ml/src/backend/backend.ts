@@ -3,6 +3,8 @@ import type { BackendName, BackendRequest } from '@tfleet/contracts';
 import { BACKEND_NAMES } from '@tfleet/contracts';
 import { registerFastGradients } from './gradients/tile-grad';
 import { loadWasmBackendPackage, registerWasmKernels } from './wasm-kernels';
+import { activateWebGpu, type WebGpuAdapterRecord } from './webgpu';
+import { probeWebGpu } from './webgpu-probe';
 
 /** What actually loaded: recorded with every experiment (not what was asked for). */
 export interface BackendInfo {
@@ -10,6 +12,8 @@ export interface BackendInfo {
   /** e.g. 'cpu (wasm simd, 1 thread)', 'GPU (libtensorflow CUDA, CUDA_VISIBLE_DEVICES=1)'. */
   device: string;
   tfjsVersion: string;
+  /** webgpu: the adapter the run used (also spelled out in `device`). */
+  adapter?: WebGpuAdapterRecord;
 }
 
 export interface BackendOptions {
@@ -26,6 +30,8 @@ export interface BackendOptions {
   allowNative?: boolean;
   /** Environment written before a native addon loads. @defaultValue process.env */
   env?: NodeJS.ProcessEnv;
+  /** webgpu: accept a software adapter (TFLEET_WEBGPU_ALLOW_SOFTWARE). @defaultValue read from `env` */
+  webgpuAllowSoftware?: boolean;
   /** Loads a module by name; tests substitute it to simulate absent or GPU-less addons. */
   loadModule?: (name: string) => unknown;
 }
@@ -53,10 +59,16 @@ export function isNativeBackend(name: string): name is 'tensorflow' | 'tensorflo
   return name === 'tensorflow' || name === 'tensorflow-gpu';
 }
 
+/** Backends whose ranks run as child processes: native addons, and Dawn (one GPU device per process). */
+export function needsRankProcesses(name: string): boolean {
+  return isNativeBackend(name) || name === 'webgpu';
+}
+
 let current: BackendInfo | null = null;
 
 /**
- * Chooses, loads and activates the tfjs backend for this thread. `auto`: tfjs-node-gpu when
+ * Chooses, loads and activates the tfjs backend for this thread. `auto`: a hardware WebGPU
+ * adapter (processes only, see `allowNative`), else tfjs-node-gpu when
  * it loads and sees a GPU, else tfjs-node (or tfjs-node-gpu running on its CPU) when it loads,
  * else wasm. An explicit request that cannot be served throws {@link BackendUnavailableError}.
  * For wasm it registers the project's training kernels first; each worker thread has its own
@@ -81,6 +93,12 @@ export async function initBackend(request: BackendRequest, options: BackendOptio
       const native = await loadNative(request, opts);
       if (!native.ok) throw new BackendUnavailableError(request, native.reason);
       info = native.info;
+      break;
+    }
+    case 'webgpu': {
+      const gpu = await activateWebGpu({ env: opts.env, loadModule: opts.loadModule, ...(options.webgpuAllowSoftware !== undefined ? { allowSoftware: options.webgpuAllowSoftware } : {}) });
+      if (!gpu.ok) throw new BackendUnavailableError(request, gpu.reason);
+      info = { backend: 'webgpu', device: gpu.device, tfjsVersion: tfjsVersion(), adapter: gpu.adapter };
       break;
     }
     case 'auto':
@@ -224,6 +242,12 @@ async function loadNative(kind: 'tensorflow' | 'tensorflow-gpu', opts: ResolvedO
 
 async function autoSelect(opts: ResolvedOptions): Promise<BackendInfo> {
   if (opts.allowNative) {
+    // A hardware WebGPU adapter first. The probe only looks at files (no Dawn), so a machine
+    // without a GPU does not pay Dawn's start-up; software adapters are never picked here.
+    if (probeWebGpu(opts.env).hardwareCandidate) {
+      const gpu = await activateWebGpu({ env: opts.env, loadModule: opts.loadModule, allowSoftware: false });
+      if (gpu.ok) return { backend: 'webgpu', device: gpu.device, tfjsVersion: tfjsVersion(), adapter: gpu.adapter };
+    }
     setNativeEnv(opts);
     // tfjs-node-gpu first. Without a GPU it still serves the CPU 'tensorflow' backend, and a
     // second native addon must not be loaded into the same process anyway.

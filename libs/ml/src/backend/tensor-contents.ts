@@ -26,3 +26,12 @@ export function overwritableFloat32Contents(t: tf.Tensor): Float32Array | null {
   if (backend.refCount(t.dataId) !== 1) return null;
   return backend.typedArrayFromHeap(t) as Float32Array;
 }
+
+/**
+ * Whether the active backend can read tensors synchronously (`dataSync`). tfjs-backend-webgpu
+ * reads synchronously through an OffscreenCanvas, which Node does not have: there every read
+ * must be `await data()`.
+ */
+export function readsSynchronously(): boolean {
+  return tf.getBackend() !== 'webgpu';
+}

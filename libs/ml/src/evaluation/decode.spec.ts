@@ -31,12 +31,12 @@ function splitOf(batch: { inputs: tf.Tensor[]; target: tf.Tensor }): DataSplit {
 }
 
 describe('decodeSequences', () => {
-  it('greedy output is what the model predicts when fed its own output, and leaks nothing', () => {
+  it('greedy output is what the model predicts when fed its own output, and leaks nothing', async () => {
     const model = buildModel(transformer, info, 3);
     const batch = randomBatch(info, 5, 2);
     const sources = batch.inputs[0].dataSync() as Int32Array;
     const before = tf.memory().numTensors;
-    const decoded = decodeSequences(model, info, sources, { batchSize: 2 });
+    const decoded = await decodeSequences(model, info, sources, { batchSize: 2 });
     expect(tf.memory().numTensors).toBe(before);
     expect(decoded).toHaveLength(5);
     const td = info.inputSpecs[1].shape[0];
@@ -57,15 +57,15 @@ describe('decodeSequences', () => {
     disposeBatch(batch);
   });
 
-  it('a trained model decodes its training pairs (greedy and beam), scored by exact match and error rate', () => {
+  it('a trained model decodes its training pairs (greedy and beam), scored by exact match and error rate', async () => {
     const model = buildModel(transformer, info, 5);
     const batch = randomBatch(info, 6, 21);
     const losses = trainSteps(model, info, batch, 50, 0.03);
     expect(losses[losses.length - 1]).toBeLessThan(0.3);
     const split = splitOf(batch);
     const before = tf.memory().numTensors;
-    const greedy = evaluateDecoding(model, info, split);
-    const beam = evaluateDecoding(model, info, split, { beamWidth: 3, batchSize: 7 });
+    const greedy = await evaluateDecoding(model, info, split);
+    const beam = await evaluateDecoding(model, info, split, { beamWidth: 3, batchSize: 7 });
     expect(tf.memory().numTensors).toBe(before);
     expect(greedy.samples).toBe(6);
     expect(greedy.exactMatch).toBeGreaterThanOrEqual(0.5);
@@ -77,10 +77,10 @@ describe('decodeSequences', () => {
     disposeBatch(batch);
   });
 
-  it('an untrained model scores badly on the same metrics', () => {
+  it('an untrained model scores badly on the same metrics', async () => {
     const model = buildModel(transformer, info, 5);
     const batch = randomBatch(info, 8, 21);
-    const metrics = evaluateDecoding(model, info, splitOf(batch), { limit: 6 });
+    const metrics = await evaluateDecoding(model, info, splitOf(batch), { limit: 6 });
     expect(metrics.samples).toBe(6);
     expect(metrics.exactMatch).toBeLessThan(0.5);
     expect(metrics.phonemeErrorRate).toBeGreaterThan(0.5);
@@ -88,11 +88,11 @@ describe('decodeSequences', () => {
     disposeBatch(batch);
   });
 
-  it('rejects non-seq2seq tasks and bad options', () => {
+  it('rejects non-seq2seq tasks and bad options', async () => {
     const model = buildModel(transformer, info, 1);
-    expect(() => decodeSequences(model, tinyTaskInfo('language-modelling'), new Int32Array(8))).toThrow(/seq2seq/);
-    expect(() => decodeSequences(model, info, new Int32Array(7))).toThrow(/multiple of the encoder length/);
-    expect(() => decodeSequences(model, info, new Int32Array(6), { beamWidth: 0 })).toThrow(/beamWidth/);
+    await expect(decodeSequences(model, tinyTaskInfo('language-modelling'), new Int32Array(8))).rejects.toThrow(/seq2seq/);
+    await expect(decodeSequences(model, info, new Int32Array(7))).rejects.toThrow(/multiple of the encoder length/);
+    await expect(decodeSequences(model, info, new Int32Array(6), { beamWidth: 0 })).rejects.toThrow(/beamWidth/);
     model.dispose();
   });
 });

@@ -43,7 +43,7 @@ function positiveInteger(value: number, name: string): number {
  * predicted ids up to (not including) the end token. Greedy unless `beamWidth` > 1.
  * Each step's tensors are freed inside a tidy; nothing is left allocated.
  */
-export function decodeSequences(model: tf.LayersModel, info: TaskInfo, sources: Int32Array, options: DecodeOptions = {}): number[][] {
+export async function decodeSequences(model: tf.LayersModel, info: TaskInfo, sources: Int32Array, options: DecodeOptions = {}): Promise<number[][]> {
   const ids = seq2seqIds(info);
   const batchSize = positiveInteger(options.batchSize ?? 256, 'batchSize');
   const beamWidth = positiveInteger(options.beamWidth ?? 1, 'beamWidth');
@@ -56,13 +56,13 @@ export function decodeSequences(model: tf.LayersModel, info: TaskInfo, sources: 
   for (let start = 0; start < count; start += samplesPerCall) {
     const end = Math.min(count, start + samplesPerCall);
     const chunk = sources.subarray(start * ids.encoderLength, end * ids.encoderLength);
-    out.push(...(beamWidth === 1 ? greedyChunk(model, ids, chunk) : beamChunk(model, ids, chunk, beamWidth)));
+    out.push(...(beamWidth === 1 ? await greedyChunk(model, ids, chunk) : await beamChunk(model, ids, chunk, beamWidth)));
   }
   return out;
 }
 
 /** Log-probabilities at decoder position t for a batch of (source, decoder prefix) rows. */
-function stepLogProbs(model: tf.LayersModel, ids: Seq2SeqIds, sources: Int32Array, decoder: Int32Array, t: number): Float32Array {
+async function stepLogProbs(model: tf.LayersModel, ids: Seq2SeqIds, sources: Int32Array, decoder: Int32Array, t: number): Promise<Float32Array> {
   const rows = decoder.length / ids.decoderLength;
   const step = tf.tidy(() => {
     const logits = model.predict([
@@ -73,12 +73,13 @@ function stepLogProbs(model: tf.LayersModel, ids: Seq2SeqIds, sources: Int32Arra
     return tf.logSoftmax(logits.slice([0, t, 0], [rows, 1, vocab]).reshape([rows, vocab]));
   });
   // Read outside the tidy: a large typed array returned from tidy is walked element by element.
-  const values = step.dataSync() as Float32Array;
+  // Asynchronously: webgpu has no synchronous read under Node.
+  const values = (await step.data()) as Float32Array;
   step.dispose();
   return values;
 }
 
-function greedyChunk(model: tf.LayersModel, ids: Seq2SeqIds, sources: Int32Array): number[][] {
+async function greedyChunk(model: tf.LayersModel, ids: Seq2SeqIds, sources: Int32Array): Promise<number[][]> {
   const rows = sources.length / ids.encoderLength;
   const width = ids.decoderLength;
   const decoder = new Int32Array(rows * width).fill(ids.padId);
@@ -86,7 +87,7 @@ function greedyChunk(model: tf.LayersModel, ids: Seq2SeqIds, sources: Int32Array
   const done = new Uint8Array(rows);
   for (let r = 0; r < rows; r++) decoder[r * width] = ids.startId;
   for (let t = 0; t < width; t++) {
-    const logProbs = stepLogProbs(model, ids, sources, decoder, t);
+    const logProbs = await stepLogProbs(model, ids, sources, decoder, t);
     const vocab = logProbs.length / rows;
     let active = 0;
     for (let r = 0; r < rows; r++) {
@@ -117,7 +118,7 @@ interface Beam {
  * finished hypothesis (end token chosen, or the decoder length reached) competes with
  * unfinished ones on length-normalised score, so short outputs are not favoured outright.
  */
-function beamChunk(model: tf.LayersModel, ids: Seq2SeqIds, sources: Int32Array, beamWidth: number): number[][] {
+async function beamChunk(model: tf.LayersModel, ids: Seq2SeqIds, sources: Int32Array, beamWidth: number): Promise<number[][]> {
   const samples = sources.length / ids.encoderLength;
   const width = ids.decoderLength;
   let beams: Beam[][] = Array.from({ length: samples }, () => [{ tokens: [], logProb: 0, finished: false }]);
@@ -133,7 +134,7 @@ function beamChunk(model: tf.LayersModel, ids: Seq2SeqIds, sources: Int32Array, 
       decoder[r * width] = ids.startId;
       decoder.set(beam.tokens, r * width + 1);
     });
-    const logProbs = stepLogProbs(model, ids, rowSources, decoder, t);
+    const logProbs = await stepLogProbs(model, ids, rowSources, decoder, t);
     const vocab = logProbs.length / rowsOf.length;
     const candidates: Beam[][] = Array.from({ length: samples }, () => []);
     rowsOf.forEach(({ sample, beam }, r) => {

@@ -18,19 +18,19 @@ export interface DecodedMetrics {
  * scores them against the targets: exact match, phoneme (token) error rate, and positional
  * token accuracy of the decoded output.
  */
-export function evaluateDecoding(
+export async function evaluateDecoding(
   model: tf.LayersModel,
   info: TaskInfo,
   split: DataSplit,
   options: DecodeOptions & { limit?: number } = {},
-): DecodedMetrics {
+): Promise<DecodedMetrics> {
   if (info.endId === undefined) throw new Error('decoded metrics need an endId in the task info');
   const encoderLength = info.inputSpecs[0].shape[0];
   const decoderLength = info.targetSpec.shape[0];
   const samples = Math.min(split.size, options.limit ?? split.size);
   if (samples === 0) throw new Error('decoded metrics need at least one sample');
   const sources = (split.inputs[0] as Int32Array).subarray(0, samples * encoderLength);
-  const predicted = decodeSequences(model, info, sources, options);
+  const predicted = await decodeSequences(model, info, sources, options);
   const references = trimDecodedRows(split.target.subarray(0, samples * decoderLength), decoderLength, info.endId, info.padId ?? 0);
   return {
     decodedTokenAccuracy: positionalAccuracy(predicted, references),

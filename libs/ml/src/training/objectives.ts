@@ -52,7 +52,7 @@ export function emptyEvalSums(): EvalSums {
   return { samples: 0, lossSum: 0, correct: 0, predictions: 0, tokenLossSum: 0 };
 }
 
-export function evalBatchSums(info: TaskInfo, output: tf.Tensor, target: tf.Tensor): EvalSums {
+export async function evalBatchSums(info: TaskInfo, output: tf.Tensor, target: tf.Tensor): Promise<EvalSums> {
   const values = tf.tidy(() => {
     const lossSum = tf.sum(perSampleLoss(info, output, target));
     switch (info.task) {
@@ -75,7 +75,8 @@ export function evalBatchSums(info: TaskInfo, output: tf.Tensor, target: tf.Tens
       }
     }
   });
-  const [lossSum, correct, predictions, tokenLossSum] = values.dataSync();
+  // Read asynchronously: webgpu has no synchronous read under Node.
+  const [lossSum, correct, predictions, tokenLossSum] = await values.data();
   values.dispose();
   return { samples: target.shape[0]!, lossSum: lossSum!, correct: correct!, predictions: predictions!, tokenLossSum: tokenLossSum! };
 }

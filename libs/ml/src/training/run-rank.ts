@@ -169,7 +169,7 @@ export async function runTrainingRank(task: RankTask, collective: Collective, re
 
     const test = await evaluate(model, data, data.test, collective, 0, (split, idx) => makeBatch(split, idx, TEST_SALT));
     // Free-running decoding needs no other rank: rank 0 does it after the last collective.
-    if (isLead && data.task === 'seq2seq' && data.test.size > 0) Object.assign(test, decodedTestMetrics(model, data));
+    if (isLead && data.task === 'seq2seq' && data.test.size > 0) Object.assign(test, await decodedTestMetrics(model, data));
     await checkpoint('final');
     if (isLead) {
       report({
@@ -258,8 +258,8 @@ function batchMaker(task: RankTask, data: TaskData): MakeBatch {
   };
 }
 
-function decodedTestMetrics(model: tf.LayersModel, data: TaskData): Record<string, number> {
-  const decoded = evaluateDecoding(model, data, data.test, { limit: DECODE_SAMPLES });
+async function decodedTestMetrics(model: tf.LayersModel, data: TaskData): Promise<Record<string, number>> {
+  const decoded = await evaluateDecoding(model, data, data.test, { limit: DECODE_SAMPLES });
   const metrics: Record<string, number> = { exactMatch: decoded.exactMatch, decodedTokenAccuracy: decoded.decodedTokenAccuracy };
   metrics[data.datasetName === 'cmudict' ? 'phonemeErrorRate' : 'tokenErrorRate'] = decoded.phonemeErrorRate;
   return metrics;
@@ -282,12 +282,13 @@ async function evaluate(
     const batch = makeBatch(split, indices);
     // The tidy also catches intermediates some layers leave behind in inference (a
     // recurrent layer on float inputs leaked one tensor per call).
-    let batchSums = emptyEvalSums();
-    tf.tidy(() => {
-      const output = model.apply(batch.inputs.length === 1 ? batch.inputs[0]! : batch.inputs, { training: false }) as tf.Tensor;
-      batchSums = evalBatchSums(data, output, batch.target);
-    });
-    tf.dispose([...batch.inputs, batch.target]);
+    const output = tf.tidy(() => model.apply(batch.inputs.length === 1 ? batch.inputs[0]! : batch.inputs, { training: false }) as tf.Tensor);
+    let batchSums: EvalSums;
+    try {
+      batchSums = await evalBatchSums(data, output, batch.target);
+    } finally {
+      tf.dispose([output, ...batch.inputs, batch.target]);
+    }
     for (const key of EVAL_SUM_KEYS) sums[key] += batchSums[key];
   }
   const flat = Float32Array.from(EVAL_SUM_KEYS.map((key) => sums[key]));
@@ -305,7 +306,7 @@ async function checkReplicasAgree(model: tf.LayersModel, collective: Collective,
   let sum = 0;
   let weighted = 0;
   for (const w of model.trainableWeights) {
-    const values = w.read().dataSync();
+    const values = await w.read().data();
     for (let i = 0; i < values.length; i++) {
       sum += values[i]!;
       weighted += values[i]! * ((i % 7) + 1);
@@ -330,7 +331,7 @@ async function broadcastWeights(model: tf.LayersModel, collective: Collective): 
   const flat = new Float32Array(total);
   let offset = 0;
   for (const w of weights) {
-    flat.set(w.dataSync() as Float32Array, offset);
+    flat.set((await w.data()) as Float32Array, offset);
     offset += w.size;
   }
   await collective.broadcast(flat, 0);

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { readsSynchronously } from '../backend/tensor-contents';
 import { SOFTMAX_XENT, SOFTMAX_XENT_GRAD } from '../backend/wasm-kernels/softmax-cross-entropy';
 
 /**
@@ -9,7 +10,7 @@ import { SOFTMAX_XENT, SOFTMAX_XENT_GRAD } from '../backend/wasm-kernels/softmax
  * the forward pass keeps exp(logits - max) and the row sums, from which the backward pass
  * forms softmax minus the one-hot, times the upstream gradient. Elsewhere it is the composite
  * logSoftmax-times-one-hot. A target that is not an integer in [0, classes) is an error on both
- * paths (as in PyTorch), thrown before anything is computed: silently it would get loss 0 and
+ * paths (as in PyTorch; on backends that read synchronously), thrown before anything is computed: silently it would get loss 0 and
  * no gradient (its one-hot is all zeros) and a run would train on garbage.
  */
 export function sparseSoftmaxCrossEntropy(logits: tf.Tensor, targets: tf.Tensor): tf.Tensor {
@@ -47,8 +48,13 @@ function compositeCrossEntropy(logits: tf.Tensor, targets: tf.Tensor, classes: n
   });
 }
 
-/** Throws a {@link LabelOutOfRangeError} naming the first target that is not a class id. */
+/**
+ * Throws a {@link LabelOutOfRangeError} naming the first target that is not a class id. On a
+ * backend that cannot read synchronously (webgpu) it checks nothing here: training runs check
+ * every target before their first step (assertTargetsFitModel in run-rank.ts).
+ */
 export function assertClassIds(targets: tf.Tensor, classes: number): void {
+  if (!readsSynchronously()) return;
   // One small read of the targets per loss call (they are [batch] or [batch, time]).
   const values = targets.dataSync();
   for (let i = 0; i < values.length; i++) {

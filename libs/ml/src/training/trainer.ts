@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { float32Contents, overwritableFloat32Contents } from '../backend/tensor-contents';
+import { float32Contents, overwritableFloat32Contents, readsSynchronously } from '../backend/tensor-contents';
 import type { Collective } from '@tfleet/parallel';
 import { type DropoutKey, withDropoutKey } from '../layers/seeded-dropout';
 
@@ -31,6 +31,8 @@ export class Trainer {
   private readonly variables: tf.Variable[];
   private accumulated: tf.Tensor[] | null = null;
   private accumulatedLoss = 0;
+  /** Losses not read yet: on a backend without synchronous reads (webgpu) they are read in `apply`. */
+  private pendingLosses: tf.Tensor[] = [];
   private readonly timings: StepTimings = { computeMs: 0, allReduceMs: 0, applyMs: 0 };
 
   constructor(private readonly options: TrainerOptions) {
@@ -42,7 +44,8 @@ export class Trainer {
   }
 
   /**
-   * Computes and accumulates gradients of one micro-batch; returns its scaled local loss. With
+   * Computes and accumulates gradients of one micro-batch; returns its scaled local loss, or
+   * NaN on a backend that cannot read synchronously (webgpu), where `apply` reads it. With
    * `dropout`, the model's dropout masks come from that key (see SeededDropout); without it,
    * tfjs' unseeded masks.
    */
@@ -62,6 +65,11 @@ export class Trainer {
       tf.dispose(previous);
       tf.dispose(ordered);
     }
+    if (!readsSynchronously()) {
+      this.pendingLosses.push(value);
+      this.timings.computeMs += performance.now() - started;
+      return Number.NaN;
+    }
     const loss = value.dataSync()[0]!;
     value.dispose();
     this.accumulatedLoss += loss;
@@ -77,6 +85,7 @@ export class Trainer {
   async apply(stop = false): Promise<{ loss: number; stop: boolean }> {
     const local = this.accumulated ?? this.variables.map((v) => tf.zerosLike(v));
     this.accumulated = null;
+    await this.readPendingLosses();
     let grads = local;
     let loss = this.accumulatedLoss;
     this.accumulatedLoss = 0;
@@ -87,9 +96,11 @@ export class Trainer {
       // Empty until `read` runs: a failed all-reduce disposes every local gradient.
       let reduced: tf.Tensor[] = [];
       try {
+        // webgpu: the gradients are read (asynchronously) before the collective asks for them.
+        const host = readsSynchronously() ? null : await Promise.all(local.map(async (g) => (await g.data()) as Float32Array));
         await this.options.collective.allReduceSumVia(
           count + 2,
-          (contribution) => this.writeFlat(contribution, local, loss, stop ? 1 : 0),
+          (contribution) => this.writeFlat(contribution, host ?? local, loss, stop ? 1 : 0),
           (sum) => {
             loss = sum[count]!;
             stopAgreed = sum[count + 1]! > 0;
@@ -103,7 +114,7 @@ export class Trainer {
       this.timings.allReduceMs += performance.now() - started;
     }
     const started = performance.now();
-    if (this.options.clipNorm !== undefined) grads = clipByGlobalNorm(grads, this.options.clipNorm);
+    if (this.options.clipNorm !== undefined) grads = await clipByGlobalNorm(grads, this.options.clipNorm);
     const named: tf.NamedTensorMap = {};
     this.variables.forEach((v, i) => (named[v.name] = grads[i]!));
     this.options.optimizer.applyGradients(named);
@@ -125,12 +136,24 @@ export class Trainer {
     return copy;
   }
 
-  /** Gradients in variable order, then the loss and the stop vote, into `flat`. */
-  private writeFlat(flat: Float32Array, grads: tf.Tensor[], loss: number, stopVote: number): void {
+  /** Sums the losses `accumulate` could not read, in the order they came, as it would have. */
+  private async readPendingLosses(): Promise<void> {
+    const pending = this.pendingLosses;
+    this.pendingLosses = [];
+    try {
+      for (const value of pending) this.accumulatedLoss += (await value.data())[0]!;
+    } finally {
+      tf.dispose(pending);
+    }
+  }
+
+  /** Gradients in variable order (tensors, or their values already read), then the loss and the stop vote, into `flat`. */
+  private writeFlat(flat: Float32Array, grads: ReadonlyArray<tf.Tensor | Float32Array>, loss: number, stopVote: number): void {
     let offset = 0;
     for (const g of grads) {
-      flat.set(float32Contents(g), offset);
-      offset += g.size;
+      const values = g instanceof Float32Array ? g : float32Contents(g);
+      flat.set(values, offset);
+      offset += values.length;
     }
     flat[offset] = loss;
     flat[offset + 1] = stopVote;
@@ -156,8 +179,10 @@ export class Trainer {
 }
 
 /** Scales all gradients by min(1, clipNorm / globalNorm). Disposes its inputs when it scales. */
-function clipByGlobalNorm(grads: tf.Tensor[], clipNorm: number): tf.Tensor[] {
-  const norm = tf.tidy(() => tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g))))).dataSync()[0]!);
+async function clipByGlobalNorm(grads: tf.Tensor[], clipNorm: number): Promise<tf.Tensor[]> {
+  const normTensor = tf.tidy(() => tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g))))));
+  const norm = (await normTensor.data())[0]!;
+  normTensor.dispose();
   if (!(norm > clipNorm)) return grads;
   const scale = clipNorm / norm;
   const scaled = grads.map((g) => tf.mul(g, scale));
