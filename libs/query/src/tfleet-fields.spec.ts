@@ -76,7 +76,7 @@ describe('tfleetFieldResolver', () => {
   });
 
   it('checks values of enums, and statuses when given them', () => {
-    expect(filterError(() => compile("backend = 'tpu'"))).toMatchObject({ kind: 'type', position: 10, expected: "one of 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'" });
+    expect(filterError(() => compile("backend = 'tpu'"))).toMatchObject({ kind: 'type', position: 10, expected: "one of 'webgpu', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'" });
     expect(filterError(() => compile("dataset.name = 'imagenet'"))).toMatchObject({ kind: 'type', position: 15 });
     expect(compile("status = 'done'").params).toEqual(['done']);
     expect(filterError(() => compile("status = 'done'", 'sqlite', { statuses: ['queued', 'completed'] }))).toMatchObject({ kind: 'type', expected: "one of 'queued', 'completed'" });
