@@ -9,7 +9,8 @@ import { ExecutionCounter } from './executions';
 import { JobLocks } from './job-lock';
 import { RunEventPublisher, type RunEventStream } from './run-event.publisher';
 import { scalingEfficiency, ThroughputBaselines, throughputSignature } from './throughput-baselines';
-import { CONFIG, WORKER_BACKEND } from './tokens';
+import { CONFIG } from '@tfleet/config';
+import { WORKER_BACKEND } from './tokens';
 import { TFLEET_VERSION } from './version';
 
 export type TrainOutcome = 'completed' | 'cancelled';

@@ -10,7 +10,8 @@ import { experimentsProcessorFor } from './experiments.processor';
 import { JobLocks } from './job-lock';
 import { WorkerRedisCloser, workerRedisProviders } from './redis.providers';
 import { RunEventPublisher } from './run-event.publisher';
-import { CONFIG, WORKER_BACKEND } from './tokens';
+import { CONFIG } from '@tfleet/config';
+import { WORKER_BACKEND } from './tokens';
 import { ThroughputBaselines } from './throughput-baselines';
 import { TrainingRunService } from './training-run.service';
 

@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import { DataSource } from 'typeorm';
 import type { TfleetConfig } from '@tfleet/config';
 import { ExperimentsRepository, openDatabase } from '@tfleet/persistence';
-import { CONFIG } from '../common/tokens';
+import { CONFIG } from '@tfleet/config';
 
 /** The API is the only process that opens the SQLite file; it migrates it at start. */
 @Global()

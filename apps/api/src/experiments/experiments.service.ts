@@ -15,7 +15,7 @@ import { experimentJobOptions } from '@tfleet/queue';
 import { EXPERIMENTS_QUEUE, type ExperimentsQueue } from '../common/experiments-queue.provider';
 import { JobSignals } from '../common/job-signals';
 import { RedisGate } from '../common/redis-gate';
-import { CONFIG } from '../common/tokens';
+import { CONFIG } from '@tfleet/config';
 import { invalidInput } from '../common/zod-validation.pipe';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
