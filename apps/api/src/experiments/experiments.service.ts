@@ -10,9 +10,10 @@ import {
   type TrainingProgress,
 } from '@tfleet/contracts';
 import type { TfleetConfig } from '@tfleet/config';
-import { type ExperimentEntity, type ExperimentStatus, ExperimentsRepository, TERMINAL_STATUSES } from '@tfleet/persistence';
+import { type ExperimentEntity, ExperimentsRepository, type ListQuery, type Page, TERMINAL_STATUSES } from '@tfleet/persistence';
 import { experimentJobOptions } from '@tfleet/queue';
 import { EXPERIMENTS_QUEUE, type ExperimentsQueue } from '../common/experiments-queue.provider';
+import { withFilterErrors } from '../common/filter-errors';
 import { JobSignals } from '../common/job-signals';
 import { RedisGate } from '../common/redis-gate';
 import { CONFIG } from '@tfleet/config';
@@ -68,8 +69,9 @@ export class ExperimentsService {
     return { experiment, progress: experiment.status === 'running' ? await this.liveProgress(id) : null };
   }
 
-  list(page: number, pageSize: number, status?: ExperimentStatus) {
-    return this.repository.list(page, pageSize, status);
+  /** A page of experiments; a filter that is not valid is a 400 with its position. */
+  list(query: ListQuery): Promise<Page<ExperimentEntity>> {
+    return withFilterErrors(() => this.repository.list(query));
   }
 
   async metrics(id: string) {

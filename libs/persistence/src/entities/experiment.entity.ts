@@ -8,6 +8,7 @@ export const TERMINAL_STATUSES: readonly ExperimentStatus[] = ['completed', 'fai
 @Entity('experiments')
 @Index('IDX_experiments_dataset_status', ['datasetName', 'status'])
 @Index('IDX_experiments_created_at', ['createdAt'])
+@Index('IDX_experiments_board_status', ['boardKey', 'status'])
 export class ExperimentEntity {
   @PrimaryColumn({ type: 'varchar', length: 36 })
   id!: string;
@@ -23,6 +24,10 @@ export class ExperimentEntity {
 
   @Column({ type: 'varchar', length: 32 })
   modelFamily!: string;
+
+  /** The board it is ranked on (see boardOf in @tfleet/contracts); set on insert (the default is never kept). */
+  @Column({ type: 'varchar', length: 80, default: '' })
+  boardKey!: string;
 
   @Column({ type: 'varchar', length: 16 })
   status!: ExperimentStatus;
