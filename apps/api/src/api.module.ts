@@ -5,6 +5,7 @@ import { CONFIG, type TfleetConfig } from '@tfleet/config';
 import { redisOptionsFromUrl } from '@tfleet/queue';
 import { ApiKeyGuard } from './common/api-key.guard';
 import { CoreModule } from './common/core.module';
+import { CompareModule } from './compare/compare.module';
 import { HttpErrorFilter } from './common/http-exception.filter';
 import { API_KEY } from './common/tokens';
 import { DatabaseModule } from './database/database.module';
@@ -36,6 +37,7 @@ export class ApiModule {
         CoreModule,
         ExperimentsModule,
         LeaderboardModule,
+        CompareModule,
         HealthModule,
         RunEventsModule,
         ReconciliationModule,
