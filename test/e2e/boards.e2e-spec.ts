@@ -181,6 +181,50 @@ describe('fair leaderboards over HTTP (boards, filters, groups, compare; real AP
     expect((await get<RankingBody>(`/api/leaderboard?board=${small}`)).entries).toHaveLength(4);
   });
 
+  it('shows what the queue knows of a run, lists the worker, and pauses and resumes the queue (priority included)', async () => {
+    const view = await get<ExperimentBody & { boardKey: string; queue: { attempts: number; stalls: number | null; waitingMs: number; trainingMs: number | null; worker: string | null; state: string | null } }>(`/api/experiments/${ids.s1}`);
+    expect(view.boardKey).toBe(small);
+    expect(view.queue).toMatchObject({ attempts: 1, worker: 'worker-1', state: 'completed', stalls: 0 });
+    expect(view.queue.trainingMs).toBeGreaterThanOrEqual(0);
+    expect(view.queue.waitingMs).toBeGreaterThanOrEqual(0);
+
+    const workers = await get<{ workers: { id: string; state: string; backend: string; jobsDone: number; maxRanks: number; currentExperiments: string[] }[] }>('/api/workers');
+    expect(workers.workers.find((w) => w.id === 'worker-1')).toMatchObject({ state: 'live', backend: 'wasm', jobsDone: 5, maxRanks: 2, currentExperiments: [] });
+
+    const before = await get<{ paused: boolean; counts: Record<string, number> }>('/api/queue');
+    expect(before).toMatchObject({ paused: false, counts: { completed: 5, active: 0 } });
+    const paused = await stack.request('POST', '/api/queue/pause');
+    expect(paused.status).toBe(200);
+    expect((paused.body as { paused: boolean }).paused).toBe(true);
+    const held = await stack.request('POST', '/api/experiments', { ...spec('b-priority', 200, 9, 0.001), training: { ...spec('', 200, 9, 0.001).training, priority: 3 } });
+    expect(held.status).toBe(201);
+    const heldId = (held.body as ExperimentBody).id;
+    await new Promise((r) => setTimeout(r, 2_000));
+    const waiting = await get<ExperimentBody & { queue: { state: string | null } }>(`/api/experiments/${heldId}`);
+    expect(waiting.status).toBe('queued');
+    expect(waiting.queue.state).not.toBe('active');
+    expect((await stack.request('POST', '/api/queue/resume')).status).toBe(200);
+    const done = await eventually(
+      async () => {
+        const body = await get<ExperimentBody>(`/api/experiments/${heldId}`);
+        return body.status === 'completed' ? body : undefined;
+      },
+      120_000,
+      'the held experiment to complete after resume',
+    );
+    expect(done.status).toBe('completed');
+    await stack.kill('worker-1', 'SIGKILL');
+    const lost = await eventually(
+      async () => {
+        const list = await get<{ workers: { id: string; state: string }[] }>('/api/workers');
+        return list.workers.find((w) => w.id === 'worker-1' && w.state === 'lost');
+      },
+      40_000,
+      'the killed worker to be listed as lost',
+    );
+    expect(lost.state).toBe('lost');
+  }, 200_000);
+
   it('compares runs listing exactly the differing spec paths, with final metrics and aligned curves', async () => {
     const result = await get<{ differences: string[]; differing: Record<string, unknown[]>; same: Record<string, unknown>; runs: { id: string; metrics: Record<string, number> }[]; curves: { split: string; metric: string; epochs: number[]; values: Record<string, (number | null)[]> }[] }>(
       `/api/compare?ids=${ids.s1},${ids.lr},${ids.big}`,

@@ -14,6 +14,8 @@ import { CONFIG } from '@tfleet/config';
 import { WORKER_BACKEND } from './tokens';
 import { ThroughputBaselines } from './throughput-baselines';
 import { TrainingRunService } from './training-run.service';
+import { DiscoveryService } from '@nestjs/core';
+import { WorkerRegistry } from './worker-registry.service';
 
 /** The worker: no HTTP, no database; a BullMQ consumer that trains and reports through Redis. */
 @Module({})
@@ -37,6 +39,8 @@ export class WorkerModule {
         ThroughputBaselines,
         TrainingRunService,
         experimentsProcessorFor(config),
+        DiscoveryService,
+        WorkerRegistry,
       ],
     };
   }

@@ -39,10 +39,10 @@ export class ExperimentsController {
   }
 
   @Get(':id')
-  @ApiOperation({ summary: 'One experiment: status, live progress, metrics, error' })
+  @ApiOperation({ summary: 'One experiment: status, live progress, metrics, error, and what the queue knows (attempts, waiting, training, worker, stalls)' })
   async get(@Param('id') id: string) {
-    const { experiment, progress } = await this.experiments.get(id);
-    return toExperimentView(experiment, progress);
+    const { experiment, progress, queue } = await this.experiments.get(id);
+    return toExperimentView(experiment, progress, queue);
   }
 
   @Get(':id/metrics')
