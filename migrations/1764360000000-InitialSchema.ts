@@ -3,7 +3,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 /**
  * Experiments, their metric history and their checkpoints. The SQLite statements are the ones
  * this migration shipped with (byte for byte: existing databases recorded it as run);
- * PostgreSQL gets the same tables in its own types (see entitySchemas in @tfleet/persistence).
+ * PostgreSQL gets the same tables in its own types (see entitySchemas in @tfleet/persistence:
+ * jsonb specs, double precision, timestamptz, bytea).
  */
 export class InitialSchema1764360000000 implements MigrationInterface {
   name = 'InitialSchema1764360000000';
@@ -27,7 +28,7 @@ export class InitialSchema1764360000000 implements MigrationInterface {
 
   private async upPostgres(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(
-      `CREATE TABLE "experiments" ("id" character varying(36) NOT NULL, "name" character varying(200), "spec" text NOT NULL, "datasetName" character varying(64) NOT NULL, "modelFamily" character varying(32) NOT NULL, "status" character varying(16) NOT NULL, "attempt" integer NOT NULL DEFAULT '0', "error" text, "runtime" text, "backend" character varying(32), "paramCount" integer, "steps" integer, "epochsCompleted" integer, "samplesPerSecond" double precision, "wallTimeMs" double precision, "scalingEfficiency" double precision, "testMetrics" text, "baselines" text, "createdAt" TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now(), "startedAt" TIMESTAMP WITH TIME ZONE, "finishedAt" TIMESTAMP WITH TIME ZONE, CONSTRAINT "PK_aafe1321d916fac58ba06ad8178" PRIMARY KEY ("id"))`,
+      `CREATE TABLE "experiments" ("id" character varying(36) NOT NULL, "name" character varying(200), "spec" jsonb NOT NULL, "datasetName" character varying(64) NOT NULL, "modelFamily" character varying(32) NOT NULL, "status" character varying(16) NOT NULL, "attempt" integer NOT NULL DEFAULT '0', "error" text, "runtime" jsonb, "backend" character varying(32), "paramCount" integer, "steps" integer, "epochsCompleted" integer, "samplesPerSecond" double precision, "wallTimeMs" double precision, "scalingEfficiency" double precision, "testMetrics" text, "baselines" text, "createdAt" TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now(), "startedAt" TIMESTAMP WITH TIME ZONE, "finishedAt" TIMESTAMP WITH TIME ZONE, CONSTRAINT "PK_aafe1321d916fac58ba06ad8178" PRIMARY KEY ("id"))`,
     );
     await queryRunner.query(`CREATE INDEX "IDX_experiments_created_at" ON "experiments" ("createdAt") `);
     await queryRunner.query(`CREATE INDEX "IDX_experiments_dataset_status" ON "experiments" ("datasetName", "status") `);

@@ -16,11 +16,12 @@ export class BoardKey1765000000000 implements MigrationInterface {
 
   async up(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`ALTER TABLE "experiments" ADD COLUMN "boardKey" varchar(80) NOT NULL DEFAULT ''`);
-    const rows = (await queryRunner.query(`SELECT "id", "datasetName", "spec" FROM "experiments"`)) as { id: string; datasetName: string; spec: string }[];
+    // JSON text in SQLite, already parsed from jsonb in PostgreSQL.
+    const rows = (await queryRunner.query(`SELECT "id", "datasetName", "spec" FROM "experiments"`)) as { id: string; datasetName: string; spec: string | { dataset: DatasetSpecInput } }[];
     for (const row of rows) {
       let key: string;
       try {
-        const spec = JSON.parse(row.spec) as { dataset: DatasetSpecInput };
+        const spec = typeof row.spec === 'string' ? (JSON.parse(row.spec) as { dataset: DatasetSpecInput }) : row.spec;
         key = boardOf(spec.dataset).key;
       } catch {
         key = `${row.datasetName}-unparsed`;

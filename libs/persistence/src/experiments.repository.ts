@@ -46,6 +46,12 @@ export interface ListQuery {
   filter?: string;
 }
 
+export interface RankedSpec {
+  id: string;
+  value: number;
+  spec: ExperimentSpec;
+}
+
 export interface LeaderboardRow {
   experiment: ExperimentEntity;
   value: number;
@@ -311,7 +317,23 @@ export class ExperimentsRepository {
    * Runs without the metric are not ranked. Ties go to the earlier run.
    */
   async leaderboard(query: LeaderboardQuery): Promise<LeaderboardRow[]> {
+    const { entities, raw } = await this.rankingQuery(query).getRawAndEntities<{ metric_value: number | string }>();
+    return entities.map((experiment, i) => ({ experiment, value: Number(raw[i]!.metric_value) }));
+  }
+
+  /**
+   * The same ranking as `leaderboard`, as ids, values and specs only (for grouping every run of
+   * a board: no entity is built, so thousands of runs stay cheap).
+   */
+  async rankedSpecs(query: LeaderboardQuery): Promise<RankedSpec[]> {
+    const rows = await this.rankingQuery(query, true).getRawMany<{ id: string; spec: string | ExperimentSpec; metric_value: number | string }>();
+    return rows.map((r) => ({ id: r.id, value: Number(r.metric_value), spec: typeof r.spec === 'string' ? (JSON.parse(r.spec) as ExperimentSpec) : r.spec }));
+  }
+
+  /** The ranking's query: whole experiments, or (`specsOnly`) the id and spec columns alone; the value is `metric_value`. */
+  private rankingQuery(query: LeaderboardQuery, specsOnly = false) {
     const qb = this.experiments.createQueryBuilder('e');
+    if (specsOnly) qb.select('e.id', 'id').addSelect('e.spec', 'spec');
     if ((query.value ?? 'final') === 'final') {
       qb.innerJoin(MetricEntity, 'm', 'm.experimentId = e.id AND m.epoch = 0 AND m.split = :split AND m.name = :metric', { split: 'test', metric: query.metric }).addSelect('m.value', 'metric_value');
     } else {
@@ -336,8 +358,7 @@ export class ExperimentsRepository {
     }
     qb.orderBy('metric_value', query.order === 'asc' ? 'ASC' : 'DESC').addOrderBy('e.createdAt', 'ASC').addOrderBy('e.id', 'ASC');
     if (query.limit !== null) qb.limit(query.limit);
-    const { entities, raw } = await qb.getRawAndEntities<{ metric_value: number | string }>();
-    return entities.map((experiment, i) => ({ experiment, value: Number(raw[i]!.metric_value) }));
+    return qb;
   }
 
   /** The boards of a data set (those with at least one experiment), with counts and the metrics present. */

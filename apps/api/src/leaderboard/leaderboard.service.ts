@@ -1,6 +1,6 @@
 import { Injectable, NotFoundException } from '@nestjs/common';
 import { type BoardDataset, boardOf, configKeyOf, type DatasetName, defaultBoardOf, type ExperimentSpec } from '@tfleet/contracts';
-import { type ExperimentEntity, ExperimentsRepository, type LeaderboardRow } from '@tfleet/persistence';
+import { type ExperimentEntity, ExperimentsRepository, type LeaderboardRow, type RankedSpec } from '@tfleet/persistence';
 import { groupStats, type GroupStats } from '@tfleet/query';
 import { withFilterErrors } from '../common/filter-errors';
 
@@ -121,7 +121,7 @@ export class LeaderboardService {
       const value = request.aggregate === 'best' ? 'best' : 'final';
       const query = { boardKey, metric: request.metric, order, family: request.family, value, filter } as const;
       if (request.groupBy !== undefined) {
-        const rows = await this.repository.leaderboard({ ...query, limit: null });
+        const rows = await this.repository.rankedSpecs({ ...query, limit: null });
         return { ...head, aggregate: 'mean', groupBy: request.groupBy, groups: this.groups(rows, request.groupBy, order, boardKey).slice(0, request.limit) };
       }
       const rows = await this.repository.leaderboard({ ...query, limit: request.limit });
@@ -174,14 +174,13 @@ export class LeaderboardService {
   }
 
   /** Groups ranked runs (best first) and ranks the groups by their mean. */
-  private groups(rows: LeaderboardRow[], groupBy: string[], order: 'asc' | 'desc', boardKey: string): LeaderboardGroup[] {
+  private groups(rows: RankedSpec[], groupBy: string[], order: 'asc' | 'desc', boardKey: string): LeaderboardGroup[] {
     const byKey = new Map<string, { group: Record<string, unknown>; ids: string[]; values: number[] }>();
-    for (const { experiment, value } of rows) {
-      const group: Record<string, unknown> =
-        groupBy[0] === GROUP_BY_CONFIG ? { config: this.configKey(experiment) } : Object.fromEntries(groupBy.map((path) => [path, specValueAt(experiment.spec, path)]));
+    for (const { id, spec, value } of rows) {
+      const group: Record<string, unknown> = groupBy[0] === GROUP_BY_CONFIG ? { config: this.configKey(id, spec) } : Object.fromEntries(groupBy.map((path) => [path, specValueAt(spec, path)]));
       const key = JSON.stringify(groupBy.map((path) => group[path]));
       const entry = byKey.get(key) ?? { group, ids: [], values: [] };
-      entry.ids.push(experiment.id);
+      entry.ids.push(id);
       entry.values.push(value);
       byKey.set(key, entry);
     }
@@ -192,12 +191,12 @@ export class LeaderboardService {
       .map((g, i) => ({ rank: i + 1, ...g }));
   }
 
-  private configKey(experiment: ExperimentEntity): string {
-    let key = this.configKeys.get(experiment.id);
+  private configKey(id: string, spec: ExperimentSpec): string {
+    let key = this.configKeys.get(id);
     if (key === undefined) {
-      key = configKeyOf(experiment.spec);
+      key = configKeyOf(spec);
       if (this.configKeys.size >= 100_000) this.configKeys.clear();
-      this.configKeys.set(experiment.id, key);
+      this.configKeys.set(id, key);
     }
     return key;
   }

@@ -9,12 +9,15 @@ export type DbDialect = 'sqlite' | 'postgres';
  * The tables, once, for both databases. Only three types differ: timestamps (`datetime` in
  * SQLite; `timestamptz` in PostgreSQL, read and written in UTC), floating point (SQLite's 8-byte
  * `real`; PostgreSQL's `double precision`, since its `real` is 4 bytes) and bytes (`blob` /
- * `bytea`). The migrations create exactly this (a spec per database checks it).
+ * `bytea`), and the spec and runtime, which filters read inside: `jsonb` in PostgreSQL (parsed
+ * once, on write), JSON text in SQLite (`json_extract` reads it). The migrations create exactly
+ * this (a spec per database checks it).
  */
 export function entitySchemas(dialect: DbDialect): EntitySchema[] {
   const pg = dialect === 'postgres';
   const time = (options: Partial<EntitySchemaColumnOptions> = {}): EntitySchemaColumnOptions => ({ type: pg ? 'timestamptz' : 'datetime', ...options });
   const float = (options: Partial<EntitySchemaColumnOptions> = {}): EntitySchemaColumnOptions => ({ type: pg ? 'double precision' : 'real', ...options });
+  const json = (options: Partial<EntitySchemaColumnOptions> = {}): EntitySchemaColumnOptions => ({ type: pg ? 'jsonb' : 'simple-json', ...options });
   const bytes = (options: Partial<EntitySchemaColumnOptions> = {}): EntitySchemaColumnOptions => ({ type: pg ? 'bytea' : 'blob', ...options });
   const experimentRelation = { type: 'many-to-one' as const, target: () => ExperimentEntity, onDelete: 'CASCADE' as const, joinColumn: { name: 'experimentId' } };
 
@@ -25,14 +28,14 @@ export function entitySchemas(dialect: DbDialect): EntitySchema[] {
     columns: {
       id: { type: 'varchar', length: 36, primary: true },
       name: { type: 'varchar', length: 200, nullable: true },
-      spec: { type: 'simple-json' },
+      spec: json(),
       datasetName: { type: 'varchar', length: 64 },
       modelFamily: { type: 'varchar', length: 32 },
       boardKey: { type: 'varchar', length: 80, default: '' },
       status: { type: 'varchar', length: 16 },
       attempt: { type: 'integer', default: 0 },
       error: { type: 'text', nullable: true },
-      runtime: { type: 'simple-json', nullable: true },
+      runtime: json({ nullable: true }),
       backend: { type: 'varchar', length: 32, nullable: true },
       paramCount: { type: 'integer', nullable: true },
       steps: { type: 'integer', nullable: true },
