@@ -72,7 +72,10 @@ export function entitySchemas(dialect: DbDialect): EntitySchema[] {
       recordedAt: time(),
     },
     relations: { experiment: experimentRelation },
-    indices: [{ name: 'UQ_experiment_metrics_point', columns: ['experimentId', 'epoch', 'split', 'name'], unique: true }],
+    indices: [
+      { name: 'UQ_experiment_metrics_point', columns: ['experimentId', 'epoch', 'split', 'name'], unique: true },
+      { name: 'IDX_experiment_metrics_ranking', columns: ['split', 'name', 'epoch', 'value', 'experimentId'] },
+    ],
   });
 
   const checkpoints = new EntitySchema<CheckpointEntity>({
