@@ -322,8 +322,8 @@ export class ExperimentsRepository {
   }
 
   /**
-   * The same ranking as `leaderboard`, as ids, values and specs only (for grouping every run of
-   * a board: no entity is built, so thousands of runs stay cheap).
+   * The runs `leaderboard` ranks, as ids, values and specs only, in no particular order (for
+   * grouping every run of a board: no entity is built, so thousands of runs stay cheap).
    */
   async rankedSpecs(query: LeaderboardQuery): Promise<RankedSpec[]> {
     const rows = await this.rankingQuery(query, true).getRawMany<{ id: string; spec: string | ExperimentSpec; metric_value: number | string }>();
@@ -356,7 +356,10 @@ export class ExperimentsRepository {
       const compiled = this.compileFilter(query.filter);
       qb.andWhere(`(${compiled.sql})`, compiled.params);
     }
-    qb.orderBy('metric_value', query.order === 'asc' ? 'ASC' : 'DESC').addOrderBy('e.createdAt', 'ASC').addOrderBy('e.id', 'ASC');
+    // Specs for grouping come unordered: without ORDER BY, PostgreSQL starts from the board's
+    // runs instead of walking every run's metric in value order (bench:api: the grouped query's
+    // plan). The caller orders them.
+    if (!specsOnly) qb.orderBy('metric_value', query.order === 'asc' ? 'ASC' : 'DESC').addOrderBy('e.createdAt', 'ASC').addOrderBy('e.id', 'ASC');
     if (query.limit !== null) qb.limit(query.limit);
     return qb;
   }

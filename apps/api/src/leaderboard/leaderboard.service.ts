@@ -176,7 +176,9 @@ export class LeaderboardService {
   /** Groups ranked runs (best first) and ranks the groups by their mean. */
   private groups(rows: RankedSpec[], groupBy: string[], order: 'asc' | 'desc', boardKey: string): LeaderboardGroup[] {
     const byKey = new Map<string, { group: Record<string, unknown>; ids: string[]; values: number[] }>();
-    for (const { id, spec, value } of rows) {
+    const sign = order === 'asc' ? 1 : -1;
+    const ranked = [...rows].sort((a, b) => sign * (a.value - b.value) || (a.id < b.id ? -1 : 1));
+    for (const { id, spec, value } of ranked) {
       const group: Record<string, unknown> = groupBy[0] === GROUP_BY_CONFIG ? { config: this.configKey(id, spec) } : Object.fromEntries(groupBy.map((path) => [path, specValueAt(spec, path)]));
       const key = JSON.stringify(groupBy.map((path) => group[path]));
       const entry = byKey.get(key) ?? { group, ids: [], values: [] };
@@ -184,7 +186,6 @@ export class LeaderboardService {
       entry.values.push(value);
       byKey.set(key, entry);
     }
-    const sign = order === 'asc' ? 1 : -1;
     return [...byKey.values()]
       .map(({ group, ids, values }) => ({ boardKey, group, ids, ...groupStats(values) }))
       .sort((a, b) => sign * (a.mean - b.mean) || b.n - a.n)
