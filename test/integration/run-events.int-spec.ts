@@ -6,7 +6,7 @@ import { Queue } from 'bullmq';
 import type IORedis from 'ioredis';
 import type { DataSource } from 'typeorm';
 import { loadConfig, type TfleetConfig } from '@tfleet/config';
-import { type CheckpointPayload, parseExperimentSpec, QueueName, type RunEvent, type RunEventBody, type RuntimeInfo, type TrainExperimentJobData } from '@tfleet/contracts';
+import { type CheckpointPayload, defaultBoardOf, parseExperimentSpec, QueueName, type RunEvent, type RunEventBody, type RuntimeInfo, type TrainExperimentJobData } from '@tfleet/contracts';
 import { ExperimentsRepository, openDatabase } from '@tfleet/persistence';
 import { cancelKey, createRedis, redisOptionsFromUrl } from '@tfleet/queue';
 import { JobSignals } from '../../apps/api/src/common/job-signals';
@@ -97,7 +97,7 @@ describe('run events into SQLite (real file, migrations applied)', () => {
       ['0/test/accuracy=0.65', '0/test/loss=1.1', '1/train/loss=1.5', '1/validation/accuracy=0.6', '1/validation/loss=1.2'].sort(),
     );
     expect((await repository.listCheckpoints(id)).length).toBe(1);
-    const board = await repository.leaderboard({ datasetName: 'mnist', metric: 'accuracy', order: 'desc', limit: 10 });
+    const board = await repository.leaderboard({ boardKey: defaultBoardOf('mnist').key, metric: 'accuracy', order: 'desc', limit: 10 });
     expect(board.map((r) => r.experiment.id)).toContain(id);
   });
 
@@ -130,7 +130,7 @@ describe('run events into SQLite (real file, migrations applied)', () => {
       await service.apply(event(id, 1, { type: 'started', runtime, paramCount: 1 }));
       await service.apply(event(id, 1, { type: 'completed', test: { loss }, baselines: {}, steps: 1, epochs: 1, samplesPerSecond: 1, wallTimeMs: 1, scalingEfficiency: null }));
     }
-    const board = await repository.leaderboard({ datasetName: 'mnist', metric: 'loss', order: 'asc', limit: 3 });
+    const board = await repository.leaderboard({ boardKey: defaultBoardOf('mnist').key, metric: 'loss', order: 'asc', limit: 3 });
     expect(board.map((r) => r.value)).toEqual([0.1, 0.2, 0.3]);
   });
 

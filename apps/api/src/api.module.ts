@@ -1,26 +1,22 @@
 import { BullModule } from '@nestjs/bullmq';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
-import { QueueName } from '@tfleet/contracts';
-import type { TfleetConfig } from '@tfleet/config';
+import { CONFIG, type TfleetConfig } from '@tfleet/config';
 import { redisOptionsFromUrl } from '@tfleet/queue';
 import { ApiKeyGuard } from './common/api-key.guard';
-import { ExperimentsQueueCloser, experimentsQueueProvider } from './common/experiments-queue.provider';
-import { JobSignals } from './common/job-signals';
-import { RedisGate } from './common/redis-gate';
+import { CoreModule } from './common/core.module';
+import { CompareModule } from './compare/compare.module';
 import { HttpErrorFilter } from './common/http-exception.filter';
-import { RedisCloser, redisProvider } from './common/redis.provider';
-import { API_KEY, CONFIG } from './common/tokens';
+import { API_KEY } from './common/tokens';
 import { DatabaseModule } from './database/database.module';
-import { ExperimentsController } from './experiments/experiments.controller';
-import { ExperimentsService } from './experiments/experiments.service';
-import { HealthController } from './health/health.controller';
-import { LeaderboardController } from './leaderboard/leaderboard.controller';
-import { QueueReconciler } from './reconciliation/queue-reconciler.service';
-import { ExperimentFailuresListener } from './run-events/experiment-failures.listener';
-import { RunEventsProcessor } from './run-events/run-events.processor';
-import { RunEventsService } from './run-events/run-events.service';
+import { ExperimentsModule } from './experiments/experiments.module';
+import { HealthModule } from './health/health.module';
+import { LeaderboardModule } from './leaderboard/leaderboard.module';
+import { ReconciliationModule } from './reconciliation/reconciliation.module';
+import { RunEventsModule } from './run-events/run-events.module';
+import { WorkersModule } from './workers/workers.module';
 
+/** The API: one module per feature over the shared core (config, database, Redis, queue). */
 @Module({})
 export class ApiModule {
   static forRoot(config: TfleetConfig, apiKey: string): DynamicModule {
@@ -39,22 +35,16 @@ export class ApiModule {
         configModule,
         DatabaseModule,
         BullModule.forRoot({ connection: redisOptionsFromUrl(config.redisUrl), prefix: config.queuePrefix }),
-        // The experiments queue that requests use is experimentsQueueProvider's (fail-fast).
-        BullModule.registerQueue({ name: QueueName.RunEvents }),
+        CoreModule,
+        ExperimentsModule,
+        LeaderboardModule,
+        CompareModule,
+        WorkersModule,
+        HealthModule,
+        RunEventsModule,
+        ReconciliationModule,
       ],
-      controllers: [ExperimentsController, LeaderboardController, HealthController],
       providers: [
-        redisProvider,
-        RedisCloser,
-        RedisGate,
-        experimentsQueueProvider,
-        ExperimentsQueueCloser,
-        JobSignals,
-        ExperimentsService,
-        QueueReconciler,
-        RunEventsService,
-        RunEventsProcessor,
-        ExperimentFailuresListener,
         { provide: APP_GUARD, useClass: ApiKeyGuard },
         { provide: APP_FILTER, useClass: HttpErrorFilter },
       ],

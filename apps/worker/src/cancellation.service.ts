@@ -3,7 +3,7 @@ import type IORedis from 'ioredis';
 import type { TfleetConfig } from '@tfleet/config';
 import { cancelChannel, cancelKey, createRedis } from '@tfleet/queue';
 import { WORKER_REDIS } from './redis.providers';
-import { CONFIG } from './tokens';
+import { CONFIG } from '@tfleet/config';
 
 /**
  * Hears cancel requests: a Redis message for experiments training here now, and a key for

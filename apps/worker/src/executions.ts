@@ -3,7 +3,7 @@ import type IORedis from 'ioredis';
 import type { TfleetConfig } from '@tfleet/config';
 import { EXECUTION_COUNTER_TTL_SECONDS, executionCounterKey } from '@tfleet/queue';
 import { WORKER_REDIS } from './redis.providers';
-import { CONFIG } from './tokens';
+import { CONFIG } from '@tfleet/config';
 
 /**
  * Numbers every execution of an experiment's job. BullMQ's `attemptsMade` counts failures

@@ -3,7 +3,7 @@ import type IORedis from 'ioredis';
 import type { TfleetConfig } from '@tfleet/config';
 import { jobLockKey } from '@tfleet/queue';
 import { LOCK_REDIS } from './redis.providers';
-import { CONFIG } from './tokens';
+import { CONFIG } from '@tfleet/config';
 
 export interface JobLockWatchOptions {
   /** The lock's duration: after this long without a renewal another worker may take the job. */

@@ -2,7 +2,7 @@ import { Inject, Injectable, type OnApplicationShutdown, type Provider } from '@
 import type IORedis from 'ioredis';
 import type { TfleetConfig } from '@tfleet/config';
 import { createRedis, failFastRedisOptions } from '@tfleet/queue';
-import { CONFIG } from './tokens';
+import { CONFIG } from '@tfleet/config';
 
 /** Commands that may wait for Redis to come back (execution numbers, cancel keys). */
 export const WORKER_REDIS = Symbol('TFLEET_WORKER_REDIS');

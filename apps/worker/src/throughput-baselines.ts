@@ -8,7 +8,7 @@ import { z } from 'zod';
 import type { BackendName, ExperimentSpec } from '@tfleet/contracts';
 import type { TfleetConfig } from '@tfleet/config';
 import { createRedis } from '@tfleet/queue';
-import { CONFIG } from './tokens';
+import { CONFIG } from '@tfleet/config';
 
 /**
  * What a run's throughput depends on: the model, the data's shapes, the global batch, the

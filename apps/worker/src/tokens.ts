@@ -1,4 +1,2 @@
-/** Injection token of the validated TfleetConfig. */
-export const CONFIG = Symbol('TFLEET_CONFIG');
-/** Injection token of the backend this worker resolved at start. */
+/** Injection token of the backend this worker resolved at start. (CONFIG is @tfleet/config's.) */
 export const WORKER_BACKEND = Symbol('TFLEET_WORKER_BACKEND');

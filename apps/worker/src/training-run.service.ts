@@ -11,7 +11,8 @@ import { RankGroupFactory } from './rank-group.factory';
 import { RunEventPublisher, type RunEventStream } from './run-event.publisher';
 import { type RanOn, RunReportRelay, type TrainOutcome } from './run-report-relay';
 import { scalingEfficiency, ThroughputBaselines, throughputSignature } from './throughput-baselines';
-import { CONFIG, WORKER_BACKEND } from './tokens';
+import { CONFIG } from '@tfleet/config';
+import { WORKER_BACKEND } from './tokens';
 import { TFLEET_VERSION } from './version';
 
 export type { TrainOutcome } from './run-report-relay';

@@ -12,9 +12,12 @@ import { JobLocks } from './job-lock';
 import { WorkerRedisCloser, workerRedisProviders } from './redis.providers';
 import { RankGroupFactory } from './rank-group.factory';
 import { RunEventPublisher } from './run-event.publisher';
-import { CONFIG, WORKER_BACKEND } from './tokens';
+import { CONFIG } from '@tfleet/config';
+import { WORKER_BACKEND } from './tokens';
 import { ThroughputBaselines } from './throughput-baselines';
 import { TrainingRunService } from './training-run.service';
+import { DiscoveryService } from '@nestjs/core';
+import { WorkerRegistry } from './worker-registry.service';
 
 /** The worker: no HTTP, no database; a BullMQ consumer that trains and reports through Redis. */
 @Module({})
@@ -40,6 +43,8 @@ export class WorkerModule {
         ThroughputBaselines,
         TrainingRunService,
         experimentsProcessorFor(config),
+        DiscoveryService,
+        WorkerRegistry,
       ],
     };
   }

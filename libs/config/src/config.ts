@@ -12,6 +12,8 @@ export const envSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   TFLEET_DATA_DIR: z.string().min(1).default('./data'),
   TFLEET_DB_PATH: z.string().min(1).optional(),
+  /** postgres://user:pass@host:port/db: the control plane on PostgreSQL instead of the SQLite file. */
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
   TFLEET_QUEUE_PREFIX: z
     .string()
@@ -51,6 +53,8 @@ export interface TfleetConfig {
   host: string;
   dataDir: string;
   dbPath: string;
+  /** Set: PostgreSQL at this URL holds the data (dbPath is then unused). */
+  databaseUrl: string | undefined;
   redisUrl: string;
   queuePrefix: string;
   /** Unset: the API generates one and keeps it in the data directory. */
@@ -87,6 +91,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TfleetConfig {
     host: e.HOST,
     dataDir,
     dbPath: resolve(e.TFLEET_DB_PATH ?? `${dataDir}/tfleet.sqlite`),
+    databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
     queuePrefix: e.TFLEET_QUEUE_PREFIX,
     apiKey: e.TFLEET_API_KEY,

@@ -231,6 +231,11 @@ export const trainingSpecSchema = z.strictObject({
   checkpointEverySteps: z.int().min(0).max(10_000_000).default(0),
   /** Cap on evaluation samples per held-out evaluation (0: the whole split). */
   evalSamples: z.int().min(0).max(1_000_000).default(0),
+  /**
+   * The job's BullMQ priority: 1 runs first, 2,097,151 last. A job without one runs before every
+   * prioritized job (BullMQ's rule). Scheduling only: never part of a run's configuration.
+   */
+  priority: z.int().min(1).max(2_097_151).optional(),
 });
 
 export const experimentSpecSchema = z.strictObject({

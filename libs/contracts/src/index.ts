@@ -7,3 +7,4 @@ export * from './rank-protocol';
 export * from './canonical';
 export * from './board-key';
 export * from './spec-paths';
+export * from './worker-info';

@@ -10,6 +10,7 @@ describe('configKeyOf', () => {
     expect(key).toMatch(/^[0-9a-f]{16}$/);
     expect(configKeyOf(lstm({ seed: 1 }))).toBe(key);
     expect(configKeyOf(lstm({ seed: 2 }, {}, 'second try'))).toBe(key);
+    expect(configKeyOf(lstm({ seed: 3, priority: 5 }))).toBe(key);
   });
 
   it('fills defaults in first: omitted and explicit defaults are one configuration', () => {

@@ -1,10 +1,6 @@
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import { MIGRATIONS } from '@tfleet/migrations';
-import { CheckpointEntity } from './entities/checkpoint.entity';
-import { ExperimentEntity } from './entities/experiment.entity';
-import { MetricEntity } from './entities/metric.entity';
-
-export const ENTITIES = [ExperimentEntity, MetricEntity, CheckpointEntity];
+import { type DbDialect, entitySchemas } from './entities/schemas';
 
 /**
  * The SQLite data source. The schema comes from migrations/ only (never `synchronize`);
@@ -16,7 +12,7 @@ export function sqliteDataSourceOptions(database: string): DataSourceOptions {
   return {
     type: 'sqlite',
     database,
-    entities: ENTITIES,
+    entities: entitySchemas('sqlite'),
     migrations: MIGRATIONS,
     migrationsRun: false,
     synchronize: false,
@@ -27,11 +23,35 @@ export function sqliteDataSourceOptions(database: string): DataSourceOptions {
   };
 }
 
-/** Opens the database and applies pending migrations. */
-export async function openDatabase(database: string): Promise<DataSource> {
-  const dataSource = new DataSource(sqliteDataSourceOptions(database));
+/**
+ * The PostgreSQL data source (DATABASE_URL): the same entities and migrations. Every session
+ * runs in UTC, so `timestamptz` values and the filter language's date strings mean UTC.
+ */
+export function postgresDataSourceOptions(url: string): DataSourceOptions {
+  return {
+    type: 'postgres',
+    url,
+    entities: entitySchemas('postgres'),
+    migrations: MIGRATIONS,
+    migrationsRun: false,
+    synchronize: false,
+    extra: { options: '-c timezone=UTC', max: 10 },
+    logging: ['error'],
+  };
+}
+
+/** Where the control plane keeps its data: a SQLite file, or a PostgreSQL database by URL. */
+export type DatabaseTarget = { sqlite: string } | { postgres: string };
+
+/** The dialect of a target. */
+export const dialectOf = (target: DatabaseTarget): DbDialect => ('postgres' in target ? 'postgres' : 'sqlite');
+
+/** Opens the database (a SQLite path, or a target) and applies pending migrations. */
+export async function openDatabase(target: string | DatabaseTarget): Promise<DataSource> {
+  const resolved: DatabaseTarget = typeof target === 'string' ? { sqlite: target } : target;
+  const dataSource = new DataSource('postgres' in resolved ? postgresDataSourceOptions(resolved.postgres) : sqliteDataSourceOptions(resolved.sqlite));
   await dataSource.initialize();
-  await dataSource.query('PRAGMA foreign_keys = ON');
+  if (!('postgres' in resolved)) await dataSource.query('PRAGMA foreign_keys = ON');
   await dataSource.runMigrations({ transaction: 'all' });
   return dataSource;
 }

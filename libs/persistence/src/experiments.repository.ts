@@ -1,7 +1,8 @@
 import { type DataSource, type EntityManager, In, LessThan, MoreThan, type Repository } from 'typeorm';
-import type { CheckpointPayload, ExperimentSpec, MetricValues, RuntimeInfo } from '@tfleet/contracts';
+import { boardOf, type CheckpointPayload, type ExperimentSpec, type MetricValues, type RuntimeInfo } from '@tfleet/contracts';
+import { compileFilterText, type FieldResolver, type SqlDialect, tfleetFieldResolver } from '@tfleet/query';
 import { CheckpointEntity } from './entities/checkpoint.entity';
-import { type ExperimentStatus, ExperimentEntity, TERMINAL_STATUSES } from './entities/experiment.entity';
+import { EXPERIMENT_STATUSES, type ExperimentStatus, ExperimentEntity, TERMINAL_STATUSES } from './entities/experiment.entity';
 import { MetricEntity, type MetricSplit } from './entities/metric.entity';
 import { WriteSerializer } from './write-serializer';
 
@@ -12,12 +13,43 @@ export interface Page<T> {
   pageSize: number;
 }
 
+/** How a run's value on a board is read: its final test metric, or its best validation value over epochs. */
+export type RankValue = 'final' | 'best';
+
 export interface LeaderboardQuery {
-  datasetName: string;
+  boardKey: string;
   metric: string;
   order: 'asc' | 'desc';
-  limit: number;
+  /** Null: every ranked run (for grouping). */
+  limit: number | null;
   family?: string;
+  value?: RankValue;
+  /** A filter in the @tfleet/query language; throws its FilterError when it is not valid. */
+  filter?: string;
+}
+
+export interface BoardSummary {
+  key: string;
+  datasetName: string;
+  /** A spec on the board (every spec on a board has the same board options). */
+  sampleSpec: ExperimentSpec;
+  experiments: number;
+  completed: number;
+  /** Final test metrics recorded by its completed runs, sorted. */
+  metrics: string[];
+}
+
+export interface ListQuery {
+  page: number;
+  pageSize: number;
+  status?: ExperimentStatus;
+  filter?: string;
+}
+
+export interface RankedSpec {
+  id: string;
+  value: number;
+  spec: ExperimentSpec;
 }
 
 export interface LeaderboardRow {
@@ -48,6 +80,9 @@ export interface MarkRunningResult {
   discardedPoints: number;
 }
 
+/** The filter fields over experiments aliased `e`; built once. */
+const FILTER_FIELDS: FieldResolver = tfleetFieldResolver({ alias: 'e', statuses: EXPERIMENT_STATUSES });
+
 /** All SQL about experiments, their metrics and checkpoints. Callers decide the rules. */
 export class ExperimentsRepository {
   private readonly experiments: Repository<ExperimentEntity>;
@@ -72,6 +107,20 @@ export class ExperimentsRepository {
    * Every write is one unit of work: its own transaction, never shared with a concurrent
    * request, run after the units before it (see WriteSerializer for why on SQLite).
    */
+  /** The SQL dialect of the data source, as @tfleet/query names it. */
+  get dialect(): SqlDialect {
+    return this.dataSource.options.type === 'postgres' ? 'postgres' : 'sqlite';
+  }
+
+  /**
+   * A filter compiled to a condition over `e` with TypeORM named parameters (`:filter_1`, ...):
+   * every value a parameter, never SQL text. Throws the filter's FilterError when it is invalid.
+   */
+  compileFilter(text: string): { sql: string; params: Record<string, unknown> } {
+    const { sql, params } = compileFilterText(text, { dialect: this.dialect, fields: FILTER_FIELDS, placeholder: (n) => `:filter_${n}` });
+    return { sql, params: Object.fromEntries(params.map((value, i) => [`filter_${i + 1}`, value])) };
+  }
+
   private write<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
     return this.serializer.run(() => this.dataSource.transaction(work));
   }
@@ -84,6 +133,7 @@ export class ExperimentsRepository {
         spec,
         datasetName: spec.dataset.name,
         modelFamily: spec.model.family,
+        boardKey: boardOf(spec.dataset).key,
         status: 'queued',
         attempt: 0,
       }),
@@ -114,13 +164,20 @@ export class ExperimentsRepository {
     return this.experiments.findOneBy({ id });
   }
 
-  async list(page: number, pageSize: number, status?: ExperimentStatus): Promise<Page<ExperimentEntity>> {
-    const [items, total] = await this.experiments.findAndCount({
-      where: status ? { status } : {},
-      order: { createdAt: 'DESC', id: 'DESC' },
-      skip: (page - 1) * pageSize,
-      take: pageSize,
-    });
+  /** Newest first; `filter` throws its FilterError when it is not valid. */
+  async list({ page, pageSize, status, filter }: ListQuery): Promise<Page<ExperimentEntity>> {
+    const qb = this.experiments.createQueryBuilder('e');
+    if (status) qb.andWhere('e.status = :status', { status });
+    if (filter !== undefined && filter.trim() !== '') {
+      const compiled = this.compileFilter(filter);
+      qb.andWhere(`(${compiled.sql})`, compiled.params);
+    }
+    const [items, total] = await qb
+      .orderBy('e.createdAt', 'DESC')
+      .addOrderBy('e.id', 'DESC')
+      .skip((page - 1) * pageSize)
+      .take(pageSize)
+      .getManyAndCount();
     return { items, total, page, pageSize };
   }
 
@@ -254,22 +311,113 @@ export class ExperimentsRepository {
     await this.write((manager) => manager.update(ExperimentEntity, { id }, { error }));
   }
 
-  /** Completed experiments on a data set ranked by a final test metric. */
+  /**
+   * Completed experiments on one board ranked by a metric: the final test value, or the best
+   * validation value over epochs (`value: 'best'`; the max, or the min when `order` is asc).
+   * Runs without the metric are not ranked. Ties go to the earlier run.
+   */
   async leaderboard(query: LeaderboardQuery): Promise<LeaderboardRow[]> {
-    const qb = this.experiments
-      .createQueryBuilder('e')
-      .innerJoin(MetricEntity, 'm', 'm.experimentId = e.id AND m.epoch = 0 AND m.split = :split AND m.name = :metric', {
-        split: 'test',
-        metric: query.metric,
-      })
-      .addSelect('m.value', 'metric_value')
-      .where('e.datasetName = :dataset AND e.status = :status', { dataset: query.datasetName, status: 'completed' });
-    if (query.family) qb.andWhere('e.modelFamily = :family', { family: query.family });
-    const { entities, raw } = await qb
-      .orderBy('m.value', query.order === 'asc' ? 'ASC' : 'DESC')
-      .addOrderBy('e.createdAt', 'ASC')
-      .limit(query.limit)
-      .getRawAndEntities<{ metric_value: number }>();
+    const { entities, raw } = await this.rankingQuery(query).getRawAndEntities<{ metric_value: number | string }>();
     return entities.map((experiment, i) => ({ experiment, value: Number(raw[i]!.metric_value) }));
+  }
+
+  /**
+   * The runs `leaderboard` ranks, as ids, values and specs only, in no particular order (for
+   * grouping every run of a board: no entity is built, so thousands of runs stay cheap).
+   */
+  async rankedSpecs(query: LeaderboardQuery): Promise<RankedSpec[]> {
+    const rows = await this.rankingQuery(query, true).getRawMany<{ id: string; spec: string | ExperimentSpec; metric_value: number | string }>();
+    return rows.map((r) => ({ id: r.id, value: Number(r.metric_value), spec: typeof r.spec === 'string' ? (JSON.parse(r.spec) as ExperimentSpec) : r.spec }));
+  }
+
+  /** The ranking's query: whole experiments, or (`specsOnly`) the id and spec columns alone; the value is `metric_value`. */
+  private rankingQuery(query: LeaderboardQuery, specsOnly = false) {
+    const qb = this.experiments.createQueryBuilder('e');
+    if (specsOnly) qb.select('e.id', 'id').addSelect('e.spec', 'spec');
+    if ((query.value ?? 'final') === 'final') {
+      qb.innerJoin(MetricEntity, 'm', 'm.experimentId = e.id AND m.epoch = 0 AND m.split = :split AND m.name = :metric', { split: 'test', metric: query.metric }).addSelect('m.value', 'metric_value');
+    } else {
+      const best = query.order === 'asc' ? 'MIN' : 'MAX';
+      qb.innerJoin(
+        (sub) =>
+          sub
+            .select('bm.experimentId', 'experimentId')
+            .addSelect(`${best}(bm.value)`, 'best')
+            .from(MetricEntity, 'bm')
+            .where('bm.split = :split AND bm.name = :metric', { split: 'validation', metric: query.metric })
+            .groupBy('bm.experimentId'),
+        'b',
+        'b."experimentId" = e.id',
+      ).addSelect('b.best', 'metric_value');
+    }
+    qb.where('e.boardKey = :board AND e.status = :status', { board: query.boardKey, status: 'completed' });
+    if (query.family) qb.andWhere('e.modelFamily = :family', { family: query.family });
+    if (query.filter !== undefined && query.filter.trim() !== '') {
+      const compiled = this.compileFilter(query.filter);
+      qb.andWhere(`(${compiled.sql})`, compiled.params);
+    }
+    // Specs for grouping come unordered: without ORDER BY, PostgreSQL starts from the board's
+    // runs instead of walking every run's metric in value order (bench:api: the grouped query's
+    // plan). The caller orders them.
+    if (!specsOnly) qb.orderBy('metric_value', query.order === 'asc' ? 'ASC' : 'DESC').addOrderBy('e.createdAt', 'ASC').addOrderBy('e.id', 'ASC');
+    if (query.limit !== null) qb.limit(query.limit);
+    return qb;
+  }
+
+  /** The boards of a data set (those with at least one experiment), with counts and the metrics present. */
+  async boards(datasetName: string): Promise<BoardSummary[]> {
+    const counts = await this.experiments
+      .createQueryBuilder('e')
+      .select('e.boardKey', 'key')
+      .addSelect('COUNT(*)', 'experiments')
+      .addSelect(`SUM(CASE WHEN e.status = 'completed' THEN 1 ELSE 0 END)`, 'completed')
+      .addSelect('MIN(e.id)', 'sample')
+      .where('e.datasetName = :dataset', { dataset: datasetName })
+      .groupBy('e.boardKey')
+      .orderBy('e.boardKey', 'ASC')
+      .getRawMany<{ key: string; experiments: number | string; completed: number | string | null; sample: string }>();
+    if (counts.length === 0) return [];
+    const metrics = await this.metrics
+      .createQueryBuilder('m')
+      .innerJoin(ExperimentEntity, 'e', 'e.id = m.experimentId')
+      .select('e.boardKey', 'key')
+      .addSelect('m.name', 'name')
+      .distinct(true)
+      .where('e.datasetName = :dataset AND e.status = :status AND m.split = :split AND m.epoch = 0', { dataset: datasetName, status: 'completed', split: 'test' })
+      .getRawMany<{ key: string; name: string }>();
+    const samples = new Map((await this.experiments.find({ select: { id: true, spec: true }, where: { id: In(counts.map((c) => c.sample)) } })).map((e) => [e.id, e.spec]));
+    return counts.map((c) => ({
+      key: c.key,
+      datasetName,
+      sampleSpec: samples.get(c.sample)!,
+      experiments: Number(c.experiments),
+      completed: Number(c.completed ?? 0),
+      metrics: metrics
+        .filter((m) => m.key === c.key)
+        .map((m) => m.name)
+        .sort(),
+    }));
+  }
+
+  /** One experiment's spec on a board (all share the board options), or null when the board has none. */
+  async boardSample(boardKey: string): Promise<ExperimentSpec | null> {
+    const row = await this.experiments.findOne({ select: { id: true, spec: true }, where: { boardKey } });
+    return row?.spec ?? null;
+  }
+
+  /** Experiments by id (any order; absent ids are left out). */
+  findByIds(ids: readonly string[]): Promise<ExperimentEntity[]> {
+    if (ids.length === 0) return Promise.resolve([]);
+    return this.experiments.find({ where: { id: In([...ids]) } });
+  }
+
+  /** Every train and validation point of the given experiments, by epoch. */
+  curvePoints(ids: readonly string[]): Promise<Pick<MetricEntity, 'experimentId' | 'epoch' | 'split' | 'name' | 'value'>[]> {
+    if (ids.length === 0) return Promise.resolve([]);
+    return this.metrics.find({
+      select: { experimentId: true, epoch: true, split: true, name: true, value: true },
+      where: { experimentId: In([...ids]), split: In(['train', 'validation']) },
+      order: { epoch: 'ASC' },
+    });
   }
 }

@@ -1,9 +1,10 @@
 import type { JobsOptions } from 'bullmq';
 
 /** Options of every experiment job: the job id is the experiment id, so a re-add is a no-op. */
-export function experimentJobOptions(experimentId: string, attempts: number): JobsOptions {
+export function experimentJobOptions(experimentId: string, attempts: number, priority?: number): JobsOptions {
   return {
     jobId: experimentId,
+    ...(priority !== undefined ? { priority } : {}),
     attempts,
     backoff: { type: 'exponential', delay: 5_000 },
     removeOnComplete: { age: 7 * 24 * 3600, count: 10_000 },

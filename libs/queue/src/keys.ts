@@ -9,3 +9,8 @@ export const executionCounterKey = (prefix: string, experimentId: string): strin
 export const EXECUTION_COUNTER_TTL_SECONDS = 30 * 24 * 3600;
 /** BullMQ's lock key of a job: its value is the token of the worker that holds the job. */
 export const jobLockKey = (prefix: string, queueName: string, jobId: string): string => `${prefix}:${queueName}:${jobId}:lock`;
+
+/** A worker's record (JSON of WorkerInfo), kept WORKER_REMEMBER_MS after its last beat. */
+export const workerKey = (prefix: string, workerId: string): string => `${prefix}:tfleet:worker:${workerId}`;
+/** The ids of workers seen recently: a sorted set scored by the time of their last beat (ms). */
+export const workersSeenKey = (prefix: string): string => `${prefix}:tfleet:workers`;

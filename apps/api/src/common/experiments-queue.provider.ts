@@ -3,7 +3,7 @@ import { Queue } from 'bullmq';
 import { QueueName, type TrainExperimentJobData } from '@tfleet/contracts';
 import type { TfleetConfig } from '@tfleet/config';
 import { failFastRedisOptions } from '@tfleet/queue';
-import { CONFIG } from './tokens';
+import { CONFIG } from '@tfleet/config';
 
 /**
  * The experiments queue as requests use it: on a fail-fast connection, so a submission or a

@@ -4,7 +4,7 @@ import type { TfleetConfig } from '@tfleet/config';
 import { CANCEL_TTL_SECONDS, cancelChannel, cancelKey } from '@tfleet/queue';
 import { EXPERIMENTS_QUEUE, type ExperimentsQueue } from './experiments-queue.provider';
 import { REDIS } from './redis.provider';
-import { CONFIG } from './tokens';
+import { CONFIG } from '@tfleet/config';
 
 /**
  * What the API says to the workers about a job: stop it. A key that a worker reads before it

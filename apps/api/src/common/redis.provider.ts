@@ -2,7 +2,7 @@ import { Inject, Injectable, type OnApplicationShutdown, type Provider } from '@
 import type IORedis from 'ioredis';
 import type { TfleetConfig } from '@tfleet/config';
 import { createRedis, failFastRedisOptions } from '@tfleet/queue';
-import { CONFIG } from './tokens';
+import { CONFIG } from '@tfleet/config';
 
 /**
  * A plain Redis client for what BullMQ does not do for us (cancel signals, health). It fails

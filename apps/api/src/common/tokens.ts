@@ -1,4 +1,2 @@
-/** Injection token of the validated TfleetConfig. */
-export const CONFIG = Symbol('TFLEET_CONFIG');
-/** Injection token of the resolved API key. */
+/** Injection token of the resolved API key. (The config's token, CONFIG, is @tfleet/config's.) */
 export const API_KEY = Symbol('TFLEET_API_KEY');

@@ -4,9 +4,9 @@ import { dirname } from 'node:path';
 import { DataSource } from 'typeorm';
 import type { TfleetConfig } from '@tfleet/config';
 import { ExperimentsRepository, openDatabase } from '@tfleet/persistence';
-import { CONFIG } from '../common/tokens';
+import { CONFIG } from '@tfleet/config';
 
-/** The API is the only process that opens the SQLite file; it migrates it at start. */
+/** The API is the only process that opens the database (the SQLite file, or PostgreSQL with DATABASE_URL); it migrates it at start. */
 @Global()
 @Module({
   providers: [
@@ -14,8 +14,9 @@ import { CONFIG } from '../common/tokens';
       provide: DataSource,
       inject: [CONFIG],
       useFactory: async (config: TfleetConfig) => {
+        if (config.databaseUrl !== undefined) return openDatabase({ postgres: config.databaseUrl });
         mkdirSync(dirname(config.dbPath), { recursive: true });
-        return openDatabase(config.dbPath);
+        return openDatabase({ sqlite: config.dbPath });
       },
     },
     { provide: ExperimentsRepository, inject: [DataSource], useFactory: (ds: DataSource) => new ExperimentsRepository(ds) },

@@ -1,6 +1,24 @@
 import type { TrainingProgress } from '@tfleet/contracts';
 import type { ExperimentEntity, MetricEntity } from '@tfleet/persistence';
 
+/** What the queue and the database know of an experiment's scheduling (GET /api/experiments/:id only). */
+export interface QueueFacts {
+  /** The job's state in the queue; null when the job is gone (removed after it finished) or Redis did not answer. */
+  state: string | null;
+  /** Executions of the job so far, stalls included (numbered by the workers). */
+  attempts: number;
+  /** Executions that failed (BullMQ's attemptsMade); null when the queue did not say. */
+  failedAttempts: number | null;
+  /** Times a worker lost the job's lock (died, hung) and the job was handed back; null when the queue did not say. */
+  stalls: number | null;
+  /** From submission to the current attempt's start (or to now, or to its end if it never started). */
+  waitingMs: number;
+  /** From the current attempt's start to the end (or now); null before it starts. */
+  trainingMs: number | null;
+  /** The worker that runs (or ran) the current attempt. */
+  worker: string | null;
+}
+
 /** The JSON shape of one experiment in API responses. */
 export interface ExperimentView {
   id: string;
@@ -24,9 +42,27 @@ export interface ExperimentView {
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;
+  boardKey: string;
+  queue?: QueueFacts;
 }
 
-export function toExperimentView(e: ExperimentEntity, progress: TrainingProgress | null = null): ExperimentView {
+/** Scheduling facts from the row and, when Redis answered, the job. */
+export function queueFacts(e: ExperimentEntity, job: { state: string; attemptsMade: number; stalledCounter: number } | null, now = Date.now()): QueueFacts {
+  const created = e.createdAt.getTime();
+  const started = e.startedAt?.getTime() ?? null;
+  const finished = e.finishedAt?.getTime() ?? null;
+  return {
+    state: job?.state ?? null,
+    attempts: e.attempt,
+    failedAttempts: job?.attemptsMade ?? null,
+    stalls: job?.stalledCounter ?? null,
+    waitingMs: Math.max(0, (started ?? finished ?? now) - created),
+    trainingMs: started === null ? null : Math.max(0, (finished ?? now) - started),
+    worker: e.runtime?.workerId ?? null,
+  };
+}
+
+export function toExperimentView(e: ExperimentEntity, progress: TrainingProgress | null = null, queue?: QueueFacts): ExperimentView {
   return {
     id: e.id,
     name: e.name,
@@ -49,6 +85,8 @@ export function toExperimentView(e: ExperimentEntity, progress: TrainingProgress
     createdAt: e.createdAt.toISOString(),
     startedAt: e.startedAt?.toISOString() ?? null,
     finishedAt: e.finishedAt?.toISOString() ?? null,
+    boardKey: e.boardKey,
+    ...(queue ? { queue } : {}),
   };
 }
 

@@ -3,6 +3,7 @@ import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { type ExperimentSpec, experimentSpecSchema, parseExperimentSpec } from '@tfleet/contracts';
 import { EXPERIMENT_STATUSES } from '@tfleet/persistence';
+import { filterParam } from '../common/filter-errors';
 import { ParsePipe, zodPipe } from '../common/zod-validation.pipe';
 import { toExperimentView, toMetricHistoryView } from './experiment.view';
 import { ExperimentsService } from './experiments.service';
@@ -11,6 +12,7 @@ const listQuerySchema = z.strictObject({
   page: z.coerce.number().int().min(1).default(1),
   pageSize: z.coerce.number().int().min(1).max(100).default(20),
   status: z.enum(EXPERIMENT_STATUSES).optional(),
+  filter: filterParam,
 });
 
 /** JSON Schema of the spec for the OpenAPI document, generated from the one zod schema. */
@@ -30,17 +32,17 @@ export class ExperimentsController {
   }
 
   @Get()
-  @ApiOperation({ summary: 'List experiments, newest first' })
+  @ApiOperation({ summary: 'List experiments, newest first; filter= in the query language (README)' })
   async list(@Query(zodPipe('query', listQuerySchema)) query: z.output<typeof listQuerySchema>) {
-    const page = await this.experiments.list(query.page, query.pageSize, query.status);
+    const page = await this.experiments.list(query);
     return { ...page, items: page.items.map((e) => toExperimentView(e)) };
   }
 
   @Get(':id')
-  @ApiOperation({ summary: 'One experiment: status, live progress, metrics, error' })
+  @ApiOperation({ summary: 'One experiment: status, live progress, metrics, error, and what the queue knows (attempts, waiting, training, worker, stalls)' })
   async get(@Param('id') id: string) {
-    const { experiment, progress } = await this.experiments.get(id);
-    return toExperimentView(experiment, progress);
+    const { experiment, progress, queue } = await this.experiments.get(id);
+    return toExperimentView(experiment, progress, queue);
   }
 
   @Get(':id/metrics')

@@ -10,12 +10,14 @@ import {
   type TrainingProgress,
 } from '@tfleet/contracts';
 import type { TfleetConfig } from '@tfleet/config';
-import { type ExperimentEntity, type ExperimentStatus, ExperimentsRepository, TERMINAL_STATUSES } from '@tfleet/persistence';
+import { type ExperimentEntity, ExperimentsRepository, type ListQuery, type Page, TERMINAL_STATUSES } from '@tfleet/persistence';
 import { experimentJobOptions } from '@tfleet/queue';
 import { EXPERIMENTS_QUEUE, type ExperimentsQueue } from '../common/experiments-queue.provider';
+import { withFilterErrors } from '../common/filter-errors';
+import { type QueueFacts, queueFacts } from './experiment.view';
 import { JobSignals } from '../common/job-signals';
 import { RedisGate } from '../common/redis-gate';
-import { CONFIG } from '../common/tokens';
+import { CONFIG } from '@tfleet/config';
 import { invalidInput } from '../common/zod-validation.pipe';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -54,7 +56,7 @@ export class ExperimentsService {
   /** Adds an experiment's job; a second add of the same id is a no-op (BullMQ deduplicates by job id). */
   async enqueue(id: string, spec: ExperimentSpec, pretrained?: CheckpointPayload): Promise<void> {
     const data: TrainExperimentJobData = { experimentId: id, spec, ...(pretrained ? { pretrained } : {}) };
-    await this.queue.add(JobName.TrainExperiment, data, experimentJobOptions(id, this.config.jobAttempts));
+    await this.queue.add(JobName.TrainExperiment, data, experimentJobOptions(id, this.config.jobAttempts, spec.training.priority));
   }
 
   /** The job data of a stored experiment (for the reconciler, which enqueues rows that lost theirs). */
@@ -63,13 +65,15 @@ export class ExperimentsService {
   }
 
   /** Reads answer from the database alone; live progress is added when Redis answers. */
-  async get(id: string): Promise<{ experiment: ExperimentEntity; progress: TrainingProgress | null }> {
+  async get(id: string): Promise<{ experiment: ExperimentEntity; progress: TrainingProgress | null; queue: QueueFacts }> {
     const experiment = await this.findOrFail(id);
-    return { experiment, progress: experiment.status === 'running' ? await this.liveProgress(id) : null };
+    const job = await this.jobFacts(id);
+    return { experiment, progress: experiment.status === 'running' ? job.progress : null, queue: queueFacts(experiment, job.facts) };
   }
 
-  list(page: number, pageSize: number, status?: ExperimentStatus) {
-    return this.repository.list(page, pageSize, status);
+  /** A page of experiments; a filter that is not valid is a 400 with its position. */
+  list(query: ListQuery): Promise<Page<ExperimentEntity>> {
+    return withFilterErrors(() => this.repository.list(query));
   }
 
   async metrics(id: string) {
@@ -120,14 +124,20 @@ export class ExperimentsService {
     };
   }
 
-  private async liveProgress(id: string): Promise<TrainingProgress | null> {
-    if (!this.redisGate.ready) return null;
+  /** The job's progress and scheduling facts, when Redis answers (nulls otherwise: reads never wait on Redis). */
+  private async jobFacts(id: string): Promise<{ progress: TrainingProgress | null; facts: { state: string; attemptsMade: number; stalledCounter: number } | null }> {
+    if (!this.redisGate.ready) return { progress: null, facts: null };
     try {
-      const job = await this.redisGate.call('reading progress', () => this.queue.getJob(id));
-      const parsed = trainingProgressSchema.safeParse(job?.progress);
-      return parsed.success ? parsed.data : null;
+      return await this.redisGate.call('reading the job', async () => {
+        const job = await this.queue.getJob(id);
+        if (!job) return { progress: null, facts: null };
+        const parsed = trainingProgressSchema.safeParse(job.progress);
+        const state = await job.getState();
+        const count = (n: unknown) => (typeof n === 'number' && Number.isInteger(n) && n >= 0 ? n : 0);
+        return { progress: parsed.success ? parsed.data : null, facts: { state: String(state), attemptsMade: count(job.attemptsMade), stalledCounter: count(job.stalledCounter) } };
+      });
     } catch {
-      return null;
+      return { progress: null, facts: null };
     }
   }
 

@@ -1,55 +1,25 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { z } from 'zod';
-import { DATASET_NAMES, MODEL_FAMILIES } from '@tfleet/contracts';
-import { ExperimentsRepository } from '@tfleet/persistence';
+import type { z } from 'zod';
 import { zodPipe } from '../common/zod-validation.pipe';
-
-/** Metrics where smaller is better; the default order follows the metric. */
-const LOWER_IS_BETTER = new Set(['loss', 'perplexity', 'mse', 'phonemeErrorRate', 'tokenErrorRate']);
-
-const leaderboardQuerySchema = z.strictObject({
-  dataset: z.enum(DATASET_NAMES),
-  metric: z
-    .string()
-    .regex(/^[A-Za-z][A-Za-z0-9_]*$/)
-    .default('accuracy'),
-  order: z.enum(['asc', 'desc']).optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(20),
-  family: z.enum(MODEL_FAMILIES).optional(),
-});
+import { boardsQuerySchema, type LeaderboardQuery, leaderboardQuerySchema } from './leaderboard.query';
+import { LeaderboardService } from './leaderboard.service';
 
 @ApiTags('leaderboard')
 @ApiBearerAuth()
-@Controller('leaderboard')
+@Controller()
 export class LeaderboardController {
-  constructor(private readonly repository: ExperimentsRepository) {}
+  constructor(private readonly leaderboard: LeaderboardService) {}
 
-  @Get()
-  @ApiOperation({ summary: 'Completed experiments on a data set ranked by a final test metric' })
-  async leaderboard(@Query(zodPipe('query', leaderboardQuerySchema)) query: z.output<typeof leaderboardQuerySchema>) {
-    const order = query.order ?? (LOWER_IS_BETTER.has(query.metric) ? 'asc' : 'desc');
-    const rows = await this.repository.leaderboard({ datasetName: query.dataset, metric: query.metric, order, limit: query.limit, family: query.family });
-    return {
-      dataset: query.dataset,
-      metric: query.metric,
-      order,
-      entries: rows.map(({ experiment: e, value }, i) => ({
-        rank: i + 1,
-        id: e.id,
-        name: e.name,
-        family: e.modelFamily,
-        value,
-        metrics: e.testMetrics,
-        paramCount: e.paramCount,
-        samplesPerSecond: e.samplesPerSecond,
-        wallTimeMs: e.wallTimeMs,
-        backend: e.backend,
-        device: e.runtime?.device ?? null,
-        ranks: e.runtime?.ranks ?? null,
-        tfjsVersion: e.runtime?.tfjsVersion ?? null,
-        finishedAt: e.finishedAt?.toISOString() ?? null,
-      })),
-    };
+  @Get('leaderboard')
+  @ApiOperation({ summary: "Completed experiments on one board (the data set's default, or board=) ranked by a metric; filter=, aggregate=best, groupBy= with aggregate=mean" })
+  leaderboardOf(@Query(zodPipe('query', leaderboardQuerySchema)) query: LeaderboardQuery) {
+    return this.leaderboard.rank(query);
+  }
+
+  @Get('boards')
+  @ApiOperation({ summary: 'The boards of a data set: key, canonical data set options, completed experiments, metrics present' })
+  async boards(@Query(zodPipe('query', boardsQuerySchema)) query: z.output<typeof boardsQuerySchema>) {
+    return { dataset: query.dataset, boards: await this.leaderboard.boards(query.dataset) };
   }
 }

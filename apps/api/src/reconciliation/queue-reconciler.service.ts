@@ -4,7 +4,7 @@ import { ExperimentsRepository } from '@tfleet/persistence';
 import { EXPERIMENTS_QUEUE, type ExperimentsQueue } from '../common/experiments-queue.provider';
 import { JobSignals } from '../common/job-signals';
 import { RedisGate } from '../common/redis-gate';
-import { CONFIG } from '../common/tokens';
+import { CONFIG } from '@tfleet/config';
 import { ExperimentsService } from '../experiments/experiments.service';
 
 /** Rows and jobs younger than this are left alone: a submission may be between its two writes. */
