@@ -1,4 +1,5 @@
 import { ConfigError, loadConfig } from './config';
+import { wasmRelaxedSimdAllowed } from './wasm-simd';
 
 describe('loadConfig', () => {
   it('applies the embedded defaults', () => {
@@ -21,5 +22,14 @@ describe('loadConfig', () => {
   ])('rejects %j naming the variable', (env, name) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(name);
+  });
+});
+
+describe('wasmRelaxedSimdAllowed', () => {
+  it('allows relaxed SIMD unless TFLEET_WASM_RELAXED_SIMD is 0, and refuses other values', () => {
+    expect(wasmRelaxedSimdAllowed({})).toBe(true);
+    expect(wasmRelaxedSimdAllowed({ TFLEET_WASM_RELAXED_SIMD: '1' })).toBe(true);
+    expect(wasmRelaxedSimdAllowed({ TFLEET_WASM_RELAXED_SIMD: '0' })).toBe(false);
+    expect(() => wasmRelaxedSimdAllowed({ TFLEET_WASM_RELAXED_SIMD: 'yes' })).toThrow('TFLEET_WASM_RELAXED_SIMD');
   });
 });

@@ -1,6 +1,7 @@
 import { backendMemory, WasmBackend, wasmApi } from '../wasm-internals';
 import * as v8 from 'node:v8';
 import { KERNELS_PORTABLE_WASM_BASE64, KERNELS_RELAXED_WASM_BASE64 } from './kernels-wasm';
+import { wasmRelaxedSimdAllowed } from '@tfleet/config';
 
 /**
  * Loader of the project's hand-written SIMD kernels (kernels.wat). The module imports the tfjs
@@ -180,7 +181,7 @@ export function relaxedSimdSupported(): boolean {
 }
 
 export function simdKernelsBuild(): SimdKernelsBuild {
-  chosenBuild ??= process.env['TFLEET_WASM_RELAXED_SIMD'] !== '0' && relaxedSimdSupported() ? 'relaxed' : 'portable';
+  chosenBuild ??= wasmRelaxedSimdAllowed() && relaxedSimdSupported() ? 'relaxed' : 'portable';
   return chosenBuild;
 }
 
