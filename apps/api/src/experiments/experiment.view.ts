@@ -54,7 +54,8 @@ export function queueFacts(e: ExperimentEntity, job: { state: string; attemptsMa
   return {
     state: job?.state ?? null,
     attempts: e.attempt,
-    failedAttempts: job?.attemptsMade ?? null,
+    // BullMQ's attemptsMade counts finished attempts, the successful one included.
+    failedAttempts: job === null ? null : Math.max(0, job.attemptsMade - (job.state === 'completed' ? 1 : 0)),
     stalls: job?.stalledCounter ?? null,
     waitingMs: Math.max(0, (started ?? finished ?? now) - created),
     trainingMs: started === null ? null : Math.max(0, (finished ?? now) - started),
