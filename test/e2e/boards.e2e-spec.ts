@@ -1,5 +1,5 @@
 import { boardOf, defaultBoardOf } from '@tfleet/contracts';
-import { eventually, startTestStack, type TestStack } from '../utils/tfleet-stack.util';
+import { eventually, finishedExperiment, startTestStack, type TestStack } from '../utils/tfleet-stack.util';
 
 interface ExperimentBody {
   id: string;
@@ -57,14 +57,7 @@ describe('fair leaderboards over HTTP (boards, filters, groups, compare; real AP
       ids[key] = (submitted.body as ExperimentBody).id;
     }
     for (const id of Object.values(ids)) {
-      const done = await eventually(
-        async () => {
-          const body = (await stack.request('GET', `/api/experiments/${id}`)).body as ExperimentBody;
-          return ['completed', 'failed', 'cancelled'].includes(body.status) ? body : undefined;
-        },
-        180_000,
-        `experiment ${id} to finish`,
-      );
+      const done = await finishedExperiment<ExperimentBody>(stack, id, 180_000);
       if (done.status !== 'completed') throw new Error(`experiment ${id} ${done.status}: ${done.error}`);
     }
   }, 400_000);

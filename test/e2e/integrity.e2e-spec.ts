@@ -3,7 +3,7 @@ import { Queue } from 'bullmq';
 import { JobName, parseExperimentSpec, QueueName, type TrainExperimentJobData } from '@tfleet/contracts';
 import { ExperimentsRepository, openDatabase } from '@tfleet/persistence';
 import { cancelKey, createRedis, redisOptionsFromUrl } from '@tfleet/queue';
-import { cpuTicks, eventually, startPrivateRedis, startTestStack, TEST_REDIS_URL, type PrivateRedis, type TestStack } from '../utils/tfleet-stack.util';
+import { cpuTicks, eventually, finishedExperiment, startPrivateRedis, startTestStack, TEST_REDIS_URL, type PrivateRedis, type TestStack } from '../utils/tfleet-stack.util';
 
 interface ExperimentBody {
   id: string;
@@ -42,15 +42,10 @@ async function history(stack: TestStack, id: string): Promise<HistoryBody> {
   return (await stack.request('GET', `/api/experiments/${id}/metrics`)).body as HistoryBody;
 }
 
-const settled = (stack: TestStack, id: string, timeoutMs: number) =>
-  eventually(
-    async () => {
-      const e = await experiment(stack, id);
-      return ['completed', 'failed', 'cancelled'].includes(e.status) ? e : undefined;
-    },
-    timeoutMs,
-    `experiment ${id} to finish`,
-  );
+const settled = (stack: TestStack, id: string, timeoutMs: number) => finishedExperiment<ExperimentBody>(stack, id, timeoutMs);
+
+/** The stack's experiments queue, opened from the test (to look at its jobs, or add one). */
+const experimentsQueue = (stack: TestStack) => new Queue<TrainExperimentJobData>(QueueName.Experiments, { connection: redisOptionsFromUrl(TEST_REDIS_URL), prefix: stack.queuePrefix });
 
 /** Every id in the queue (any state) and every experiment row, to look for orphans on either side. */
 async function jobIds(queue: Queue): Promise<Set<string>> {
@@ -74,7 +69,7 @@ describe('nothing accepted is lost or recorded wrong (real API, workers, Redis, 
 
     beforeAll(async () => {
       stack = await startTestStack();
-      queue = new Queue(QueueName.Experiments, { connection: redisOptionsFromUrl(TEST_REDIS_URL), prefix: stack.queuePrefix });
+      queue = experimentsQueue(stack);
     }, 90_000);
 
     afterAll(async () => {
@@ -135,7 +130,7 @@ describe('nothing accepted is lost or recorded wrong (real API, workers, Redis, 
 
     beforeAll(async () => {
       stack = await startTestStack();
-      queue = new Queue(QueueName.Experiments, { connection: redisOptionsFromUrl(TEST_REDIS_URL), prefix: stack.queuePrefix });
+      queue = experimentsQueue(stack);
     }, 90_000);
 
     afterAll(async () => {

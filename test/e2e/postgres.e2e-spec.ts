@@ -1,6 +1,6 @@
 import { boardOf } from '@tfleet/contracts';
 import { createTestDatabase, type TestDatabase } from '../utils/postgres.util';
-import { eventually, startTestStack, type TestStack } from '../utils/tfleet-stack.util';
+import { finishedExperiment, startTestStack, type TestStack } from '../utils/tfleet-stack.util';
 
 interface ExperimentBody {
   id: string;
@@ -40,14 +40,7 @@ describe('a run end to end with the control plane on PostgreSQL (real API, worke
       ids.push((response.body as ExperimentBody).id);
     }
     for (const id of ids) {
-      const done = await eventually(
-        async () => {
-          const body = (await stack.request('GET', `/api/experiments/${id}`)).body as ExperimentBody;
-          return ['completed', 'failed', 'cancelled'].includes(body.status) ? body : undefined;
-        },
-        180_000,
-        `experiment ${id} to finish`,
-      );
+      const done = await finishedExperiment<ExperimentBody>(stack, id, 180_000);
       expect(done.error).toBeNull();
       expect(done.status).toBe('completed');
     }

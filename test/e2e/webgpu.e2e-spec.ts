@@ -1,4 +1,4 @@
-import { eventually, startTestStack, type TestStack } from '../utils/tfleet-stack.util';
+import { finishedExperiment, startTestStack, type TestStack } from '../utils/tfleet-stack.util';
 
 interface ExperimentBody {
   id: string;
@@ -34,14 +34,7 @@ describe('a webgpu experiment over HTTP (real API and worker, rank process on Da
     });
     expect(submitted.status).toBe(201);
     const id = (submitted.body as ExperimentBody).id;
-    const done = await eventually(
-      async () => {
-        const body = (await stack.request('GET', `/api/experiments/${id}`)).body as ExperimentBody;
-        return ['completed', 'failed', 'cancelled'].includes(body.status) ? body : undefined;
-      },
-      240_000,
-      'the webgpu experiment to finish',
-    );
+    const done = await finishedExperiment<ExperimentBody>(stack, id, 240_000);
     if (done.status !== 'completed') throw new Error(`webgpu experiment ${done.status}: ${done.error}\n${stack.output.join('').slice(-4000)}`);
     expect(done.error).toBeNull();
     expect(done.runtime).toMatchObject({ backend: 'webgpu', ranks: 1, rankTransport: 'processes', tfjsVersion: '4.22.0' });

@@ -161,6 +161,18 @@ export async function eventually<T>(probe: () => Promise<T | undefined>, timeout
   }
 }
 
+/** Polls an experiment until it is completed, failed or cancelled, and returns its view. */
+export function finishedExperiment<T extends { status: string }>(stack: Pick<TestStack, 'request'>, id: string, timeoutMs: number): Promise<T> {
+  return eventually(
+    async () => {
+      const body = (await stack.request('GET', `/api/experiments/${id}`)).body as T;
+      return ['completed', 'failed', 'cancelled'].includes(body.status) ? body : undefined;
+    },
+    timeoutMs,
+    `experiment ${id} to finish`,
+  );
+}
+
 export interface PrivateRedis {
   url: string;
   /** Stops the server as an outage would (it writes its append-only file first). */

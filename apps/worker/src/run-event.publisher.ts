@@ -15,11 +15,6 @@ export class RunEventStream {
     readonly attempt: number,
   ) {}
 
-  /** True once the attempt lost its job: it publishes nothing more. */
-  get isFenced(): boolean {
-    return this.fenced;
-  }
-
   /** Stops the stream for good: an attempt that lost its job's lock must not report for it. */
   fence(): void {
     this.fenced = true;

@@ -9,16 +9,15 @@ import {
   trainingProgressSchema,
   type TrainingProgress,
 } from '@tfleet/contracts';
-import type { TfleetConfig } from '@tfleet/config';
+import { CONFIG, type TfleetConfig } from '@tfleet/config';
 import { type ExperimentEntity, ExperimentsRepository, type ListQuery, type Page, TERMINAL_STATUSES } from '@tfleet/persistence';
 import { experimentJobOptions } from '@tfleet/queue';
 import { EXPERIMENTS_QUEUE, type ExperimentsQueue } from '../common/experiments-queue.provider';
 import { withFilterErrors } from '../common/filter-errors';
-import { type QueueFacts, queueFacts } from './experiment.view';
 import { JobSignals } from '../common/job-signals';
 import { RedisGate } from '../common/redis-gate';
-import { CONFIG } from '@tfleet/config';
 import { invalidInput } from '../common/zod-validation.pipe';
+import { type QueueFacts, queueFacts } from './experiment.view';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -53,15 +52,15 @@ export class ExperimentsService {
     return entity;
   }
 
-  /** Adds an experiment's job; a second add of the same id is a no-op (BullMQ deduplicates by job id). */
-  async enqueue(id: string, spec: ExperimentSpec, pretrained?: CheckpointPayload): Promise<void> {
-    const data: TrainExperimentJobData = { experimentId: id, spec, ...(pretrained ? { pretrained } : {}) };
-    await this.queue.add(JobName.TrainExperiment, data, experimentJobOptions(id, this.config.jobAttempts, spec.training.priority));
+  /** Enqueues a stored experiment again (the reconciler, for a row that lost its job); a no-op if the job exists. */
+  async requeue(experiment: ExperimentEntity): Promise<void> {
+    await this.enqueue(experiment.id, experiment.spec, await this.pretrainedCheckpoint(experiment.spec));
   }
 
-  /** The job data of a stored experiment (for the reconciler, which enqueues rows that lost theirs). */
-  async jobPayload(experiment: ExperimentEntity): Promise<CheckpointPayload | undefined> {
-    return this.pretrainedCheckpoint(experiment.spec);
+  /** Adds an experiment's job; a second add of the same id is a no-op (BullMQ deduplicates by job id). */
+  private async enqueue(id: string, spec: ExperimentSpec, pretrained?: CheckpointPayload): Promise<void> {
+    const data: TrainExperimentJobData = { experimentId: id, spec, ...(pretrained ? { pretrained } : {}) };
+    await this.queue.add(JobName.TrainExperiment, data, experimentJobOptions(id, this.config.jobAttempts, spec.training.priority));
   }
 
   /** Reads answer from the database alone; live progress is added when Redis answers. */
@@ -126,8 +125,8 @@ export class ExperimentsService {
 
   /** The job's progress and scheduling facts, when Redis answers (nulls otherwise: reads never wait on Redis). */
   private async jobFacts(id: string): Promise<{ progress: TrainingProgress | null; facts: { state: string; attemptsMade: number; stalledCounter: number } | null }> {
-    if (!this.redisGate.ready) return { progress: null, facts: null };
     try {
+      // The gate refuses at once while Redis is down; the catch turns that into "no facts".
       return await this.redisGate.call('reading the job', async () => {
         const job = await this.queue.getJob(id);
         if (!job) return { progress: null, facts: null };

@@ -78,7 +78,7 @@ export class QueueReconciler implements OnApplicationBootstrap, OnApplicationShu
     for (const experiment of await this.repository.liveExperiments(new Date(settled))) {
       const job = await this.queue.getJob(experiment.id);
       if (!job) {
-        await this.experiments.enqueue(experiment.id, experiment.spec, await this.experiments.jobPayload(experiment));
+        await this.experiments.requeue(experiment);
         report.enqueued.push(experiment.id);
       } else if ((await job.isFailed()) && (job.finishedOn ?? 0) < settled) {
         if (await this.repository.finish(experiment.id, 'failed', job.failedReason || 'the job failed', new Date())) report.failed.push(experiment.id);

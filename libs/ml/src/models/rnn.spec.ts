@@ -2,28 +2,12 @@ import * as tf from '@tensorflow/tfjs';
 import type { TaskKind } from '@tfleet/contracts';
 import { buildModel, countParameters } from './build-model';
 import type { RecurrentSpec } from './rnn';
-import { disposeBatch, maxOutputDifference, randomBatch, saveAndLoad, tinyTaskInfo, trainSteps } from '@tfleet/testing';
+import { disposeBatch, expectedOutputShape, maxOutputDifference, randomBatch, saveAndLoad, tinyTaskInfo, trainSteps } from '@tfleet/testing';
 
 const FAMILIES = ['simple-rnn', 'lstm', 'gru'] as const;
 
 function tinySpec(family: RecurrentSpec['family'], overrides: Partial<Omit<RecurrentSpec, 'family'>> = {}): RecurrentSpec {
   return { family, embeddingDim: 6, units: 8, layers: 1, bidirectional: false, dropout: 0, attention: true, recurrentActivation: 'sigmoid', ...overrides };
-}
-
-function expectedShape(task: TaskKind, batch: number): number[] {
-  const info = tinyTaskInfo(task);
-  switch (task) {
-    case 'sequence-classification':
-      return [batch, info.numClasses];
-    case 'sequence-regression':
-      return [batch, 1];
-    case 'language-modelling':
-      return [batch, info.inputSpecs[0].shape[0], info.numClasses];
-    case 'seq2seq':
-      return [batch, info.inputSpecs[1].shape[0], info.numClasses];
-    default:
-      throw new Error(`no recurrent model for ${task}`);
-  }
 }
 
 beforeAll(async () => {
@@ -48,7 +32,7 @@ describe.each(cases)('%s on %s %j', (family, task, overrides) => {
     const before = tf.memory().numTensors;
 
     const shape = tf.tidy(() => (model.predict(batch.inputs) as tf.Tensor).shape);
-    expect(shape).toEqual(expectedShape(task, 4));
+    expect(shape).toEqual(expectedOutputShape(tinyTaskInfo(task), 4));
 
     const losses = trainSteps(model, info, batch, 8, 0.02);
     expect(losses.every(Number.isFinite)).toBe(true);
