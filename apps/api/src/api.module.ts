@@ -12,6 +12,7 @@ import { DatabaseModule } from './database/database.module';
 import { ExperimentsModule } from './experiments/experiments.module';
 import { HealthModule } from './health/health.module';
 import { LeaderboardModule } from './leaderboard/leaderboard.module';
+import { ModelsModule } from './models/models.module';
 import { ReconciliationModule } from './reconciliation/reconciliation.module';
 import { RunEventsModule } from './run-events/run-events.module';
 import { WorkersModule } from './workers/workers.module';
@@ -43,6 +44,7 @@ export class ApiModule {
         HealthModule,
         RunEventsModule,
         ReconciliationModule,
+        ModelsModule,
       ],
       providers: [
         { provide: APP_GUARD, useClass: ApiKeyGuard },

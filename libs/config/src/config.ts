@@ -46,6 +46,8 @@ export const envSchema = z.object({
     .string()
     .regex(/^\d+(b|kb|mb)$/i, "a size such as '256kb'")
     .default('256kb'),
+  /** Memory the API's prediction thread may keep trained models in (weights, MiB); least recently used go first. */
+  TFLEET_PREDICT_CACHE_MB: positive.max(65_536).default(256),
 });
 
 export interface TfleetConfig {
@@ -74,6 +76,8 @@ export interface TfleetConfig {
   intraOpThreads: number;
   /** webgpu may run on a software adapter (TFLEET_WEBGPU_ALLOW_SOFTWARE=1; tests and CI only). */
   webgpuAllowSoftware: boolean;
+  /** Bytes of model weights the prediction thread keeps loaded (TFLEET_PREDICT_CACHE_MB). */
+  predictCacheBytes: number;
 }
 
 export class ConfigError extends Error {
@@ -108,5 +112,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TfleetConfig {
     gpuDevices: e.TFLEET_GPU_DEVICES ? e.TFLEET_GPU_DEVICES.split(',') : [],
     intraOpThreads: e.TFLEET_INTRA_OP_THREADS,
     webgpuAllowSoftware: e.TFLEET_WEBGPU_ALLOW_SOFTWARE === '1',
+    predictCacheBytes: e.TFLEET_PREDICT_CACHE_MB * 1024 * 1024,
   };
 }

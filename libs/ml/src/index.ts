@@ -27,3 +27,8 @@ export { createOptimizer } from './training/optimizers';
 export { perSampleLoss } from './training/objectives';
 export { sparseSoftmaxCrossEntropy } from './training/sparse-cross-entropy';
 export { shardRange } from './training/batches';
+
+// Inference: a trained checkpoint answering predictions (the API's prediction thread).
+export { PredictionHandler } from './inference/prediction-handler';
+export { loadPredictor, PredictInputError, type Predictor } from './inference/predictor';
+export { ModelCache } from './inference/model-cache';

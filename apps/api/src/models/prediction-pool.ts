@@ -1,0 +1,34 @@
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { Piscina } from 'piscina';
+import { CONFIG, type TfleetConfig } from '@tfleet/config';
+import { type PredictReply, predictReplySchema, type PredictRequest } from '@tfleet/contracts';
+import { PREDICT_THREAD_ENTRY } from '../../../../workers/predict-entry-point';
+
+/**
+ * One prediction thread (TensorFlow.js on wasm), started at the first prediction and kept
+ * for its model cache. One thread: predictions queue behind each other instead of each thread
+ * holding its own copy of every model.
+ */
+@Injectable()
+export class PredictionPool implements OnApplicationShutdown {
+  private pool: Piscina | undefined;
+
+  constructor(@Inject(CONFIG) private readonly config: TfleetConfig) {}
+
+  async run(request: PredictRequest): Promise<PredictReply> {
+    this.pool ??= new Piscina({
+      filename: PREDICT_THREAD_ENTRY,
+      minThreads: 1,
+      maxThreads: 1,
+      idleTimeout: Number.MAX_SAFE_INTEGER,
+      workerData: { cacheBytes: this.config.predictCacheBytes, backend: 'wasm' },
+    });
+    const reply = predictReplySchema.safeParse(await this.pool.run(request));
+    if (!reply.success) throw new Error('the prediction thread answered with an invalid reply');
+    return reply.data;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.pool?.destroy();
+  }
+}
