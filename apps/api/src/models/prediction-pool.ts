@@ -6,7 +6,7 @@ import { PREDICT_THREAD_ENTRY } from '../../../../workers/predict-entry-point';
 
 /**
  * One prediction thread (TensorFlow.js on wasm), started at the first prediction and kept
- * for its model cache. One thread: predictions queue behind each other instead of each thread
+ * for its model cache (minThreads 1: piscina never retires it for being idle). One thread: predictions queue behind each other instead of each thread
  * holding its own copy of every model.
  */
 @Injectable()
@@ -20,7 +20,6 @@ export class PredictionPool implements OnApplicationShutdown {
       filename: PREDICT_THREAD_ENTRY,
       minThreads: 1,
       maxThreads: 1,
-      idleTimeout: Number.MAX_SAFE_INTEGER,
       workerData: { cacheBytes: this.config.predictCacheBytes, backend: 'wasm' },
     });
     const reply = predictReplySchema.safeParse(await this.pool.run(request));
