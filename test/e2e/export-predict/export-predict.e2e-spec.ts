@@ -142,6 +142,7 @@ describe('export and prediction (real API and worker processes, real Redis and S
     const data = loadDataset(parsed.value.dataset);
     const stock = await evaluateWithStockTfjs('mnist', 'classification');
     const pixels = data.test.inputs[0]!;
+    const timings: { ms: number; modelLoadMs: number | null }[] = [];
     for (let i = 0; i < 5; i++) {
       const image = Array.from({ length: 28 }, (_, y) => Array.from(pixels.subarray(i * 784 + y * 28, i * 784 + y * 28 + 28)));
       const response = await stack.request('POST', `/api/experiments/${ids.mnist}/predict`, { image });
@@ -149,11 +150,13 @@ describe('export and prediction (real API and worker processes, real Redis and S
       const { prediction, modelLoadMs } = response.body as { prediction: { kind: string; label: string; probabilities: { label: string; probability: number }[] }; modelLoadMs: number | null };
       // The first call may load the model into the prediction thread; later ones find it there.
       if (i > 0) expect(modelLoadMs).toBeNull();
+      timings.push({ ms: response.ms, modelLoadMs });
       expect(prediction.kind).toBe('classes');
       expect(prediction.probabilities).toHaveLength(10);
       expect(prediction.probabilities.reduce((s, p) => s + p.probability, 0)).toBeCloseTo(1, 5);
       expect(prediction.label).toBe(String(stock.predictions[i]));
     }
+    process.stdout.write(`${JSON.stringify({ check: 'predict-timings', model: 'cnn/mnist', requests: timings })}\n`);
   });
 
   it('predicts the next words of a prompt', async () => {
