@@ -14,9 +14,10 @@ function specOf(input: unknown): ExperimentSpec {
 }
 
 /** A few real training steps, for a final checkpoint with the task's artefacts in its state. */
-async function trainedCheckpoint(spec: ExperimentSpec): Promise<CheckpointPayload> {
+async function trainedCheckpoint(spec: ExperimentSpec, pretrained?: CheckpointPayload): Promise<CheckpointPayload> {
   const reports: RankReport[] = [];
-  await runTrainingRank({ experimentId: randomUUID(), attempt: 1, spec, rank: 0, worldSize: 1, backend: 'wasm' }, new SoloCollective(), (r) => reports.push(r));
+  const task = { experimentId: randomUUID(), attempt: 1, spec, rank: 0, worldSize: 1, backend: 'wasm' as const, ...(pretrained ? { pretrained } : {}) };
+  await runTrainingRank(task, new SoloCollective(), (r) => reports.push(r));
   const final = reports.flatMap((r) => (r.kind === 'checkpoint' && r.checkpoint.kind === 'final' ? [r.checkpoint] : []));
   if (final.length !== 1) throw new Error('the run saved no final checkpoint');
   return final[0]!;
@@ -31,12 +32,15 @@ const training = { epochs: 1, maxSteps: 3, batchSize: 32 };
 const image = (rows: number, cols: number) => Array.from({ length: rows }, (_, y) => Array.from({ length: cols }, (_, x) => ((x * 7 + y * 3) % 10) / 10));
 const addingSequence = (steps: number) => Array.from({ length: steps }, (_, t) => [((t * 37) % 100) / 100, t === 1 || t === steps - 2 ? 1 : 0]);
 
+const FINE_TUNED = 'bert fine-tuned on spam-assassin';
+
 const CASES: { name: string; spec: unknown; input: PredictInput; kind: string }[] = [
   { name: 'cnn on mnist', spec: { dataset: { name: 'mnist', samples: 200 }, model: { family: 'cnn', blocks: [{ filters: 4, dropout: 0.1 }], denseUnits: [8] } }, input: { kind: 'image', image: image(28, 28) }, kind: 'classes' },
   { name: 'lstm on adding', spec: { dataset: { name: 'adding', samples: 200, sequenceLength: 10 }, model: { family: 'lstm', units: 8 } }, input: { kind: 'sequence', sequence: addingSequence(10) }, kind: 'value' },
   { name: 'gru on brown', spec: { dataset: { name: 'brown', maxTokens: 3000, vocabSize: 200, sequenceLength: 8 }, model: { family: 'gru', units: 16, embeddingDim: 8 } }, input: { kind: 'prompt', prompt: 'The jury said that the', count: 3 }, kind: 'continuation' },
   { name: 'bert on brown', spec: { dataset: { name: 'brown', maxTokens: 3000, vocabSize: 200, sequenceLength: 8 }, model: { family: 'bert', dModel: 16, heads: 2, ffDim: 16, layers: 1 } }, input: { kind: 'prompt', prompt: 'the jury said', count: 2 }, kind: 'continuation' },
   { name: 'transformer on cmudict', spec: { dataset: { name: 'cmudict', samples: 300, maxWordLength: 6 }, model: { family: 'transformer', dModel: 16, heads: 2, ffDim: 16, encoderLayers: 1, decoderLayers: 1 } }, input: { kind: 'word', word: 'Cat' }, kind: 'sequence' },
+  { name: FINE_TUNED, spec: { dataset: { name: 'spam-assassin', sequenceLength: 8 }, model: { family: 'bert', dModel: 16, heads: 2, ffDim: 16, layers: 1, pretrainedFrom: randomUUID() } }, input: { kind: 'text', text: 'Click here for free money', subject: 'Offer' }, kind: 'classes' },
   { name: 'lstm encoder-decoder on copy', spec: { dataset: { name: 'copy', samples: 200, sequenceLength: 3, delay: 2, symbols: 4 }, model: { family: 'lstm', units: 8, embeddingDim: 8 } }, input: { kind: 'tokens', tokens: [0, 3, 1] }, kind: 'sequence' },
 ];
 
@@ -46,9 +50,13 @@ describe('PredictionHandler (the prediction thread body; wasm backend, tiny trai
   beforeAll(async () => {
     await initBackend('wasm');
     for (const c of CASES) {
+      if (c.name === FINE_TUNED) continue;
       const spec = specOf({ ...(c.spec as object), training });
       checkpoints.set(c.name, { spec, checkpoint: await trainedCheckpoint(spec) });
     }
+    // Fine-tuned from the BERT pretrained on brown: its shape comes from that checkpoint.
+    const fineTuned = specOf({ ...(CASES.find((c) => c.name === FINE_TUNED)!.spec as object), training });
+    checkpoints.set(FINE_TUNED, { spec: fineTuned, checkpoint: await trainedCheckpoint(fineTuned, checkpoints.get('bert on brown')!.checkpoint) });
   }, 240_000);
 
   it.each(CASES)('$name: asks for the model once, then answers from its cache and leaks no tensors', async ({ name, input, kind }) => {

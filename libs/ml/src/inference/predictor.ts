@@ -8,7 +8,7 @@ import { messageTokens } from '../data/spam-assassin';
 import { Tokenizer, Vocabulary, type VocabularyJSON } from '../data/tokenizer';
 import { decodeSequences } from '../evaluation/decode';
 import { buildModel } from '../models/build-model';
-import { restoreModelWeights } from '../training/checkpoint';
+import { deserializeModel, restoreModelWeights } from '../training/checkpoint';
 
 /** An input that does not fit the trained model; `field` names the part of the request body. */
 export class PredictInputError extends Error {
@@ -32,7 +32,8 @@ export interface Predictor {
 /**
  * Builds the experiment's model from its spec and restores the checkpoint's weights into it,
  * as a resumed run does: rebuilding (rather than deserialising the saved topology) keeps what
- * tfjs-layers cannot serialise, such as a recurrent encoder's state handed to its decoder.
+ * tfjs-layers cannot serialise, such as a recurrent encoder's state handed to its decoder
+ * (a fine-tuned BERT is the exception, see {@link trainedModel}).
  * The task's sizes and special ids come from loading the data set as training did, with the
  * vocabulary the checkpoint saved where the set has one.
  */
@@ -52,13 +53,7 @@ export async function loadPredictor(spec: ExperimentSpec, checkpoint: Checkpoint
     ...(data.endId !== undefined ? { endId: data.endId } : {}),
     ...(data.maskId !== undefined ? { maskId: data.maskId } : {}),
   };
-  const model = buildModel(spec.model, info, spec.training.seed);
-  try {
-    restoreModelWeights(model, checkpoint.model);
-  } catch (error) {
-    model.dispose();
-    throw error;
-  }
+  const model = await trainedModel(spec, info, checkpoint);
   const bytes = model.weights.reduce((sum, w) => sum + w.shape.reduce((a: number, b) => a * (b ?? 1), 1) * 4, 0);
   const answer = answererFor(spec, info, artifacts, model);
   return {
@@ -70,6 +65,23 @@ export async function loadPredictor(spec: ExperimentSpec, checkpoint: Checkpoint
     },
     dispose: () => model.dispose(),
   };
+}
+
+/**
+ * A fine-tuned BERT takes its shape from the pretrained checkpoint, not from its own spec, so
+ * it is loaded from its saved topology (whose layers all serialise); every other model is
+ * rebuilt from its spec with the saved weights restored.
+ */
+async function trainedModel(spec: ExperimentSpec, info: TaskInfo, checkpoint: CheckpointPayload): Promise<tf.LayersModel> {
+  if (spec.model.family === 'bert' && spec.model.pretrainedFrom !== undefined) return deserializeModel(checkpoint.model);
+  const model = buildModel(spec.model, info, spec.training.seed);
+  try {
+    restoreModelWeights(model, checkpoint.model);
+  } catch (error) {
+    model.dispose();
+    throw error;
+  }
+  return model;
 }
 
 type Answer = (input: PredictInput) => Promise<Prediction>;
