@@ -1,8 +1,16 @@
 import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
-import { DATASET_TASKS, type ExperimentSpec, PREDICT_INPUT_KIND, type PredictInput, type Prediction, predictInputSchemas } from '@tfleet/contracts';
+import {
+  type CheckpointPayload,
+  DATASET_TASKS,
+  type ExperimentSpec,
+  parseWith,
+  PREDICT_INPUT_KIND,
+  type PredictInput,
+  type Prediction,
+  predictInputSchemas,
+} from '@tfleet/contracts';
 import { type ExperimentEntity, ExperimentsRepository } from '@tfleet/persistence';
 import { invalidInput } from '../common/zod-validation.pipe';
-import { parseWith } from '@tfleet/contracts';
 import { FinalCheckpointReader } from './final-checkpoint.reader';
 import { exportModel, type ModelExport } from './model-export';
 import { PredictionPool } from './prediction-pool';
@@ -68,7 +76,7 @@ export class ModelsService {
     return experiment;
   }
 
-  private async finalCheckpoint(experiment: ExperimentEntity) {
+  private async finalCheckpoint(experiment: ExperimentEntity): Promise<CheckpointPayload> {
     if (experiment.status !== 'completed') throw this.noModel(experiment);
     const checkpoint = await this.checkpoints.read(experiment.id);
     if (!checkpoint) throw this.noModel(experiment);
