@@ -179,9 +179,21 @@ describe('export and prediction (real API and worker processes, real Redis and S
     for (const phoneme of output) expect(phonemes).toContain(phoneme);
   });
 
-  it('labels a text ham or spam', async () => {
-    const response = await stack.request('POST', `/api/experiments/${ids.spam}/predict`, { subject: 'Cheap meds', text: 'Click here to buy now, limited offer, free money!' });
+  it('labels a text ham or spam; the API answers other requests while the model loads', async () => {
+    // The first prediction of this model reads the corpus and builds the model in the
+    // prediction thread; meanwhile the API's event loop is free to answer.
+    let predicted = false;
+    const pending = stack.request('POST', `/api/experiments/${ids.spam}/predict`, { subject: 'Cheap meds', text: 'Click here to buy now, limited offer, free money!' }).then((r) => {
+      predicted = true;
+      return r;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const health = await stack.request('GET', '/api/health', undefined, null);
+    expect(health.status).toBe(200);
+    expect(predicted).toBe(false);
+    const response = await pending;
     expect(response.status).toBe(200);
+    expect((response.body as { modelLoadMs: number | null }).modelLoadMs).toBeGreaterThan(0);
     const prediction = (response.body as { prediction: { kind: string; label: string; probabilities: { label: string; probability: number }[] } }).prediction;
     expect(prediction.kind).toBe('classes');
     expect(prediction.probabilities.map((p) => p.label).sort()).toEqual(['ham', 'spam']);
