@@ -1,7 +1,14 @@
 import { Body, Controller, Get, Header, HttpCode, Param, Post, StreamableFile } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { z } from 'zod';
+import { predictInputSchemas } from '@tfleet/contracts';
 import { WEIGHTS_FILE } from './model-export';
 import { ModelsService } from './models.service';
+
+/** The predict bodies for the OpenAPI document, one per kind of input, from the zod schemas. */
+const predictBodyJsonSchema = {
+  oneOf: Object.values(predictInputSchemas).map((schema) => z.toJSONSchema(schema, { io: 'input', target: 'openapi-3.0' }) as Record<string, unknown>),
+};
 
 /**
  * A completed experiment's model: model.json and its weights as `tf.loadLayersModel` reads
@@ -35,6 +42,7 @@ export class ModelsController {
   @Post('predict')
   @HttpCode(200)
   @ApiOperation({ summary: "Predict with the trained model; the body's shape depends on the data set (README)" })
+  @ApiBody({ schema: predictBodyJsonSchema })
   async predict(@Param('id') id: string, @Body() body: unknown) {
     return this.models.predict(id, body);
   }
