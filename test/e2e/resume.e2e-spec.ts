@@ -10,7 +10,7 @@ interface ExperimentBody {
   resumedFromStep: number | null;
   runtime: { workerId: string } | null;
   startedAt: string | null;
-  progress: { step: number } | null;
+  progress: { step: number; totalSteps: number } | null;
   steps: number | null;
   error: string | null;
 }
@@ -31,11 +31,14 @@ interface CheckpointRow {
 const MAX_JOB_BYTES = 64 * 1024;
 const CHECKPOINT_EVERY = 10;
 
-/** A GRU run of a few epochs on one wasm rank with a checkpoint every 10 steps (94 steps an epoch). */
+/**
+ * A GRU run of a few epochs on one wasm rank (150 steps an epoch), with a checkpoint every 10
+ * steps: long enough (tens of seconds) to be stopped in its second epoch.
+ */
 const resumableRun = (name: string, epochs = 3) => ({
   name,
-  dataset: { name: 'adding', samples: 3_000, sequenceLength: 40 },
-  model: { family: 'gru', units: 32 },
+  dataset: { name: 'adding', samples: 6_000, sequenceLength: 60 },
+  model: { family: 'gru', units: 64 },
   training: { epochs, ranks: 1, batchSize: 32, checkpointEverySteps: CHECKPOINT_EVERY, seed: 7 },
 });
 
@@ -65,16 +68,23 @@ function maxAbsDifference(a: Float32Array, b: Float32Array): number {
   return max;
 }
 
-/** Waits until the run is training past `step` on some worker, and returns its view. */
-const trainingPast = (stack: TestStack, id: string, step: number) =>
-  eventually(
-    async () => {
-      const e = await experiment(stack, id);
-      return e.status === 'running' && (e.progress?.step ?? 0) > step ? e : undefined;
-    },
-    240_000,
-    `experiment ${id} past step ${step}`,
-  );
+/** Waits until the run is training past `fraction` of its steps on some worker, and returns its view. */
+async function trainingPast(stack: TestStack, id: string, fraction: number): Promise<ExperimentBody> {
+  let last: ExperimentBody | null = null;
+  try {
+    return await eventually(
+      async () => {
+        last = await experiment(stack, id);
+        const progress = last.progress;
+        return last.status === 'running' && progress !== null && progress.step > fraction * progress.totalSteps ? last : undefined;
+      },
+      240_000,
+      `experiment ${id} past ${fraction} of its steps`,
+    );
+  } catch (error) {
+    throw new Error(`${String(error)}; last view ${JSON.stringify(last)}; output:\n${stack.output.slice(-30).join('')}`);
+  }
+}
 
 /** The epochs of a resumed run: each once, the ones before the resume point from the earlier attempt. */
 function expectOneHistory(h: HistoryBody, done: ExperimentBody, epochs: number): void {
@@ -152,8 +162,8 @@ describe('checkpoints in the store, resumed after faults (real API, workers, Red
     it('resumes from the last checkpoint on the second worker and ends with the weights of an uninterrupted run', async () => {
       const submitted = await stack.request('POST', '/api/experiments', resumableRun('killed'));
       const id = (submitted.body as ExperimentBody).id;
-      // Mid-epoch 2, some checkpoints in.
-      const before = await trainingPast(stack, id, 94 + 25);
+      // Mid-epoch 2 of 3, some checkpoints in.
+      const before = await trainingPast(stack, id, 0.45);
       const holder = before.runtime!.workerId;
       const stepAtKill = (await experiment(stack, id)).progress!.step;
       const killedAt = Date.now();
@@ -175,7 +185,7 @@ describe('checkpoints in the store, resumed after faults (real API, workers, Red
       const stepsLost = stepAtKill - done.resumedFromStep!;
       // Progress is reported every second, so the step at the kill is a lower bound of where it was.
       expect(stepsLost).toBeLessThanOrEqual(CHECKPOINT_EVERY);
-      expect(done.resumedFromStep!).toBeGreaterThan(94);
+      expect(done.resumedFromStep!).toBeGreaterThan(before.progress!.totalSteps / 3);
       expectOneHistory(await history(stack, id), done, 3);
       console.log(
         `SIGKILL: resumed from step ${done.resumedFromStep} (the last progress before the kill said step ${stepAtKill}: ${stepsLost} steps lost, checkpoint every ${CHECKPOINT_EVERY}); the new attempt started ${killToResumeMs} ms after the kill (lock 30 s, stalled check 15 s)`,
@@ -207,7 +217,7 @@ describe('checkpoints in the store, resumed after faults (real API, workers, Red
     it('checkpoints at the next step, hands the job back, exits 0 within the grace, and the other worker resumes where it stopped', async () => {
       const submitted = await stack.request('POST', '/api/experiments', resumableRun('terminated'));
       const id = (submitted.body as ExperimentBody).id;
-      const before = await trainingPast(stack, id, 94 + 15);
+      const before = await trainingPast(stack, id, 0.4);
       const holder = before.runtime!.workerId;
       const child = stack.processes.get(holder)!;
       const outputBefore = stack.output.length;
@@ -250,7 +260,7 @@ describe('checkpoints in the store, resumed after faults (real API, workers, Red
       expect((await stack.request('POST', '/api/experiments/00000000-0000-4000-8000-000000000000/resume')).status).toBe(404);
       const submitted = await stack.request('POST', '/api/experiments', resumableRun('cancelled then resumed', 2));
       const id = (submitted.body as ExperimentBody).id;
-      await trainingPast(stack, id, 30);
+      await trainingPast(stack, id, 0.1);
       expect((await stack.request('POST', `/api/experiments/${id}/resume`)).status).toBe(409);
       expect((await stack.request('POST', `/api/experiments/${id}/cancel`)).status).toBe(200);
       // The worker stops at its next step and saves a checkpoint there; the job must have left the worker.
@@ -268,6 +278,7 @@ describe('checkpoints in the store, resumed after faults (real API, workers, Red
       const done = await settled(stack, id, 300_000);
       expect(done.status).toBe('completed');
       expect(done.resumedFromStep!).toBeGreaterThanOrEqual(30);
+      expect(done.attempt).toBeGreaterThan(1);
       expectOneHistory(await history(stack, id), done, 2);
       const again = await stack.request('POST', `/api/experiments/${id}/resume`);
       expect(again.status).toBe(409);
