@@ -86,6 +86,19 @@ async function trainingPast(stack: TestStack, id: string, fraction: number): Pro
   }
 }
 
+/** Polls the run's progress every 50 ms until a new report arrives after `seen`; returns its step. */
+async function justReported(stack: TestStack, id: string, seen: number): Promise<number> {
+  return eventually(
+    async () => {
+      const step = (await experiment(stack, id)).progress?.step ?? seen;
+      return step !== seen ? step : undefined;
+    },
+    30_000,
+    'a progress report',
+    50,
+  );
+}
+
 /** The epochs of a resumed run: each once, the ones before the resume point from the earlier attempt. */
 function expectOneHistory(h: HistoryBody, done: ExperimentBody, epochs: number): void {
   expect(h.epochs.map((e) => e.epoch)).toEqual(Array.from({ length: epochs }, (_, i) => i + 1));
@@ -165,7 +178,8 @@ describe('checkpoints in the store, resumed after faults (real API, workers, Red
       // Mid-epoch 2 of 3, some checkpoints in.
       const before = await trainingPast(stack, id, 0.45);
       const holder = before.runtime!.workerId;
-      const stepAtKill = (await experiment(stack, id)).progress!.step;
+      // Progress is reported once a second: kill right after a report, so its step is where the run was.
+      const stepAtKill = await justReported(stack, id, before.progress!.step);
       const killedAt = Date.now();
       await stack.kill(holder, 'SIGKILL');
 
@@ -183,12 +197,12 @@ describe('checkpoints in the store, resumed after faults (real API, workers, Red
       expect(done.runtime!.workerId).not.toBe(holder);
       expect(done.resumedFromStep).not.toBeNull();
       const stepsLost = stepAtKill - done.resumedFromStep!;
-      // Progress is reported every second, so the step at the kill is a lower bound of where it was.
+      // At most one checkpoint interval (the step at the kill is the last progress report, at most a poll of 50 ms old).
       expect(stepsLost).toBeLessThanOrEqual(CHECKPOINT_EVERY);
       expect(done.resumedFromStep!).toBeGreaterThan(before.progress!.totalSteps / 3);
       expectOneHistory(await history(stack, id), done, 3);
       console.log(
-        `SIGKILL: resumed from step ${done.resumedFromStep} (the last progress before the kill said step ${stepAtKill}: ${stepsLost} steps lost, checkpoint every ${CHECKPOINT_EVERY}); the new attempt started ${killToResumeMs} ms after the kill (lock 30 s, stalled check 15 s)`,
+        `SIGKILL: killed at step ${stepAtKill} (a progress report just before), resumed from step ${done.resumedFromStep}: ${stepsLost} steps lost (checkpoint every ${CHECKPOINT_EVERY}); the new attempt started ${killToResumeMs} ms after the kill (lock 30 s, stalled check 15 s)`,
       );
       expect(killToResumeMs).toBeLessThan(60_000);
 
