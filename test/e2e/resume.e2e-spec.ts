@@ -159,6 +159,35 @@ describe('checkpoints in the store, resumed after faults (real API, workers, Red
         redis.disconnect();
       }
     }, 300_000);
+
+    it('fine-tunes BERT from a pretraining run whose final checkpoint the job names by reference', async () => {
+      const bert = { family: 'bert', dModel: 16, heads: 2, ffDim: 32, layers: 1 };
+      const pretraining = await stack.request('POST', '/api/experiments', {
+        dataset: { name: 'brown', maxTokens: 2_000, sequenceLength: 16, vocabSize: 200 },
+        model: bert,
+        training: { epochs: 1, batchSize: 32, ranks: 1 },
+      });
+      const pretrainedId = (pretraining.body as ExperimentBody).id;
+      expect((await settled(stack, pretrainedId, 240_000)).status).toBe('completed');
+      const final = (await checkpoints(stack, pretrainedId)).find((c) => c.kind === 'final')!;
+
+      const fineTuning = await stack.request('POST', '/api/experiments', {
+        dataset: { name: 'spam-assassin', sequenceLength: 16 },
+        model: { ...bert, pretrainedFrom: pretrainedId },
+        training: { maxSteps: 3, batchSize: 16, ranks: 1, evalSamples: 64 },
+      });
+      expect(fineTuning.status).toBe(201);
+      const id = (fineTuning.body as ExperimentBody).id;
+      const redis = createRedis(TEST_REDIS_URL);
+      try {
+        const data = JSON.parse((await redis.hget(`${stack.queuePrefix}:experiments:${id}`, 'data')) ?? '{}') as { pretrained?: unknown };
+        expect(data.pretrained).toEqual({ ref: final.ref, step: final.step, epoch: expect.any(Number), kind: 'final', bytes: final.sizeBytes });
+      } finally {
+        redis.disconnect();
+      }
+      const done = await settled(stack, id, 240_000);
+      expect({ status: done.status, error: done.error }).toEqual({ status: 'completed', error: null });
+    }, 600_000);
   });
 
   describe('SIGKILL of the worker holding a run, a second worker running (default lock 30 s, stalled check 15 s)', () => {
