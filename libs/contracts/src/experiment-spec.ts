@@ -213,8 +213,8 @@ export type BackendRequest = z.infer<typeof backendRequestSchema>;
 
 /**
  * Resumable checkpoints kept per experiment: the `latest` newest (at least one, to resume from)
- * plus the `best` epoch checkpoints by the validation `metric` (lower is better for losses and
- * error rates, higher otherwise; see metricLowerIsBetter). The default keeps today's two newest.
+ * plus the `best` epoch checkpoints by the validation `metric` (lower is better for the
+ * LOWER_IS_BETTER_METRICS, higher otherwise). The default keeps today's two newest.
  */
 export const keepCheckpointsSchema = z.strictObject({
   latest: positiveInt(1_000).default(2),
@@ -222,9 +222,12 @@ export const keepCheckpointsSchema = z.strictObject({
   metric: z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'a metric name such as loss or accuracy').max(64).default('loss'),
 });
 
-/** Whether a smaller value of a metric is better (losses, perplexities, errors). */
+/** Metrics where smaller is better (the leaderboard's default order uses the same list). */
+export const LOWER_IS_BETTER_METRICS: readonly string[] = ['loss', 'perplexity', 'mse', 'phonemeErrorRate', 'tokenErrorRate'];
+
+/** Whether a smaller value of a metric is better. */
 export function metricLowerIsBetter(metric: string): boolean {
-  return /loss|perplexity|mse|mae|error/i.test(metric);
+  return LOWER_IS_BETTER_METRICS.includes(metric);
 }
 
 export const trainingSpecSchema = z.strictObject({
