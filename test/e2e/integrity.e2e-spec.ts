@@ -9,13 +9,14 @@ interface ExperimentBody {
   id: string;
   status: string;
   attempt: number;
+  resumedFromStep: number | null;
   runtime: { workerId: string } | null;
   startedAt: string | null;
   error: string | null;
 }
 
 interface HistoryBody {
-  epochs: { epoch: number; attempt: number }[];
+  epochs: { epoch: number; step: number; attempt: number }[];
   test: Record<string, number>;
 }
 
@@ -182,7 +183,7 @@ describe('nothing accepted is lost or recorded wrong (real API, workers, Redis, 
       await stack?.stop();
     });
 
-    it('is taken over as a new attempt whose view and history are its own', async () => {
+    it('is taken over as a new attempt that resumes from the last checkpoint, with one history', async () => {
       const submitted = await stack.request('POST', '/api/experiments', longRun(4));
       const id = (submitted.body as ExperimentBody).id;
       const first = await eventually(
@@ -202,9 +203,11 @@ describe('nothing accepted is lost or recorded wrong (real API, workers, Redis, 
       expect(done.attempt).toBeGreaterThan(first.attempt);
       expect(done.runtime!.workerId).not.toBe(holder);
       expect(new Date(done.startedAt!).getTime()).toBeGreaterThan(killedAt);
+      // It resumed from a checkpoint of the first attempt (every 5 steps; at least one epoch was done).
+      expect(done.resumedFromStep).not.toBeNull();
       const h = await history(stack, id);
       expect(h.epochs.map((e) => e.epoch)).toEqual([1, 2, 3, 4]);
-      expect(h.epochs.every((e) => e.attempt === done.attempt)).toBe(true);
+      expect(h.epochs.every((e) => e.attempt === done.attempt || e.step <= done.resumedFromStep!)).toBe(true);
       // For the README: how long the job waited for its new worker.
       console.log(`takeover after SIGKILL: new attempt started ${new Date(done.startedAt!).getTime() - killedAt} ms after the kill (lock 4 s, stalled check 1 s)`);
     }, 360_000);
@@ -277,7 +280,8 @@ describe('nothing accepted is lost or recorded wrong (real API, workers, Redis, 
       expect(stack.output.join('')).toMatch(/job lost/);
       const h = await history(stack, id);
       expect(h.epochs.map((e) => e.epoch)).toEqual([1, 2, 3, 4, 5]);
-      expect(h.epochs.every((e) => e.attempt === done.attempt)).toBe(true);
+      // Epochs before the checkpoint it resumed from stay the earlier attempt's; the rest are its own.
+      expect(h.epochs.every((e) => e.attempt === done.attempt || (done.resumedFromStep !== null && e.step <= done.resumedFromStep))).toBe(true);
       // Nothing the failed submission or cancel asked for happened later.
       await new Promise((r) => setTimeout(r, 2_000));
       expect((await rowIds(stack)).size).toBe(before);

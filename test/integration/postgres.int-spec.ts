@@ -51,12 +51,12 @@ describe('the control plane on PostgreSQL (a database of its own, created and dr
   it('the migrations create exactly the schema the entities describe, with double precision values and UTC timestamps', async () => {
     expect((await dataSource.driver.createSchemaBuilder().log()).upQueries.map((q) => q.query)).toEqual([]);
     const columns = (await dataSource.query(
-      `SELECT table_name, column_name, data_type FROM information_schema.columns WHERE (table_name, column_name) IN (('experiment_metrics', 'value'), ('experiments', 'createdAt'), ('checkpoints', 'weights'))`,
+      `SELECT table_name, column_name, data_type FROM information_schema.columns WHERE (table_name, column_name) IN (('experiment_metrics', 'value'), ('experiments', 'createdAt'), ('checkpoints', 'metricValue'))`,
     )) as { table_name: string; column_name: string; data_type: string }[];
     expect(Object.fromEntries(columns.map((c) => [`${c.table_name}.${c.column_name}`, c.data_type]))).toEqual({
       'experiment_metrics.value': 'double precision',
       'experiments.createdAt': 'timestamp with time zone',
-      'checkpoints.weights': 'bytea',
+      'checkpoints.metricValue': 'double precision',
     });
     expect(((await dataSource.query('SHOW TIME ZONE')) as { TimeZone: string }[])[0]!.TimeZone).toBe('UTC');
   });

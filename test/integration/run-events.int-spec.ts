@@ -1,15 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import type IORedis from 'ioredis';
 import type { DataSource } from 'typeorm';
 import { loadConfig, type TfleetConfig } from '@tfleet/config';
-import { type CheckpointPayload, defaultBoardOf, parseExperimentSpec, QueueName, type RunEvent, type RunEventBody, type RuntimeInfo, type TrainExperimentJobData } from '@tfleet/contracts';
+import { CheckpointStore } from '@tfleet/artifacts';
+import { type CheckpointPayload, type CheckpointPointer, defaultBoardOf, parseExperimentSpec, QueueName, type RunEvent, type RunEventBody, type RuntimeInfo, type TrainExperimentJobData } from '@tfleet/contracts';
 import { ExperimentsRepository, openDatabase } from '@tfleet/persistence';
-import { cancelKey, createRedis, redisOptionsFromUrl } from '@tfleet/queue';
+import { cancelKey, createRedis, redisOptionsFromUrl, resumePointKey } from '@tfleet/queue';
 import { JobSignals } from '../../apps/api/src/common/job-signals';
+import { ResumePoints } from '../../apps/api/src/common/resume-points';
 import { RunEventsService } from '../../apps/api/src/run-events/run-events.service';
 import { TEST_REDIS_URL } from '../utils/tfleet-stack.util';
 
@@ -26,9 +28,9 @@ const runtime: RuntimeInfo = {
   hostname: 'h',
 };
 
-const checkpoint = (step: number, kind: CheckpointPayload['kind']): CheckpointPayload => ({
+const payload = (step: number, kind: CheckpointPayload['kind'], epoch = 1): CheckpointPayload => ({
   step,
-  epoch: 1,
+  epoch,
   kind,
   model: { modelTopology: { class_name: 'Functional' }, weightSpecs: [{ name: 'w', shape: [2], dtype: 'float32' }], weightDataBase64: Buffer.from(new Float32Array([1, step]).buffer).toString('base64') },
   state: { cursor: { epoch: 1 } },
@@ -42,6 +44,11 @@ describe('run events into SQLite (real file, migrations applied)', () => {
   let redis: IORedis;
   let queue: Queue<TrainExperimentJobData>;
   let config: TfleetConfig;
+  let store: CheckpointStore;
+  /** Writes a checkpoint to the store as a worker of `attempt` does; the event carries what this returns. */
+  const checkpoint = (experimentId: string, step: number, kind: CheckpointPayload['kind'], attempt = 1, epoch = 1): Promise<CheckpointPointer> =>
+    store.writeCheckpoint(experimentId, payload(step, kind, epoch), attempt);
+  const resumeKey = async (id: string) => JSON.parse((await redis.get(resumePointKey(config.queuePrefix, id))) ?? 'null') as CheckpointPointer | null;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'tfleet-int-'));
@@ -50,7 +57,8 @@ describe('run events into SQLite (real file, migrations applied)', () => {
     config = loadConfig({ REDIS_URL: TEST_REDIS_URL, TFLEET_QUEUE_PREFIX: `int-${randomUUID().slice(0, 8)}` });
     redis = createRedis(config.redisUrl);
     queue = new Queue(QueueName.Experiments, { connection: redisOptionsFromUrl(config.redisUrl), prefix: config.queuePrefix });
-    service = new RunEventsService(repository, new JobSignals(redis, queue, config));
+    store = new CheckpointStore(join(dir, 'artifacts'));
+    service = new RunEventsService(repository, new JobSignals(redis, queue, config), store, new ResumePoints(redis, config, repository));
   });
 
   afterAll(async () => {
@@ -85,7 +93,7 @@ describe('run events into SQLite (real file, migrations applied)', () => {
     const events = [
       event(id, 1, { type: 'started', runtime, paramCount: 1234 }),
       event(id, 1, { type: 'epoch', epoch: 1, step: 10, train: { loss: 1.5 }, validation: { loss: 1.2, accuracy: 0.6 }, samplesPerSecond: 100, wallTimeMs: 1000 }),
-      event(id, 1, { type: 'checkpoint', checkpoint: checkpoint(10, 'epoch') }),
+      event(id, 1, { type: 'checkpoint', checkpoint: await checkpoint(id, 10, 'epoch') }),
       event(id, 1, { type: 'completed', test: { loss: 1.1, accuracy: 0.65 }, baselines: { majorityAccuracy: 0.11 }, steps: 10, epochs: 1, samplesPerSecond: 100, wallTimeMs: 1000, scalingEfficiency: null }),
     ];
     for (const e of [...events, ...events]) await service.apply(e);
@@ -111,15 +119,84 @@ describe('run events into SQLite (real file, migrations applied)', () => {
     expect((await repository.findById(id))!.status).toBe('cancelled');
   });
 
-  it('keeps the final checkpoint and the newest resumable ones', async () => {
+  it('keeps the final checkpoint and the newest resumable ones (the default), deletes the pruned files, and points the resume key at the latest', async () => {
     const id = await newExperiment();
     await service.apply(event(id, 1, { type: 'started', runtime, paramCount: 1 }));
-    for (const step of [5, 10, 15, 20]) await service.apply(event(id, 1, { type: 'checkpoint', checkpoint: checkpoint(step, 'periodic') }));
-    await service.apply(event(id, 1, { type: 'checkpoint', checkpoint: checkpoint(20, 'final') }));
+    const pointers: CheckpointPointer[] = [];
+    for (const step of [5, 10, 15, 20]) {
+      const pointer = await checkpoint(id, step, 'periodic');
+      pointers.push(pointer);
+      await service.apply(event(id, 1, { type: 'checkpoint', checkpoint: pointer }));
+      expect(await resumeKey(id)).toEqual(pointer);
+    }
+    const final = await checkpoint(id, 20, 'final');
+    await service.apply(event(id, 1, { type: 'checkpoint', checkpoint: final }));
     const kept = await repository.listCheckpoints(id);
     expect(kept.map((c) => `${c.kind}@${c.step}`)).toEqual(['periodic@15', 'periodic@20', 'final@20']);
+    expect(kept.map((c) => c.ref)).toEqual([pointers[2]!.ref, pointers[3]!.ref, final.ref]);
+    expect(pointers.map((p) => existsSync(store.pathOf(p.ref)))).toEqual([false, false, true, true]);
     const latest = await repository.latestCheckpoint(id, 'final');
-    expect(new Float32Array(latest!.weights.buffer.slice(latest!.weights.byteOffset, latest!.weights.byteOffset + 8))).toEqual(new Float32Array([1, 20]));
+    const weights = Buffer.from((await store.readCheckpoint(latest!.ref)).model.weightDataBase64, 'base64');
+    expect(new Float32Array(weights.buffer.slice(weights.byteOffset, weights.byteOffset + 8))).toEqual(new Float32Array([1, 20]));
+    // A redelivered event (or a retried step's second file) keeps the recorded file and drops the new one.
+    const again = await checkpoint(id, 20, 'final', 2);
+    await service.apply(event(id, 1, { type: 'checkpoint', checkpoint: again }));
+    expect(existsSync(store.pathOf(again.ref))).toBe(false);
+    expect(existsSync(store.pathOf(final.ref))).toBe(true);
+    await service.apply(event(id, 1, { type: 'completed', test: { loss: 1 }, baselines: {}, steps: 20, epochs: 1, samplesPerSecond: 1, wallTimeMs: 1, scalingEfficiency: null }));
+    expect(await resumeKey(id)).toBeNull();
+  });
+
+  it('keepCheckpoints: the latest N and the best M epoch checkpoints by the validation metric', async () => {
+    const parsed = parseExperimentSpec({ dataset: { name: 'mnist' }, model: { family: 'cnn' }, training: { keepCheckpoints: { latest: 1, best: 2, metric: 'accuracy' } } });
+    if (!parsed.ok) throw new Error('spec');
+    const id = randomUUID();
+    await repository.insertQueued(id, parsed.value);
+    await service.apply(event(id, 1, { type: 'started', runtime, paramCount: 1 }));
+    const accuracy = [0.5, 0.9, 0.7, 0.8, 0.6];
+    for (const [i, value] of accuracy.entries()) {
+      const epoch = i + 1;
+      await service.apply(event(id, 1, { type: 'epoch', epoch, step: epoch * 10, train: { loss: 1 }, validation: { accuracy: value }, samplesPerSecond: 1, wallTimeMs: 1 }));
+      await service.apply(event(id, 1, { type: 'checkpoint', checkpoint: await checkpoint(id, epoch * 10, 'epoch', 1, epoch) }));
+    }
+    const kept = await repository.listCheckpoints(id);
+    // The latest (epoch 5) and the two most accurate (epochs 2 and 4); higher is better for accuracy.
+    expect(kept.map((c) => `${c.epoch}:${c.metricValue}`)).toEqual(['2:0.9', '4:0.8', '5:0.6']);
+    expect([10, 30].map((step) => existsSync(join(store.root, id, `${step}-epoch-1.ckpt`)))).toEqual([false, false]);
+  });
+
+  it('an attempt that resumes keeps the history and checkpoints up to its resume point, and its view says from where', async () => {
+    const id = await newExperiment();
+    await service.apply(event(id, 1, { type: 'started', runtime, paramCount: 1 }));
+    for (const epoch of [1, 2, 3]) await service.apply(event(id, 1, { type: 'epoch', epoch, step: epoch * 10, train: { loss: epoch }, validation: { loss: epoch }, samplesPerSecond: 1, wallTimeMs: 1 }));
+    const at20 = await checkpoint(id, 20, 'periodic');
+    const at30 = await checkpoint(id, 30, 'periodic');
+    for (const pointer of [at20, at30]) await service.apply(event(id, 1, { type: 'checkpoint', checkpoint: pointer }));
+    // The worker of attempt 2 read the key when it pointed at step 20 (the event of step 30 was still on its way).
+    expect(await service.apply(event(id, 2, { type: 'started', runtime, paramCount: 1, resumedFromStep: 20 }))).toBe('applied');
+    expect(await repository.findById(id)).toMatchObject({ attempt: 2, resumedFromStep: 20, status: 'running' });
+    const history = await repository.metricHistory(id);
+    expect(history.filter((m) => m.split === 'train').map((m) => `${m.attempt}:${m.epoch}`)).toEqual(['1:1', '1:2']);
+    expect((await repository.listCheckpoints(id)).map((c) => c.ref)).toEqual([at20.ref]);
+    expect(existsSync(store.pathOf(at30.ref))).toBe(false);
+    expect(await resumeKey(id)).toEqual(at20);
+    // A fresh attempt (no resume point) starts over.
+    await service.apply(event(id, 3, { type: 'started', runtime, paramCount: 1 }));
+    expect(await repository.findById(id)).toMatchObject({ attempt: 3, resumedFromStep: null });
+    expect(await repository.metricHistory(id)).toEqual([]);
+  });
+
+  it('a run cancelled while it trains keeps the checkpoint it saved where it stopped; a stale attempt\'s file is deleted', async () => {
+    const id = await newExperiment();
+    await service.apply(event(id, 1, { type: 'started', runtime, paramCount: 1 }));
+    await repository.finish(id, 'cancelled', null, new Date());
+    const stop = await checkpoint(id, 7, 'periodic');
+    expect(await service.apply(event(id, 1, { type: 'checkpoint', checkpoint: stop }))).toBe('applied');
+    expect((await repository.latestCheckpoint(id))!.ref).toBe(stop.ref);
+    const stale = await checkpoint(id, 9, 'periodic', 0 + 5);
+    expect(await service.apply(event(id, 5, { type: 'checkpoint', checkpoint: stale }))).toBe('dropped');
+    expect(existsSync(store.pathOf(stale.ref))).toBe(false);
+    expect(existsSync(store.pathOf(stop.ref))).toBe(true);
   });
 
   it('ranks by the metric in the asked order', async () => {
@@ -141,7 +218,7 @@ describe('run events into SQLite (real file, migrations applied)', () => {
     const id = await newExperiment();
     await service.apply(event(id, 1, { type: 'started', runtime: { ...runtime, workerId: 'dead-worker' }, paramCount: 1 }));
     for (const epoch of [1, 2, 3]) await service.apply(epochEvent(id, 1, epoch, 10 + epoch));
-    await service.apply(event(id, 1, { type: 'checkpoint', checkpoint: checkpoint(30, 'periodic') }));
+    await service.apply(event(id, 1, { type: 'checkpoint', checkpoint: await checkpoint(id, 30, 'periodic') }));
     await service.apply(event(id, 2, { type: 'started', runtime: { ...runtime, workerId: 'second-worker' }, paramCount: 1 }));
     // A late event of the dead attempt changes nothing.
     expect(await service.apply(epochEvent(id, 1, 4, 99))).toBe('dropped');
@@ -182,9 +259,10 @@ describe('run events into SQLite (real file, migrations applied)', () => {
     if (!parsed.ok) throw new Error('spec');
     const ids = Array.from({ length: 150 }, () => randomUUID());
     const work: Promise<unknown>[] = [];
+    const pointers = await Promise.all(ids.map((_, i) => checkpoint(running, 100 + i, 'periodic')));
     ids.forEach((id, i) => {
       work.push(repository.insertQueued(id, parsed.value));
-      work.push(service.apply(event(running, 1, { type: 'checkpoint', checkpoint: checkpoint(100 + i, 'periodic') })));
+      work.push(service.apply(event(running, 1, { type: 'checkpoint', checkpoint: pointers[i]! })));
       work.push(service.apply(epochEvent(running, 1, i + 1, i)));
       if (i % 3 === 0) work.push(repository.delete(id));
     });

@@ -3,6 +3,7 @@ import { Logger, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { loadConfig, type TfleetConfig } from '@tfleet/config';
 import { initBackend } from '@tfleet/ml';
+import { WorkerShutdown } from './shutdown';
 import { WorkerModule } from './worker.module';
 
 /**
@@ -14,8 +15,37 @@ async function startWorker(config: TfleetConfig): Promise<INestApplicationContex
   const backend = await initBackend(config.backend, { webgpuAllowSoftware: config.webgpuAllowSoftware });
   logger.log(`worker ${config.workerId}: backend ${backend.backend} (${backend.device}), up to ${config.maxRanks} rank(s), tfjs ${backend.tfjsVersion}`);
   const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config, backend.backend), { logger: ['log', 'warn', 'error'] });
-  app.enableShutdownHooks();
+  stopGracefullyOn(['SIGTERM', 'SIGINT'], app, config.shutdownGraceMs, logger);
   return app;
+}
+
+/**
+ * A signal stops the worker in order: no new job; runs in progress checkpoint at their next
+ * step and their jobs go back to the queue (WorkerShutdown); then the application closes (its
+ * queue worker, then Redis). Past `graceMs` the process exits anyway, with status 1.
+ */
+function stopGracefullyOn(signals: NodeJS.Signals[], app: INestApplicationContext, graceMs: number, logger: Logger): void {
+  let stopping = false;
+  const stop = async (signal: NodeJS.Signals): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    const started = Date.now();
+    logger.log(`${signal}: handing running jobs back and stopping (grace ${graceMs} ms)`);
+    setTimeout(() => {
+      logger.error(`still stopping after ${graceMs} ms (TFLEET_SHUTDOWN_GRACE_MS): exiting now`);
+      process.exit(1);
+    }, graceMs).unref();
+    try {
+      await app.get(WorkerShutdown).drain();
+      await app.close();
+      logger.log(`stopped in ${Date.now() - started} ms`);
+      process.exit(0);
+    } catch (error) {
+      logger.error(`stopping failed: ${error instanceof Error ? error.message : String(error)}`);
+      process.exit(1);
+    }
+  };
+  for (const signal of signals) process.on(signal, (s: NodeJS.Signals) => void stop(s));
 }
 
 if (require.main === module) {

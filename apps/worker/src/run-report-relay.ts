@@ -1,7 +1,8 @@
-import type { BackendName, RankReport, RunEventBody, RuntimeInfo, TrainingProgress } from '@tfleet/contracts';
+import type { BackendName, CheckpointPayload, CheckpointPointer, RankReport, RunEventBody, RuntimeInfo, TrainingProgress } from '@tfleet/contracts';
 import type { RunEventStream } from './run-event.publisher';
 
-export type TrainOutcome = 'completed' | 'cancelled';
+/** `handed-back`: stopped at a step boundary for a shutdown, checkpointed, for another worker to resume. */
+export type TrainOutcome = 'completed' | 'cancelled' | 'handed-back';
 
 /** What ran the ranks, as rank 0 reported it when it was ready. */
 export interface RanOn {
@@ -19,6 +20,12 @@ export interface RunReportSinks {
   runtimeInfo(ready: Extract<RankReport, { kind: 'ready' }>): RuntimeInfo;
   /** Scaling efficiency for `completed`, computed when it is sent (it may ask Redis). */
   scalingEfficiency(ranOn: RanOn, samplesPerSecond: number): Promise<number | null>;
+  /** Writes a checkpoint to the store; the run event carries only what this returns (null: not stored, no event). */
+  storeCheckpoint(checkpoint: CheckpointPayload): Promise<CheckpointPointer | null>;
+  /** True when the ranks were stopped to hand the job back (a shutdown), not by a cancel. */
+  handingBack(): boolean;
+  /** The checkpoint step this attempt resumed from (null: fresh), recorded with `started`. */
+  resumedFromStep: number | null;
 }
 
 /**
@@ -30,6 +37,8 @@ export class RunReportRelay {
   private sending: Promise<void> = Promise.resolve();
   private ranOn: RanOn | null = null;
   private result: TrainOutcome | null = null;
+  private stoppedAt: number | null = null;
+  private lastCheckpoint: CheckpointPointer | null = null;
 
   constructor(private readonly sinks: RunReportSinks) {}
 
@@ -46,15 +55,31 @@ export class RunReportRelay {
         return this.sinks.progress(report.progress);
       case 'epoch':
         return this.send({ type: 'epoch', epoch: report.epoch, step: report.step, train: report.train, validation: report.validation, samplesPerSecond: report.samplesPerSecond, wallTimeMs: report.wallTimeMs });
-      case 'checkpoint':
-        return this.send({ type: 'checkpoint', checkpoint: report.checkpoint });
+      case 'checkpoint': {
+        const payload = report.checkpoint;
+        return this.send(async () => {
+          const pointer = await this.sinks.storeCheckpoint(payload);
+          return pointer === null ? null : { type: 'checkpoint', checkpoint: pointer };
+        });
+      }
       case 'completed':
         return this.completed(report);
       case 'cancelled':
+        // A hand-back is no cancel: the experiment goes on elsewhere from the checkpoint just sent.
+        if (this.sinks.handingBack()) {
+          this.result = 'handed-back';
+          this.stoppedAt = report.step;
+          return;
+        }
         this.result = 'cancelled';
         return this.send({ type: 'cancelled', step: report.step });
     }
   };
+
+  /** The step a hand-back stopped at, and the last checkpoint sent (to wait until the API has it). */
+  get handBack(): { step: number | null; checkpoint: CheckpointPointer | null } {
+    return { step: this.stoppedAt, checkpoint: this.lastCheckpoint };
+  }
 
   /** Resolves when every event relayed so far has been sent (or failed to be). */
   flushed(): Promise<void> {
@@ -63,7 +88,7 @@ export class RunReportRelay {
 
   private ready(report: Extract<RankReport, { kind: 'ready' }>): void {
     this.ranOn = { backend: report.backend, device: report.device };
-    this.send({ type: 'started', runtime: this.sinks.runtimeInfo(report), paramCount: report.paramCount });
+    this.send({ type: 'started', runtime: this.sinks.runtimeInfo(report), paramCount: report.paramCount, resumedFromStep: this.sinks.resumedFromStep });
   }
 
   private completed(report: Extract<RankReport, { kind: 'completed' }>): void {
@@ -81,7 +106,12 @@ export class RunReportRelay {
     }));
   }
 
-  private send(body: RunEventBody | (() => Promise<RunEventBody>)): void {
-    this.sending = this.sending.then(async () => this.sinks.events.send(typeof body === 'function' ? await body() : body));
+  private send(body: RunEventBody | (() => Promise<RunEventBody | null>)): void {
+    this.sending = this.sending.then(async () => {
+      const event = typeof body === 'function' ? await body() : body;
+      if (event === null) return;
+      await this.sinks.events.send(event);
+      if (event.type === 'checkpoint') this.lastCheckpoint = event.checkpoint;
+    });
   }
 }

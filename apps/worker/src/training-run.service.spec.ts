@@ -1,11 +1,12 @@
 import type { Job } from 'bullmq';
-import { UnrecoverableError } from 'bullmq';
+import { UnrecoverableError, WaitingError } from 'bullmq';
 import { loadConfig } from '@tfleet/config';
-import { parseExperimentSpec, type RankReport, type RankTask, type RunEvent, type TrainExperimentJobData } from '@tfleet/contracts';
+import { type CheckpointPayload, type CheckpointPointer, parseExperimentSpec, type RankReport, type RankTask, type RunEvent, type TrainExperimentJobData } from '@tfleet/contracts';
 import type { CancellationService } from './cancellation.service';
 import type { ExecutionCounter } from './executions';
 import type { JobLocks } from './job-lock';
 import type { RankGroupFactory, TrainingRankGroup } from './rank-group.factory';
+import type { ResumePoint, RunCheckpoints } from './run-checkpoints';
 import { RunEventPublisher } from './run-event.publisher';
 import type { ThroughputBaselines } from './throughput-baselines';
 import { JobLostError, TrainingRunService } from './training-run.service';
@@ -29,11 +30,25 @@ interface Harness {
   /** Fires the lock watch's "lost" callback, as a failed read-back would. */
   loseLock(): void;
   lockStopped(): boolean;
+  /** The tasks the ranks were given. */
+  tasks: RankTask[];
+  /** Checkpoints written to the (fake) store, by attempt. */
+  written: { attempt: number; step: number }[];
 }
 
 /** `script` plays rank 0: it reports, and checks the stop signal as a rank does between steps. */
-function harness(script: (report: (r: RankReport) => void, signal: AbortSignal) => Promise<void>, options: { cancelledBefore?: boolean; attemptsMade?: number } = {}): Harness {
+function harness(script: (report: (r: RankReport) => void, signal: AbortSignal) => Promise<void>, options: { cancelledBefore?: boolean; attemptsMade?: number; resume?: ResumePoint } = {}): Harness {
   const sent: Harness['sent'] = [];
+  const tasks: RankTask[] = [];
+  const written: Harness['written'] = [];
+  const checkpoints = {
+    resumePoint: async () => options.resume ?? null,
+    write: async (experimentId: string, attempt: number, payload: CheckpointPayload): Promise<CheckpointPointer> => {
+      written.push({ attempt, step: payload.step });
+      return { ref: `${experimentId}/${payload.step}-${payload.kind}-${attempt}`, step: payload.step, epoch: payload.epoch, kind: payload.kind, bytes: 100 };
+    },
+    waitUntilRecorded: async () => true,
+  } as unknown as RunCheckpoints;
   const queue = { add: async (_name: string, event: RunEvent, opts: { jobId: string }) => void sent.push({ id: opts.jobId, event }) };
   let onLost: ((reason: string) => void) | null = null;
   let stopped = false;
@@ -42,6 +57,7 @@ function harness(script: (report: (r: RankReport) => void, signal: AbortSignal) 
   const group: TrainingRankGroup = {
     run: async (taskForRank: (rank: number) => RankTask, onReport: (r: RankReport, rank: number) => void, signal?: AbortSignal) => {
       expect(taskForRank(0).attempt).toBe(7);
+      tasks.push(taskForRank(0));
       await script((r) => onReport(r, 0), signal!);
       return [];
     },
@@ -60,11 +76,18 @@ function harness(script: (report: (r: RankReport) => void, signal: AbortSignal) 
       },
     } as unknown as JobLocks,
     { create: () => group } as unknown as RankGroupFactory,
+    checkpoints,
   );
-  return { service, sent, loseLock: () => onLost?.('another worker holds its lock'), lockStopped: () => stopped };
+  return { service, sent, loseLock: () => onLost?.('another worker holds its lock'), lockStopped: () => stopped, tasks, written };
 }
 
-const job = (attemptsMade = 0) => ({ id: data.experimentId, attemptsMade, opts: { attempts: 3 }, updateProgress: async () => undefined }) as unknown as Job<TrainExperimentJobData>;
+const movedToWait: string[] = [];
+const job = (attemptsMade = 0) =>
+  ({ id: data.experimentId, attemptsMade, opts: { attempts: 3 }, updateProgress: async () => undefined, moveToWait: async (token: string) => void movedToWait.push(token) }) as unknown as Job<TrainExperimentJobData>;
+const checkpointReport = (step: number): RankReport => ({
+  kind: 'checkpoint',
+  checkpoint: { step, epoch: 0, kind: 'periodic', model: { modelTopology: {}, weightSpecs: [], weightDataBase64: 'AAAA' }, state: { cursor: {} } },
+});
 
 describe('TrainingRunService', () => {
   it('relays a run as started, epoch, completed under its execution number, in order', async () => {
@@ -125,5 +148,63 @@ describe('TrainingRunService', () => {
     const tooMany: TrainExperimentJobData = { ...data, spec: { ...data.spec, training: { ...data.spec.training, ranks: 8 } } };
     await expect(h.service.run(job(0), tooMany, 'token')).rejects.toBeInstanceOf(UnrecoverableError);
     expect(h.sent.map((s) => s.event)).toEqual([expect.objectContaining({ type: 'failed', willRetry: false, error: expect.stringContaining('TFLEET_MAX_RANKS') })]);
+  });
+
+  it('sends checkpoints as references to the store, never their weights', async () => {
+    const h = harness(async (report) => {
+      report(ready);
+      report(checkpointReport(5));
+      report(completed);
+    });
+    await expect(h.service.run(job(), data, 'token')).resolves.toBe('completed');
+    expect(h.written).toEqual([{ attempt: 7, step: 5 }]);
+    expect(h.sent[1]!.event).toEqual(expect.objectContaining({ type: 'checkpoint', checkpoint: { ref: `${data.experimentId}/5-periodic-7`, step: 5, epoch: 0, kind: 'periodic', bytes: 100 } }));
+  });
+
+  it('an attempt with a resume point gives it to its ranks and says so in `started`', async () => {
+    const resume: ResumePoint = {
+      pointer: { ref: `${data.experimentId}/40-periodic-3`, step: 40, epoch: 1, kind: 'periodic', bytes: 10 },
+      payload: { step: 40, epoch: 1, kind: 'periodic', model: { modelTopology: {}, weightSpecs: [], weightDataBase64: '' }, state: {} },
+    };
+    const h = harness(
+      async (report) => {
+        report(ready);
+        report(completed);
+      },
+      { resume },
+    );
+    await h.service.run(job(), data, 'token');
+    expect(h.tasks[0]!.resumeFrom).toEqual(resume.payload);
+    expect(h.sent[0]!.event).toMatchObject({ type: 'started', resumedFromStep: 40 });
+    const fresh = harness(async (report) => {
+      report(ready);
+      report(completed);
+    });
+    await fresh.service.run(job(), data, 'token');
+    expect(fresh.tasks[0]!.resumeFrom).toBeUndefined();
+    expect(fresh.sent[0]!.event).toMatchObject({ type: 'started', resumedFromStep: null });
+  });
+
+  it('a hand-back (shutdown) stops at the next step, sends its checkpoint but no cancel, and moves the job back to waiting', async () => {
+    let h: Harness;
+    let service: TrainingRunService;
+    let drained: Promise<void> = Promise.resolve();
+    h = harness(async (report, signal) => {
+      report(ready);
+      drained = service.handBackAll();
+      expect(signal.aborted).toBe(true);
+      // The ranks checkpoint where they stopped, then report the stop.
+      report(checkpointReport(12));
+      report({ kind: 'cancelled', step: 12 });
+    });
+    service = h.service;
+    movedToWait.length = 0;
+    await expect(h.service.run(job(), data, 'the-token')).rejects.toBeInstanceOf(WaitingError);
+    await drained;
+    expect(movedToWait).toEqual(['the-token']);
+    expect(h.sent.map((s) => s.event.type)).toEqual(['started', 'checkpoint']);
+    // Once shutting down, a job that arrives is handed back before it trains.
+    await expect(h.service.run(job(), data, 'next')).rejects.toBeInstanceOf(WaitingError);
+    expect(movedToWait).toEqual(['the-token', 'next']);
   });
 });

@@ -1,13 +1,14 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { type Job, UnrecoverableError } from 'bullmq';
+import { type Job, UnrecoverableError, WaitingError } from 'bullmq';
 import { hostname } from 'node:os';
-import { type BackendName, QueueName, type RankReport, type RankTask, type RuntimeInfo, type TrainExperimentJobData, type TrainingProgress } from '@tfleet/contracts';
+import { type BackendName, type CheckpointPayload, type CheckpointPointer, QueueName, type RankReport, type RankTask, type RuntimeInfo, type TrainExperimentJobData, type TrainingProgress } from '@tfleet/contracts';
 import type { TfleetConfig } from '@tfleet/config';
 import { BackendUnavailableError, needsRankProcesses, webgpuRankAdapters } from '@tfleet/ml';
 import { CancellationService } from './cancellation.service';
 import { ExecutionCounter } from './executions';
 import { JobLocks } from './job-lock';
 import { RankGroupFactory } from './rank-group.factory';
+import { type ResumePoint, RunCheckpoints } from './run-checkpoints';
 import { RunEventPublisher, type RunEventStream } from './run-event.publisher';
 import { type RanOn, RunReportRelay, type TrainOutcome } from './run-report-relay';
 import { scalingEfficiency, ThroughputBaselines, throughputSignature } from './throughput-baselines';
@@ -16,6 +17,9 @@ import { WORKER_BACKEND } from './tokens';
 import { TFLEET_VERSION } from './version';
 
 export type { TrainOutcome } from './run-report-relay';
+
+/** At most this long (and half the shutdown grace) a hand-back waits for the API to record its checkpoint. */
+const HAND_BACK_RECORD_WAIT_MS = 10_000;
 
 /** Backends any worker can run in its own threads, whatever it resolved at start. */
 const PURE_JS_BACKENDS: readonly BackendName[] = ['wasm', 'cpu'];
@@ -28,6 +32,9 @@ const PURE_JS_BACKENDS: readonly BackendName[] = ['wasm', 'cpu'];
 @Injectable()
 export class TrainingRunService {
   private readonly logger = new Logger(TrainingRunService.name);
+  /** Runs in progress, by experiment: how to hand each back, and when it has ended. */
+  private readonly active = new Map<string, { handBack: AbortController; ended: Promise<void> }>();
+  private shuttingDown = false;
 
   constructor(
     @Inject(CONFIG) private readonly config: TfleetConfig,
@@ -38,7 +45,20 @@ export class TrainingRunService {
     private readonly executions: ExecutionCounter,
     private readonly locks: JobLocks,
     private readonly rankGroups: RankGroupFactory,
+    private readonly checkpoints: RunCheckpoints,
   ) {}
+
+  /**
+   * Shutdown: every run in progress stops at its next step boundary, checkpoints there and
+   * hands its job back to the queue (another worker resumes it at once); a run that starts from
+   * now on is handed back before it trains. Resolves when every run has ended.
+   */
+  async handBackAll(): Promise<void> {
+    this.shuttingDown = true;
+    const runs = [...this.active.values()];
+    for (const run of runs) run.handBack.abort();
+    await Promise.all(runs.map((run) => run.ended));
+  }
 
   /**
    * `attempt` in run events is this execution's number (see ExecutionCounter), not BullMQ's
@@ -47,6 +67,26 @@ export class TrainingRunService {
    * and the attempt publishes nothing more (`JobLostError`).
    */
   async run(job: Job<TrainExperimentJobData>, data: TrainExperimentJobData, token: string | undefined): Promise<TrainOutcome> {
+    const { experimentId } = data;
+    const handBack = new AbortController();
+    if (this.shuttingDown) handBack.abort();
+    let ended = (): void => undefined;
+    this.active.set(experimentId, { handBack, ended: new Promise<void>((resolve) => (ended = resolve)) });
+    try {
+      const outcome = await this.attempt(job, data, token, handBack.signal);
+      if (outcome === 'handed-back' && token !== undefined) {
+        // Back to waiting, attempt not counted as a failure: the next free worker resumes it now.
+        await job.moveToWait(token);
+        throw new WaitingError();
+      }
+      return outcome;
+    } finally {
+      this.active.delete(experimentId);
+      ended();
+    }
+  }
+
+  private async attempt(job: Job<TrainExperimentJobData>, data: TrainExperimentJobData, token: string | undefined, handBack: AbortSignal): Promise<TrainOutcome> {
     const { experimentId, spec } = data;
     const attempt = await this.executions.next(experimentId);
     const events = this.publisher.stream(experimentId, attempt);
@@ -65,7 +105,7 @@ export class TrainingRunService {
     try {
       const backend = this.chooseBackend(spec.training.backend);
       const ranks = this.chooseRanks(spec.training.ranks, spec.training.batchSize, backend);
-      const outcome = await this.train(job, data, events, backend, ranks, attempt, lost.signal);
+      const outcome = await this.train(job, data, events, backend, ranks, attempt, lost.signal, handBack);
       if (jobLost.error) throw jobLost.error;
       return outcome;
     } catch (error) {
@@ -89,16 +129,21 @@ export class TrainingRunService {
     ranks: number,
     attempt: number,
     jobLost: AbortSignal,
+    handBack: AbortSignal,
   ): Promise<TrainOutcome> {
     const { experimentId, spec } = data;
     const { signal: cancelled, release } = await this.cancellation.watch(experimentId);
-    // The ranks stop at their next step for either reason; which one it was is decided after.
-    const signal = AbortSignal.any([cancelled, jobLost]);
+    // The ranks stop at their next step for any reason; which one it was is decided after.
+    const signal = AbortSignal.any([cancelled, jobLost, handBack]);
+    const handingBack = () => handBack.aborted && !cancelled.aborted && !jobLost.aborted;
     try {
+      if (handingBack()) return 'handed-back';
       if (signal.aborted) {
         await events.send({ type: 'cancelled', step: 0 });
         return 'cancelled';
       }
+      const resume = await this.checkpoints.resumePoint(experimentId);
+      const pretrained = data.pretrained ? await this.readPretrained(data.pretrained) : undefined;
       const transport = needsRankProcesses(backend) ? 'processes' : 'threads';
       const group = this.rankGroups.create({
         transport,
@@ -113,15 +158,23 @@ export class TrainingRunService {
         progress: (progress) => void this.updateProgress(job, progress),
         runtimeInfo: (ready) => this.runtimeInfo(ready, ranks, transport, spec.training.seed),
         scalingEfficiency: (ranOn, samplesPerSecond) => this.scaling(experimentId, spec, ranOn, ranks, samplesPerSecond),
+        storeCheckpoint: (checkpoint) => this.storeCheckpoint(experimentId, attempt, checkpoint, jobLost),
+        handingBack,
+        resumedFromStep: resume?.pointer.step ?? null,
       });
-      this.logger.log(`experiment ${experimentId} attempt ${attempt}: ${spec.model.family} on ${spec.dataset.name}, ${ranks} rank(s) on ${backend} ${transport}`);
-      const taskForRank = (rank: number): RankTask => ({ experimentId, attempt, spec, rank, worldSize: ranks, backend, pretrained: data.pretrained });
+      const from = resume ? `, resuming from step ${resume.pointer.step} (${resume.pointer.ref})` : '';
+      this.logger.log(`experiment ${experimentId} attempt ${attempt}: ${spec.model.family} on ${spec.dataset.name}, ${ranks} rank(s) on ${backend} ${transport}${from}`);
+      const taskForRank = (rank: number): RankTask => ({ experimentId, attempt, spec, rank, worldSize: ranks, backend, pretrained, ...resumeFrom(resume) });
       try {
         await group.run(taskForRank, relay.onReport, signal);
       } finally {
         await relay.flushed();
       }
       const outcome = relay.outcome;
+      if (outcome === 'handed-back' || (outcome === null && handingBack())) {
+        await this.awaitRecorded(experimentId, attempt, relay.handBack.checkpoint);
+        return 'handed-back';
+      }
       if (outcome === null) {
         // Stopped before the first step (no rank reported): still a cancellation.
         if (signal.aborted) {
@@ -133,6 +186,39 @@ export class TrainingRunService {
       return outcome;
     } finally {
       release();
+    }
+  }
+
+  /**
+   * Writes a checkpoint to the store. Skipped once the attempt has lost its job (the API would
+   * never record it); a write that fails costs that checkpoint, never the run.
+   */
+  private async storeCheckpoint(experimentId: string, attempt: number, checkpoint: CheckpointPayload, jobLost: AbortSignal): Promise<CheckpointPointer | null> {
+    if (jobLost.aborted) return null;
+    try {
+      return await this.checkpoints.write(experimentId, attempt, checkpoint);
+    } catch (error) {
+      this.logger.error(`experiment ${experimentId} attempt ${attempt}: checkpoint at step ${checkpoint.step} not stored: ${error instanceof Error ? error.message : String(error)}`);
+      return null;
+    }
+  }
+
+  /** A hand-back waits (bounded) until the API has recorded its last checkpoint, so the next attempt resumes from it. */
+  private async awaitRecorded(experimentId: string, attempt: number, checkpoint: CheckpointPointer | null): Promise<void> {
+    if (checkpoint === null) {
+      this.logger.log(`experiment ${experimentId} attempt ${attempt}: handed back before its first checkpoint`);
+      return;
+    }
+    const recorded = await this.checkpoints.waitUntilRecorded(experimentId, checkpoint, Math.min(HAND_BACK_RECORD_WAIT_MS, this.config.shutdownGraceMs / 2));
+    this.logger.log(`experiment ${experimentId} attempt ${attempt}: handed back at step ${checkpoint.step}${recorded ? '' : ' (the API had not recorded that checkpoint yet: the next attempt may resume from an earlier one)'}`);
+  }
+
+  /** The pretrained checkpoint a fine-tuning job names; a missing one fails the run for good (retrying would not bring it back). */
+  private async readPretrained(pointer: CheckpointPointer): Promise<CheckpointPayload> {
+    try {
+      return await this.checkpoints.read(pointer);
+    } catch (error) {
+      throw new UnrecoverableError(`the pretrained checkpoint cannot be read: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
 
@@ -189,6 +275,10 @@ export class TrainingRunService {
       hostname: hostname(),
     };
   }
+}
+
+function resumeFrom(resume: ResumePoint | null): Pick<RankTask, 'resumeFrom'> {
+  return resume ? { resumeFrom: resume.payload } : {};
 }
 
 /** This worker no longer holds the job (its lock expired or was taken); another attempt owns it. */

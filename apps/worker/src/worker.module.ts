@@ -4,6 +4,7 @@ import type { BackendName } from '@tfleet/contracts';
 import { QueueName } from '@tfleet/contracts';
 import type { TfleetConfig } from '@tfleet/config';
 import { redisOptionsFromUrl } from '@tfleet/queue';
+import { CheckpointStore } from '@tfleet/artifacts';
 import { RANK_ENTRY_POINTS } from '../../../workers/rank-entry-points';
 import { CancellationService } from './cancellation.service';
 import { ExecutionCounter } from './executions';
@@ -13,16 +14,19 @@ import { WorkerRedisCloser, workerRedisProviders } from './redis.providers';
 import { RankGroupFactory } from './rank-group.factory';
 import { RunEventPublisher } from './run-event.publisher';
 import { CONFIG } from '@tfleet/config';
-import { WORKER_BACKEND } from './tokens';
+import { EXPERIMENTS_PROCESSOR, WORKER_BACKEND } from './tokens';
+import { RunCheckpoints } from './run-checkpoints';
+import { WorkerShutdown } from './shutdown';
 import { ThroughputBaselines } from './throughput-baselines';
 import { TrainingRunService } from './training-run.service';
 import { DiscoveryService } from '@nestjs/core';
 import { WorkerRegistry } from './worker-registry.service';
 
-/** The worker: no HTTP, no database; a BullMQ consumer that trains and reports through Redis. */
+/** The worker: no HTTP, no database; a BullMQ consumer that trains, reports through Redis and writes checkpoints to the store. */
 @Module({})
 export class WorkerModule {
   static forRoot(config: TfleetConfig, backend: BackendName): DynamicModule {
+    const processor = experimentsProcessorFor(config);
     return {
       module: WorkerModule,
       imports: [
@@ -42,7 +46,12 @@ export class WorkerModule {
         RunEventPublisher,
         ThroughputBaselines,
         TrainingRunService,
-        experimentsProcessorFor(config),
+        // Checkpoints go to the store shared with the API (TFLEET_ARTIFACTS_DIR), never into Redis.
+        { provide: CheckpointStore, useValue: new CheckpointStore(config.artifactsDir) },
+        RunCheckpoints,
+        processor,
+        { provide: EXPERIMENTS_PROCESSOR, useExisting: processor },
+        WorkerShutdown,
         DiscoveryService,
         WorkerRegistry,
       ],

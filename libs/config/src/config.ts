@@ -12,6 +12,8 @@ export const envSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   TFLEET_DATA_DIR: z.string().min(1).default('./data'),
   TFLEET_DB_PATH: z.string().min(1).optional(),
+  /** Checkpoint store: a directory the API and every worker share (a volume, NFS); default <data dir>/artifacts. */
+  TFLEET_ARTIFACTS_DIR: z.string().min(1).optional(),
   /** postgres://user:pass@host:port/db: the control plane on PostgreSQL instead of the SQLite file. */
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
@@ -31,6 +33,8 @@ export const envSchema = z.object({
   TFLEET_JOB_LOCK_MS: positive.min(2_000).max(600_000).default(30_000),
   /** How often workers look for jobs whose lock expired (stalled) and hand them back. */
   TFLEET_STALLED_INTERVAL_MS: positive.min(500).max(600_000).default(15_000),
+  /** SIGTERM: how long a worker has to checkpoint its runs, hand their jobs back and exit. */
+  TFLEET_SHUTDOWN_GRACE_MS: positive.min(1_000).max(600_000).default(30_000),
   /** How often the API reconciles database rows with queue jobs (and once at start). */
   TFLEET_RECONCILE_INTERVAL_MS: positive.min(1_000).max(3_600_000).default(60_000),
   /** Native backends: GPUs handed to rank processes round-robin, as CUDA_VISIBLE_DEVICES (e.g. '0,1'). */
@@ -55,6 +59,7 @@ export interface TfleetConfig {
   host: string;
   dataDir: string;
   dbPath: string;
+  artifactsDir: string;
   /** Set: PostgreSQL at this URL holds the data (dbPath is then unused). */
   databaseUrl: string | undefined;
   redisUrl: string;
@@ -69,6 +74,7 @@ export interface TfleetConfig {
   jobAttempts: number;
   jobLockMs: number;
   stalledIntervalMs: number;
+  shutdownGraceMs: number;
   reconcileIntervalMs: number;
   bodyLimit: string;
   /** GPU indices for rank processes on tfjs-node-gpu; empty: let TensorFlow pick. */
@@ -95,6 +101,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TfleetConfig {
     host: e.HOST,
     dataDir,
     dbPath: resolve(e.TFLEET_DB_PATH ?? `${dataDir}/tfleet.sqlite`),
+    artifactsDir: resolve(e.TFLEET_ARTIFACTS_DIR ?? `${dataDir}/artifacts`),
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
     queuePrefix: e.TFLEET_QUEUE_PREFIX,
@@ -107,6 +114,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TfleetConfig {
     jobAttempts: e.TFLEET_JOB_ATTEMPTS,
     jobLockMs: e.TFLEET_JOB_LOCK_MS,
     stalledIntervalMs: e.TFLEET_STALLED_INTERVAL_MS,
+    shutdownGraceMs: e.TFLEET_SHUTDOWN_GRACE_MS,
     reconcileIntervalMs: e.TFLEET_RECONCILE_INTERVAL_MS,
     bodyLimit: e.TFLEET_BODY_LIMIT,
     gpuDevices: e.TFLEET_GPU_DEVICES ? e.TFLEET_GPU_DEVICES.split(',') : [],

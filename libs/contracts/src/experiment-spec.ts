@@ -211,6 +211,25 @@ export type BackendName = (typeof BACKEND_NAMES)[number];
 export const backendRequestSchema = z.enum(['auto', ...BACKEND_NAMES]);
 export type BackendRequest = z.infer<typeof backendRequestSchema>;
 
+/**
+ * Resumable checkpoints kept per experiment: the `latest` newest (at least one, to resume from)
+ * plus the `best` epoch checkpoints by the validation `metric` (lower is better for the
+ * LOWER_IS_BETTER_METRICS, higher otherwise). The default keeps today's two newest.
+ */
+export const keepCheckpointsSchema = z.strictObject({
+  latest: positiveInt(1_000).default(2),
+  best: z.int().min(0).max(1_000).default(0),
+  metric: z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'a metric name such as loss or accuracy').max(64).default('loss'),
+});
+
+/** Metrics where smaller is better (the leaderboard's default order uses the same list). */
+export const LOWER_IS_BETTER_METRICS: readonly string[] = ['loss', 'perplexity', 'mse', 'phonemeErrorRate', 'tokenErrorRate'];
+
+/** Whether a smaller value of a metric is better. */
+export function metricLowerIsBetter(metric: string): boolean {
+  return LOWER_IS_BETTER_METRICS.includes(metric);
+}
+
 export const trainingSpecSchema = z.strictObject({
   epochs: positiveInt(1_000).default(5),
   /** Stop after this many optimizer steps even if epochs remain. */
@@ -236,6 +255,13 @@ export const trainingSpecSchema = z.strictObject({
    * prioritized job (BullMQ's rule). Scheduling only: never part of a run's configuration.
    */
   priority: z.int().min(1).max(2_097_151).optional(),
+  /**
+   * Automatic retries after a failed attempt (a transient error); absent: the deployment's
+   * TFLEET_JOB_ATTEMPTS - 1. A retry resumes from the latest checkpoint. Scheduling only.
+   */
+  maxRestarts: z.int().min(0).max(99).optional(),
+  /** Which checkpoints the API keeps as they arrive (the final one is always kept). Storage only. */
+  keepCheckpoints: keepCheckpointsSchema.default(() => keepCheckpointsSchema.parse({})),
 });
 
 export const experimentSpecSchema = z.strictObject({

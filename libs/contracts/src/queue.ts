@@ -72,11 +72,29 @@ export const checkpointPayloadSchema = z.strictObject({
 });
 export type CheckpointPayload = z.infer<typeof checkpointPayloadSchema>;
 
+/**
+ * Where a checkpoint lies in the checkpoint store (@tfleet/artifacts): `<experimentId>/<step>-<kind>-<attempt>`.
+ * Only references travel through Redis; the weights stay in the store.
+ */
+export const checkpointRefSchema = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\/\d{1,10}-(periodic|epoch|final)-\d{1,6}$/, 'a checkpoint reference <experimentId>/<step>-<kind>-<attempt>');
+export type CheckpointRef = z.infer<typeof checkpointRefSchema>;
+
+/** A stored checkpoint as Redis carries it: where it is and what it is, never its weights. */
+export const checkpointPointerSchema = z.strictObject({
+  ref: checkpointRefSchema,
+  step: z.int().min(0),
+  epoch: z.int().min(0),
+  kind: z.enum(['periodic', 'epoch', 'final']),
+  /** Size of the stored file. */
+  bytes: z.int().min(0),
+});
+export type CheckpointPointer = z.infer<typeof checkpointPointerSchema>;
+
 export const trainExperimentJobDataSchema = z.strictObject({
   experimentId: z.uuid(),
   spec: experimentSpecSchema,
-  /** Final checkpoint of `spec.model.pretrainedFrom`, attached by the API (workers never open the DB). */
-  pretrained: checkpointPayloadSchema.optional(),
+  /** Final checkpoint of `spec.model.pretrainedFrom` in the store, named by the API (workers never open the DB). */
+  pretrained: checkpointPointerSchema.optional(),
 });
 
 /** What an epoch reports; shared by rank reports and run events. */
@@ -101,9 +119,16 @@ export const runResultFields = {
 };
 
 export const runEventSchema = z.discriminatedUnion('type', [
-  z.strictObject({ ...eventBase, type: z.literal('started'), runtime: runtimeInfoSchema, paramCount: z.int().min(0) }),
+  z.strictObject({
+    ...eventBase,
+    type: z.literal('started'),
+    runtime: runtimeInfoSchema,
+    paramCount: z.int().min(0),
+    /** The step of the checkpoint this attempt resumed from; absent or null when it started fresh. */
+    resumedFromStep: z.int().min(0).nullable().optional(),
+  }),
   z.strictObject({ ...eventBase, type: z.literal('epoch'), ...epochResultFields }),
-  z.strictObject({ ...eventBase, type: z.literal('checkpoint'), checkpoint: checkpointPayloadSchema }),
+  z.strictObject({ ...eventBase, type: z.literal('checkpoint'), checkpoint: checkpointPointerSchema }),
   z.strictObject({ ...eventBase, type: z.literal('completed'), ...runResultFields, scalingEfficiency: z.number().min(0).nullable() }),
   z.strictObject({ ...eventBase, type: z.literal('failed'), error: z.string(), willRetry: z.boolean() }),
   z.strictObject({ ...eventBase, type: z.literal('cancelled'), step: z.int().min(0) }),

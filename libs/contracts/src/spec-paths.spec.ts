@@ -11,6 +11,7 @@ describe('configKeyOf', () => {
     expect(configKeyOf(lstm({ seed: 1 }))).toBe(key);
     expect(configKeyOf(lstm({ seed: 2 }, {}, 'second try'))).toBe(key);
     expect(configKeyOf(lstm({ seed: 3, priority: 5 }))).toBe(key);
+    expect(configKeyOf(lstm({ maxRestarts: 0, keepCheckpoints: { latest: 5, best: 1, metric: 'perplexity' } }))).toBe(key);
   });
 
   it('fills defaults in first: omitted and explicit defaults are one configuration', () => {

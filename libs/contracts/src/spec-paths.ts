@@ -10,18 +10,19 @@ function filledIn(spec: ExperimentSpecInput | ExperimentSpec): ExperimentSpec {
 }
 
 /** The spec paths that never make two runs different configurations. */
-export const CONFIG_KEY_IGNORES = ['name', 'training.seed', 'training.priority'] as const;
+export const CONFIG_KEY_IGNORES = ['name', 'training.seed', 'training.priority', 'training.maxRestarts', 'training.keepCheckpoints'] as const;
 
 /**
- * The configuration of a run: its spec with defaults filled in, less `name`, `training.seed` and
- * `training.priority` (scheduling, not configuration),
+ * The configuration of a run: its spec with defaults filled in, less `name`, `training.seed`,
+ * `training.priority`, `training.maxRestarts` and `training.keepCheckpoints` (scheduling and
+ * storage, not configuration),
  * as 16 hex digits of the SHA-256 of its canonical JSON. Runs whose specs differ only in the seed
  * (or the name) share it: the groups of `groupBy=config`.
  */
 export function configKeyOf(spec: ExperimentSpecInput | ExperimentSpec): string {
   const full = filledIn(spec);
   const { name: _name, training, ...rest } = full;
-  const { seed: _seed, priority: _priority, ...trainingWithoutSeed } = training;
+  const { seed: _seed, priority: _priority, maxRestarts: _maxRestarts, keepCheckpoints: _keepCheckpoints, ...trainingWithoutSeed } = training;
   return shortHash(`tfleet-config/v1\n${canonicalJson({ ...rest, training: trainingWithoutSeed })}`, 16);
 }
 

@@ -1,5 +1,5 @@
 import { type DataSource, type EntityManager, In, LessThan, MoreThan, type Repository } from 'typeorm';
-import { boardOf, type CheckpointPayload, type ExperimentSpec, type MetricValues, type RuntimeInfo } from '@tfleet/contracts';
+import { boardOf, type CheckpointPointer, type ExperimentSpec, metricLowerIsBetter, type MetricValues, type RuntimeInfo, type TrainingSpec } from '@tfleet/contracts';
 import { compileFilterText, type FieldResolver, type SqlDialect, tfleetFieldResolver } from '@tfleet/query';
 import { CheckpointEntity } from './entities/checkpoint.entity';
 import { EXPERIMENT_STATUSES, type ExperimentStatus, ExperimentEntity, TERMINAL_STATUSES } from './entities/experiment.entity';
@@ -67,8 +67,17 @@ export interface RunSummary {
   scalingEfficiency: number | null;
 }
 
-/** Checkpoints kept per experiment besides the final one; older ones are pruned. */
-const KEPT_RESUME_CHECKPOINTS = 2;
+/** Which resumable checkpoints an experiment keeps (its spec's training.keepCheckpoints). */
+export type KeepCheckpoints = TrainingSpec['keepCheckpoints'];
+
+/** What storing a checkpoint changed; the caller deletes the files of the refs it names. */
+export interface SavedCheckpoint {
+  /** False when the checkpoint (experiment, kind, step) was already recorded, under `storedRef`. */
+  stored: boolean;
+  storedRef: string;
+  /** Refs of the checkpoints pruned by the keep policy. */
+  pruned: string[];
+}
 
 /** One serializer per data source, shared by every repository built on it. */
 const serializers = new WeakMap<DataSource, WriteSerializer>();
@@ -78,6 +87,8 @@ export interface MarkRunningResult {
   started: boolean;
   /** Metric points of earlier attempts removed because this attempt starts over. */
   discardedPoints: number;
+  /** Refs of the checkpoints past the resume point that were removed (their files are the caller's to delete). */
+  discardedCheckpoints: string[];
 }
 
 /** The filter fields over experiments aliased `e`; built once. */
@@ -192,14 +203,16 @@ export class ExperimentsRepository {
       const result = await manager
         .createQueryBuilder()
         .update(ExperimentEntity)
-        .set({ status: 'running', attempt, runtime, backend: runtime.backend, paramCount, startedAt: at, error: null })
+        .set({ status: 'running', attempt, resumedFromStep, runtime, backend: runtime.backend, paramCount, startedAt: at, error: null })
         .where('id = :id AND status IN (:...live) AND attempt <= :attempt', { id, live: ['queued', 'running'], attempt })
         .execute();
-      if ((result.affected ?? 0) === 0) return { started: false, discardedPoints: 0 };
+      if ((result.affected ?? 0) === 0) return { started: false, discardedPoints: 0, discardedCheckpoints: [] };
       const after = resumedFromStep ?? -1;
       const discarded = await manager.delete(MetricEntity, { experimentId: id, attempt: LessThan(attempt), step: MoreThan(after) });
-      await manager.delete(CheckpointEntity, { experimentId: id, kind: In(['periodic', 'epoch']), step: MoreThan(after) });
-      return { started: true, discardedPoints: discarded.affected ?? 0 };
+      const past = { experimentId: id, kind: In(['periodic', 'epoch']), step: MoreThan(after) };
+      const discardedCheckpoints = (await manager.find(CheckpointEntity, { select: { id: true, ref: true }, where: past })).map((c) => c.ref);
+      await manager.delete(CheckpointEntity, past);
+      return { started: true, discardedPoints: discarded.affected ?? 0, discardedCheckpoints };
     });
   }
 
@@ -218,38 +231,61 @@ export class ExperimentsRepository {
     return this.metrics.find({ where: { experimentId: id }, order: { epoch: 'ASC', split: 'ASC', name: 'ASC' } });
   }
 
-  async saveCheckpoint(id: string, payload: CheckpointPayload, at: Date): Promise<void> {
-    const weights = Buffer.from(payload.model.weightDataBase64, 'base64');
-    const optimizerWeights = payload.optimizer ? Buffer.from(payload.optimizer.weightDataBase64, 'base64') : null;
-    await this.write(async (manager) => {
-      // A redelivered event finds its checkpoint already stored.
-      const exists = await manager.existsBy(CheckpointEntity, { experimentId: id, kind: payload.kind, step: payload.step });
-      if (!exists) {
-        await manager.save(
-          manager.create(CheckpointEntity, {
-            experimentId: id,
-            kind: payload.kind,
-            step: payload.step,
-            epoch: payload.epoch,
-            modelTopology: payload.model.modelTopology,
-            weightSpecs: payload.model.weightSpecs,
-            weights,
-            optimizerSpecs: payload.optimizer?.weightSpecs ?? null,
-            optimizerWeights,
-            state: payload.state,
-            sizeBytes: weights.length + (optimizerWeights?.length ?? 0),
-            createdAt: at,
-          }),
-        );
+  /**
+   * Records a checkpoint that a worker wrote to the store, then applies the keep policy to the
+   * resumable ones (periodic and epoch; the final one is always kept): the `latest` newest by
+   * step, and the `best` epoch checkpoints by the validation value of `metric` at their epoch.
+   */
+  async saveCheckpoint(id: string, pointer: CheckpointPointer, at: Date, keep: KeepCheckpoints): Promise<SavedCheckpoint> {
+    return this.write(async (manager) => {
+      // A redelivered event (or a second attempt at the same step) finds its checkpoint already stored.
+      const existing = await manager.findOne(CheckpointEntity, { select: { id: true, ref: true }, where: { experimentId: id, kind: pointer.kind, step: pointer.step } });
+      if (existing) return { stored: false, storedRef: existing.ref, pruned: [] };
+      let metricValue: number | null = null;
+      if (pointer.kind === 'epoch') {
+        const point = await manager.findOne(MetricEntity, { select: { id: true, value: true }, where: { experimentId: id, epoch: pointer.epoch, split: 'validation', name: keep.metric } });
+        metricValue = point?.value ?? null;
       }
+      await manager.insert(CheckpointEntity, { experimentId: id, kind: pointer.kind, step: pointer.step, epoch: pointer.epoch, ref: pointer.ref, sizeBytes: pointer.bytes, metricValue, createdAt: at });
       const resumable = await manager.find(CheckpointEntity, {
-        select: { id: true },
+        select: { id: true, ref: true, metricValue: true },
         where: { experimentId: id, kind: In(['periodic', 'epoch']) },
         order: { step: 'DESC', id: 'DESC' },
       });
-      const stale = resumable.slice(KEPT_RESUME_CHECKPOINTS).map((c) => c.id);
-      if (stale.length > 0) await manager.delete(CheckpointEntity, { id: In(stale) });
+      const kept = new Set(resumable.slice(0, Math.max(1, keep.latest)).map((c) => c.id));
+      const sign = metricLowerIsBetter(keep.metric) ? 1 : -1;
+      const ranked = resumable.filter((c) => c.metricValue !== null && Number.isFinite(c.metricValue)).sort((a, b) => sign * (a.metricValue! - b.metricValue!));
+      for (const c of ranked.slice(0, keep.best)) kept.add(c.id);
+      const stale = resumable.filter((c) => !kept.has(c.id));
+      if (stale.length > 0) await manager.delete(CheckpointEntity, { id: In(stale.map((c) => c.id)) });
+      return { stored: true, storedRef: pointer.ref, pruned: stale.map((c) => c.ref) };
     });
+  }
+
+  /** Whether a checkpoint of the experiment is recorded under `ref`. */
+  hasCheckpointRef(id: string, ref: string): Promise<boolean> {
+    return this.checkpoints.existsBy({ experimentId: id, ref });
+  }
+
+  /** Every checkpoint ref of an experiment (to delete their files with it). */
+  async checkpointRefs(id: string): Promise<string[]> {
+    return (await this.checkpoints.find({ select: { id: true, ref: true }, where: { experimentId: id } })).map((c) => c.ref);
+  }
+
+  /**
+   * Puts a failed or cancelled experiment back in the queue's hands (`queued`, error and end
+   * cleared) to resume it; false when it is in another status.
+   */
+  async reopen(id: string): Promise<boolean> {
+    const result = await this.write((manager) =>
+      manager
+        .createQueryBuilder()
+        .update(ExperimentEntity)
+        .set({ status: 'queued', error: null, finishedAt: null })
+        .where('id = :id AND status IN (:...resumable)', { id, resumable: ['failed', 'cancelled'] })
+        .execute(),
+    );
+    return (result.affected ?? 0) > 0;
   }
 
   /** The newest checkpoint of an experiment (the final one if it finished). */
@@ -257,12 +293,8 @@ export class ExperimentsRepository {
     return this.checkpoints.findOne({ where: kind ? { experimentId: id, kind } : { experimentId: id }, order: { step: 'DESC', id: 'DESC' } });
   }
 
-  listCheckpoints(id: string): Promise<Omit<CheckpointEntity, 'weights' | 'optimizerWeights' | 'modelTopology' | 'weightSpecs' | 'optimizerSpecs'>[]> {
-    return this.checkpoints.find({
-      select: { id: true, experimentId: true, kind: true, step: true, epoch: true, sizeBytes: true, createdAt: true, state: false },
-      where: { experimentId: id },
-      order: { step: 'ASC', id: 'ASC' },
-    });
+  listCheckpoints(id: string): Promise<CheckpointEntity[]> {
+    return this.checkpoints.find({ where: { experimentId: id }, order: { step: 'ASC', id: 'ASC' } });
   }
 
   /** Completes a running experiment; false when it was already terminal (e.g. cancelled). */

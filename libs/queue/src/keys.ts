@@ -14,3 +14,12 @@ export const jobLockKey = (prefix: string, queueName: string, jobId: string): st
 export const workerKey = (prefix: string, workerId: string): string => `${prefix}:tfleet:worker:${workerId}`;
 /** The ids of workers seen recently: a sorted set scored by the time of their last beat (ms). */
 export const workersSeenKey = (prefix: string): string => `${prefix}:tfleet:workers`;
+
+/**
+ * Where a retried attempt of an experiment resumes: JSON of a CheckpointPointer, written by the
+ * API (the only one that knows which checkpoints are stored) each time its latest one changes;
+ * read by workers when an attempt starts. Absent: start fresh.
+ */
+export const resumePointKey = (prefix: string, experimentId: string): string => `${prefix}:tfleet:resume:${experimentId}`;
+/** How long a resume point outlives the last checkpoint of its experiment. */
+export const RESUME_POINT_TTL_SECONDS = 30 * 24 * 3600;

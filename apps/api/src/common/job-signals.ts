@@ -28,6 +28,11 @@ export class JobSignals {
     await this.removeIfWaiting(experimentId);
   }
 
+  /** Withdraws a stop signal (an experiment resumed after a cancel must not stop at once). */
+  async clearStop(experimentId: string): Promise<void> {
+    await this.redis.del(cancelKey(this.config.queuePrefix, experimentId));
+  }
+
   /** Best effort: a job that is already running is left to the stop signal. */
   async removeIfWaiting(experimentId: string): Promise<boolean> {
     try {

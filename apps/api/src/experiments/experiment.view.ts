@@ -29,6 +29,8 @@ export interface ExperimentView {
   spec: ExperimentEntity['spec'];
   progress: TrainingProgress | null;
   attempt: number;
+  /** The checkpoint step the current attempt resumed from; null when it started fresh. */
+  resumedFromStep: number | null;
   runtime: ExperimentEntity['runtime'];
   paramCount: number | null;
   metrics: ExperimentEntity['testMetrics'];
@@ -73,6 +75,7 @@ export function toExperimentView(e: ExperimentEntity, progress: TrainingProgress
     spec: e.spec,
     progress,
     attempt: e.attempt,
+    resumedFromStep: e.resumedFromStep ?? null,
     runtime: e.runtime,
     paramCount: e.paramCount,
     metrics: e.testMetrics,

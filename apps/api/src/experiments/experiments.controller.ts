@@ -57,6 +57,13 @@ export class ExperimentsController {
     return (await this.experiments.checkpoints(id)).map((c) => ({ ...c, createdAt: c.createdAt.toISOString() }));
   }
 
+  @Post(':id/resume')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Continue a failed or cancelled experiment from its latest checkpoint (404 unknown, 409 not resumable)' })
+  async resume(@Param('id') id: string) {
+    return toExperimentView(await this.experiments.resume(id));
+  }
+
   @Post(':id/cancel')
   @HttpCode(200)
   @ApiOperation({ summary: 'Cancel a queued or running experiment' })

@@ -3,6 +3,7 @@ import type { TfleetConfig } from '@tfleet/config';
 import { parseExperimentSpec } from '@tfleet/contracts';
 import type { ExperimentsQueue } from '../common/experiments-queue.provider';
 import type { JobSignals } from '../common/job-signals';
+import type { ResumePoints } from '../common/resume-points';
 import { RedisGate } from '../common/redis-gate';
 import { openRunsFixture, type RunsFixture } from '../testing/runs.fixture';
 import { ExperimentsService } from './experiments.service';
@@ -10,7 +11,7 @@ import { ExperimentsService } from './experiments.service';
 interface AddedJob {
   name: string;
   data: { experimentId: string };
-  options: { jobId?: string; priority?: number };
+  options: { jobId?: string; priority?: number; attempts?: number };
 }
 
 /** An in-memory experiments queue: what was added, and a job to read back. */
@@ -29,8 +30,8 @@ function fakeQueue(fail = false) {
 }
 
 const readyGate = () => new RedisGate({ status: 'ready' } as never);
-const spec = (priority?: number) => {
-  const parsed = parseExperimentSpec({ dataset: { name: 'mnist' }, model: { family: 'cnn' }, training: priority === undefined ? {} : { priority } });
+const spec = (priority?: number, training: Record<string, unknown> = {}) => {
+  const parsed = parseExperimentSpec({ dataset: { name: 'mnist' }, model: { family: 'cnn' }, training: { ...training, ...(priority === undefined ? {} : { priority }) } });
   if (!parsed.ok) throw new Error('spec');
   return parsed.value;
 };
@@ -46,7 +47,7 @@ describe('ExperimentsService (a real SQLite file, an in-memory queue)', () => {
     await fixture.close();
   });
 
-  const service = (queue: ExperimentsQueue) => new ExperimentsService(fixture.repository, queue, { jobAttempts: 3 } as TfleetConfig, readyGate(), {} as JobSignals);
+  const service = (queue: ExperimentsQueue) => new ExperimentsService(fixture.repository, queue, { jobAttempts: 3 } as TfleetConfig, readyGate(), {} as JobSignals, {} as ResumePoints);
 
   it('stores the run on its board and enqueues it under its id with the spec priority', async () => {
     const { queue, added } = fakeQueue();
@@ -58,6 +59,14 @@ describe('ExperimentsService (a real SQLite file, an in-memory queue)', () => {
     const { queue: facts, progress } = await service(queue).get(plain.id);
     expect(progress).toBeNull();
     expect(facts).toMatchObject({ state: 'waiting', attempts: 0, failedAttempts: 1, stalls: 2, trainingMs: null, worker: null });
+  });
+
+  it('training.maxRestarts sets the job\'s attempts (the first one plus the restarts); without it the deployment\'s TFLEET_JOB_ATTEMPTS', async () => {
+    const { queue, added } = fakeQueue();
+    await service(queue).submit(spec(undefined, { maxRestarts: 0 }));
+    await service(queue).submit(spec(undefined, { maxRestarts: 5 }));
+    await service(queue).submit(spec());
+    expect(added.map((j) => j.options.attempts)).toEqual([1, 6, 3]);
   });
 
   it('deletes the row and answers 503 when the job cannot be added', async () => {

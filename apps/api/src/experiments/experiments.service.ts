@@ -1,7 +1,7 @@
 import { ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import {
-  type CheckpointPayload,
+  type CheckpointPointer,
   DATASET_TASKS,
   type ExperimentSpec,
   JobName,
@@ -16,6 +16,7 @@ import { EXPERIMENTS_QUEUE, type ExperimentsQueue } from '../common/experiments-
 import { withFilterErrors } from '../common/filter-errors';
 import { JobSignals } from '../common/job-signals';
 import { RedisGate } from '../common/redis-gate';
+import { ResumePoints } from '../common/resume-points';
 import { invalidInput } from '../common/zod-validation.pipe';
 import { type QueueFacts, queueFacts } from './experiment.view';
 
@@ -29,6 +30,7 @@ export class ExperimentsService {
     @Inject(CONFIG) private readonly config: TfleetConfig,
     private readonly redisGate: RedisGate,
     private readonly signals: JobSignals,
+    private readonly resumePoints: ResumePoints,
   ) {}
 
   /**
@@ -58,9 +60,48 @@ export class ExperimentsService {
   }
 
   /** Adds an experiment's job; a second add of the same id is a no-op (BullMQ deduplicates by job id). */
-  private async enqueue(id: string, spec: ExperimentSpec, pretrained?: CheckpointPayload): Promise<void> {
+  private async enqueue(id: string, spec: ExperimentSpec, pretrained?: CheckpointPointer): Promise<void> {
     const data: TrainExperimentJobData = { experimentId: id, spec, ...(pretrained ? { pretrained } : {}) };
-    await this.queue.add(JobName.TrainExperiment, data, experimentJobOptions(id, this.config.jobAttempts, spec.training.priority));
+    // training.maxRestarts bounds the automatic retries: BullMQ's attempts count the first one too.
+    const attempts = spec.training.maxRestarts === undefined ? this.config.jobAttempts : spec.training.maxRestarts + 1;
+    await this.queue.add(JobName.TrainExperiment, data, experimentJobOptions(id, attempts, spec.training.priority));
+  }
+
+  /**
+   * Continues a failed or cancelled experiment from its latest checkpoint: the resume key is
+   * pointed at it, the finished job is removed, the row goes back to `queued` and a new job is
+   * added (same id). The attempt that picks it up resumes like any retry. 409 when the
+   * experiment did not fail and was not cancelled, has no checkpoint, or its job is still
+   * stopping on a worker.
+   */
+  async resume(id: string): Promise<ExperimentEntity> {
+    const experiment = await this.findOrFail(id);
+    if (experiment.status !== 'failed' && experiment.status !== 'cancelled') {
+      throw new ConflictException(`experiment ${id} is ${experiment.status}: only a failed or cancelled experiment can be resumed`);
+    }
+    const checkpoint = await this.repository.latestCheckpoint(id);
+    if (!checkpoint || checkpoint.kind === 'final') {
+      throw new ConflictException(`experiment ${id} has no checkpoint to resume from`);
+    }
+    const pretrained = await this.pretrainedCheckpoint(experiment.spec);
+    await this.redisGate.call('a resume', async () => {
+      const job = await this.queue.getJob(id);
+      if (job) {
+        const state = await job.getState();
+        if (state === 'active') throw new ConflictException(`experiment ${id} is still stopping on its worker; try again in a few seconds`);
+        await job.remove();
+      }
+      await this.signals.clearStop(id);
+      await this.resumePoints.publish(id);
+    });
+    if (!(await this.repository.reopen(id))) throw new ConflictException(`experiment ${id} changed while it was being resumed`);
+    try {
+      await this.redisGate.call('a resume', () => this.enqueue(id, experiment.spec, pretrained));
+    } catch (error) {
+      await this.repository.finish(id, experiment.status, experiment.error, new Date());
+      throw error;
+    }
+    return this.findOrFail(id);
   }
 
   /** Reads answer from the database alone; live progress is added when Redis answers. */
@@ -101,10 +142,10 @@ export class ExperimentsService {
   }
 
   /**
-   * BERT fine-tuning starts from a completed masked-LM pretraining run; its final checkpoint
-   * travels with the job because workers never open the database.
+   * BERT fine-tuning starts from a completed masked-LM pretraining run; the job names its final
+   * checkpoint in the store (workers never open the database; weights never travel in Redis).
    */
-  private async pretrainedCheckpoint(spec: ExperimentSpec): Promise<CheckpointPayload | undefined> {
+  private async pretrainedCheckpoint(spec: ExperimentSpec): Promise<CheckpointPointer | undefined> {
     if (spec.model.family !== 'bert' || spec.model.pretrainedFrom === undefined) return undefined;
     const field = 'model.pretrainedFrom';
     const source = await this.repository.findById(spec.model.pretrainedFrom);
@@ -114,13 +155,7 @@ export class ExperimentsService {
     }
     const checkpoint = source.status === 'completed' ? await this.repository.latestCheckpoint(source.id, 'final') : null;
     if (!checkpoint) throw invalidInput('experiment spec', [{ field, message: `experiment ${source.id} is ${source.status}, not completed with a final checkpoint` }]);
-    return {
-      step: checkpoint.step,
-      epoch: checkpoint.epoch,
-      kind: checkpoint.kind,
-      model: { modelTopology: checkpoint.modelTopology, weightSpecs: checkpoint.weightSpecs, weightDataBase64: checkpoint.weights.toString('base64') },
-      state: checkpoint.state,
-    };
+    return { ref: checkpoint.ref, step: checkpoint.step, epoch: checkpoint.epoch, kind: checkpoint.kind, bytes: checkpoint.sizeBytes };
   }
 
   /** The job's progress and scheduling facts, when Redis answers (nulls otherwise: reads never wait on Redis). */

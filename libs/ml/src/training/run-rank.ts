@@ -78,7 +78,9 @@ export async function runTrainingRank(task: RankTask, collective: Collective, re
     if (stepsPerEpoch === 0) throw new Error(`dataset '${data.datasetName}' has an empty training split`);
     const totalSteps = Math.min(training.maxSteps ?? Number.POSITIVE_INFINITY, training.epochs * stepsPerEpoch);
     const epochs = Math.ceil(totalSteps / stepsPerEpoch);
+    let checkpointedAt = -1;
     const checkpoint = async (kind: CheckpointPayload['kind']): Promise<void> => {
+      checkpointedAt = cursor.globalStep;
       if (isLead) report({ kind: 'checkpoint', checkpoint: await makeCheckpoint(kind, model, optimizer, cursor, data) });
     };
 
@@ -122,6 +124,9 @@ export async function runTrainingRank(task: RankTask, collective: Collective, re
         stepsSinceReport++;
         if (!Number.isFinite(loss)) throw new Error(`training diverged: loss is ${loss} at step ${cursor.globalStep}`);
         if (stop) {
+          // A stopped run (a cancel, a worker's shutdown) can be continued from where it stopped.
+          // Not at an epoch's last step: its evaluation would then run with no training loss.
+          if (cursor.stepInEpoch < stepsPerEpoch && checkpointedAt !== cursor.globalStep) await checkpoint('periodic');
           if (isLead) report({ kind: 'cancelled', step: cursor.globalStep });
           return;
         }

@@ -2,7 +2,11 @@ import type { ExperimentEntity } from './experiment.entity';
 
 export type CheckpointKind = 'periodic' | 'epoch' | 'final';
 
-/** A model saved with tf.io.withSaveHandler, with what is needed to resume training exactly. Mapped in ./schemas.ts. */
+/**
+ * A checkpoint the API knows of: its place in the checkpoint store (`ref`, see @tfleet/artifacts)
+ * and what it is. The weights, optimizer state and cursor live in the store, never in the
+ * database. Mapped in ./schemas.ts.
+ */
 export class CheckpointEntity {
   id!: number;
   experimentId!: string;
@@ -10,12 +14,10 @@ export class CheckpointEntity {
   kind!: CheckpointKind;
   step!: number;
   epoch!: number;
-  modelTopology!: Record<string, unknown>;
-  weightSpecs!: { name: string; shape: number[]; dtype: 'float32' | 'int32' | 'bool' }[];
-  weights!: Buffer;
-  optimizerSpecs!: { name: string; shape: number[] }[] | null;
-  optimizerWeights!: Buffer | null;
-  state!: Record<string, unknown>;
+  /** Where the store keeps it: `<experimentId>/<step>-<kind>-<attempt>`. */
+  ref!: string;
   sizeBytes!: number;
+  /** The validation value of the spec's keepCheckpoints.metric at this epoch (epoch checkpoints), for keeping the best. */
+  metricValue!: number | null;
   createdAt!: Date;
 }

@@ -16,6 +16,8 @@ export class ExperimentEntity {
   status!: ExperimentStatus;
   /** The attempt whose events are being recorded (BullMQ attempts start at 1). */
   attempt!: number;
+  /** The checkpoint step the current attempt resumed from; null when it started fresh. */
+  resumedFromStep!: number | null;
   error!: string | null;
   runtime!: RuntimeInfo | null;
   backend!: string | null;

@@ -18,7 +18,6 @@ export function entitySchemas(dialect: DbDialect): EntitySchema[] {
   const time = (options: Partial<EntitySchemaColumnOptions> = {}): EntitySchemaColumnOptions => ({ type: pg ? 'timestamptz' : 'datetime', ...options });
   const float = (options: Partial<EntitySchemaColumnOptions> = {}): EntitySchemaColumnOptions => ({ type: pg ? 'double precision' : 'real', ...options });
   const json = (options: Partial<EntitySchemaColumnOptions> = {}): EntitySchemaColumnOptions => ({ type: pg ? 'jsonb' : 'simple-json', ...options });
-  const bytes = (options: Partial<EntitySchemaColumnOptions> = {}): EntitySchemaColumnOptions => ({ type: pg ? 'bytea' : 'blob', ...options });
   const experimentRelation = { type: 'many-to-one' as const, target: () => ExperimentEntity, onDelete: 'CASCADE' as const, joinColumn: { name: 'experimentId' } };
 
   const experiments = new EntitySchema<ExperimentEntity>({
@@ -34,6 +33,7 @@ export function entitySchemas(dialect: DbDialect): EntitySchema[] {
       boardKey: { type: 'varchar', length: 80, default: '' },
       status: { type: 'varchar', length: 16 },
       attempt: { type: 'integer', default: 0 },
+      resumedFromStep: { type: 'integer', nullable: true },
       error: { type: 'text', nullable: true },
       runtime: json({ nullable: true }),
       backend: { type: 'varchar', length: 32, nullable: true },
@@ -88,13 +88,9 @@ export function entitySchemas(dialect: DbDialect): EntitySchema[] {
       kind: { type: 'varchar', length: 16 },
       step: { type: 'integer' },
       epoch: { type: 'integer' },
-      modelTopology: { type: 'simple-json' },
-      weightSpecs: { type: 'simple-json' },
-      weights: bytes(),
-      optimizerSpecs: { type: 'simple-json', nullable: true },
-      optimizerWeights: bytes({ nullable: true }),
-      state: { type: 'simple-json' },
+      ref: { type: 'varchar', length: 120 },
       sizeBytes: { type: 'integer' },
+      metricValue: float({ nullable: true }),
       createdAt: time(),
     },
     relations: { experiment: experimentRelation },
