@@ -1,28 +1,30 @@
-import { Injectable } from '@nestjs/common';
+import { ConflictException, Injectable } from '@nestjs/common';
+import { CheckpointStore, CheckpointStoreError } from '@tfleet/artifacts';
 import type { CheckpointPayload } from '@tfleet/contracts';
 import { ExperimentsRepository } from '@tfleet/persistence';
 
 /**
  * The one place the models module reads stored weights: an experiment's final checkpoint
- * (null when it has none). Export and prediction never touch the checkpoint storage otherwise,
- * so moving checkpoints to another store changes this class alone.
+ * (null when it has none). The database row holds only the checkpoint's reference; the
+ * weights, optimizer state and task artefacts are read from the checkpoint store.
  */
 @Injectable()
 export class FinalCheckpointReader {
-  constructor(private readonly repository: ExperimentsRepository) {}
+  constructor(
+    private readonly repository: ExperimentsRepository,
+    private readonly store: CheckpointStore,
+  ) {}
 
   async read(experimentId: string): Promise<CheckpointPayload | null> {
     const row = await this.repository.latestCheckpoint(experimentId, 'final');
     if (!row) return null;
-    return {
-      step: row.step,
-      epoch: row.epoch,
-      kind: row.kind,
-      model: { modelTopology: row.modelTopology, weightSpecs: row.weightSpecs, weightDataBase64: row.weights.toString('base64') },
-      ...(row.optimizerSpecs && row.optimizerWeights
-        ? { optimizer: { weightSpecs: row.optimizerSpecs, weightDataBase64: row.optimizerWeights.toString('base64') } }
-        : {}),
-      state: row.state,
-    };
+    try {
+      return await this.store.readCheckpoint(row.ref);
+    } catch (error) {
+      // A row whose file is gone or damaged (a store wiped or not shared with this API):
+      // say so instead of a 500; there is nothing to export from it.
+      if (error instanceof CheckpointStoreError) throw new ConflictException(`the final model of experiment ${experimentId} cannot be read: ${error.message}`);
+      throw error;
+    }
   }
 }

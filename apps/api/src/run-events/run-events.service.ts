@@ -99,6 +99,9 @@ export class RunEventsService {
     if (event.type === 'checkpoint' && experiment.status === 'cancelled' && event.attempt === experiment.attempt && event.checkpoint.kind !== 'final') return null;
     if (TERMINAL_STATUSES.includes(experiment.status)) return `the experiment is already ${experiment.status}`;
     if (event.attempt < experiment.attempt) return `attempt ${experiment.attempt} has started since`;
+    // Queued again after attempt N (POST /resume, a requeue): N's late events (its `cancelled`
+    // still in the run-events queue) must not end the new run; attempt N+1 reports as N+1.
+    if (experiment.status === 'queued' && experiment.attempt > 0 && event.attempt <= experiment.attempt) return `the experiment was queued again after attempt ${event.attempt}`;
     switch (event.type) {
       case 'started':
       case 'failed':
