@@ -199,6 +199,18 @@ describe('run events into SQLite (real file, migrations applied)', () => {
     expect(existsSync(store.pathOf(stop.ref))).toBe(true);
   });
 
+  it('a resumed run is not ended by its previous attempt\'s late `cancelled`; the next attempt\'s events count', async () => {
+    const id = await newExperiment();
+    await service.apply(event(id, 1, { type: 'started', runtime, paramCount: 1 }));
+    await repository.finish(id, 'cancelled', null, new Date());
+    expect(await repository.reopen(id)).toBe(true);
+    // Attempt 1's own `cancelled` was still in the run-events queue when POST /resume reopened it.
+    expect(await service.apply(event(id, 1, { type: 'cancelled', step: 7 }))).toBe('dropped');
+    expect((await repository.findById(id))!.status).toBe('queued');
+    expect(await service.apply(event(id, 2, { type: 'started', runtime, paramCount: 1 }))).toBe('applied');
+    expect((await repository.findById(id))!).toMatchObject({ status: 'running', attempt: 2 });
+  });
+
   it('ranks by the metric in the asked order', async () => {
     const ids: string[] = [];
     for (const loss of [0.3, 0.1, 0.2]) {
