@@ -1,7 +1,7 @@
 import type { BackendName, RankReport, RunEventBody, RuntimeInfo, TrainingProgress } from '@tfleet/contracts';
 import type { RunEventStream } from './run-event.publisher';
 
-export type TrainOutcome = 'completed' | 'cancelled';
+export type TrainOutcome = 'completed' | 'cancelled' | 'diverged';
 
 /** What ran the ranks, as rank 0 reported it when it was ready. */
 export interface RanOn {
@@ -30,6 +30,7 @@ export class RunReportRelay {
   private sending: Promise<void> = Promise.resolve();
   private ranOn: RanOn | null = null;
   private result: TrainOutcome | null = null;
+  private divergence: Extract<RankReport, { kind: 'diverged' }> | null = null;
 
   constructor(private readonly sinks: RunReportSinks) {}
 
@@ -53,8 +54,17 @@ export class RunReportRelay {
       case 'cancelled':
         this.result = 'cancelled';
         return this.send({ type: 'cancelled', step: report.step });
+      case 'diverged':
+        this.result = 'diverged';
+        this.divergence = report;
+        return this.send({ type: 'diverged', step: report.step, loss: report.loss, lastFiniteLoss: report.lastFiniteLoss });
     }
   };
+
+  /** Where the loss stopped being finite, once rank 0 said so. */
+  get diverged(): Extract<RankReport, { kind: 'diverged' }> | null {
+    return this.divergence;
+  }
 
   /** Resolves when every event relayed so far has been sent (or failed to be). */
   flushed(): Promise<void> {

@@ -6,6 +6,7 @@ import type { CancellationService } from './cancellation.service';
 import type { ExecutionCounter } from './executions';
 import type { JobLocks } from './job-lock';
 import type { RankGroupFactory, TrainingRankGroup } from './rank-group.factory';
+import { WorkerVitals } from './worker-vitals';
 import { RunEventPublisher } from './run-event.publisher';
 import type { ThroughputBaselines } from './throughput-baselines';
 import { JobLostError, TrainingRunService } from './training-run.service';
@@ -45,6 +46,7 @@ function harness(script: (report: (r: RankReport) => void, signal: AbortSignal) 
       await script((r) => onReport(r, 0), signal!);
       return [];
     },
+    fail: () => undefined,
   };
   const service = new TrainingRunService(
     loadConfig({ TFLEET_MAX_RANKS: '2', TFLEET_WORKER_ID: 'w-test' }),
@@ -60,6 +62,7 @@ function harness(script: (report: (r: RankReport) => void, signal: AbortSignal) 
       },
     } as unknown as JobLocks,
     { create: () => group } as unknown as RankGroupFactory,
+    new WorkerVitals(loadConfig({})),
   );
   return { service, sent, loseLock: () => onLost?.('another worker holds its lock'), lockStopped: () => stopped };
 }

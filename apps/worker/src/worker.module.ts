@@ -18,6 +18,7 @@ import { ThroughputBaselines } from './throughput-baselines';
 import { TrainingRunService } from './training-run.service';
 import { DiscoveryService } from '@nestjs/core';
 import { WorkerRegistry } from './worker-registry.service';
+import { WorkerVitals } from './worker-vitals';
 
 /** The worker: no HTTP, no database; a BullMQ consumer that trains and reports through Redis. */
 @Module({})
@@ -45,6 +46,7 @@ export class WorkerModule {
         experimentsProcessorFor(config),
         DiscoveryService,
         WorkerRegistry,
+        WorkerVitals,
       ],
     };
   }

@@ -8,3 +8,4 @@ export * from './canonical';
 export * from './board-key';
 export * from './spec-paths';
 export * from './worker-info';
+export * from './baseline-verdict';
