@@ -225,6 +225,8 @@ describe('faults (real API, workers, Redis, SQLite)', () => {
       const running = await submit(stack, epochsRun('running-through-restart', 4));
       await eventually(async () => ((await history(stack, running)).epochs.length >= 1 ? true : undefined), 120_000, 'the first epoch');
       const queued = [await submit(stack, tinyRun('queued-1')), await submit(stack, tinyRun('queued-2'))];
+      // One worker, busy: both wait in Redis when it goes down.
+      expect((await Promise.all(queued.map((id) => experiment(stack, id)))).map((e) => e.status)).toEqual(['queued', 'queued']);
 
       await redis.stop();
       const downAt = Date.now();

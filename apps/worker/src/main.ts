@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { loadConfig, type TfleetConfig } from '@tfleet/config';
 import { initBackend } from '@tfleet/ml';
 import { WorkerModule } from './worker.module';
+import { WorkerRegistry } from './worker-registry.service';
 import { describeRecycle, WorkerVitals } from './worker-vitals';
 
 /**
@@ -23,6 +24,7 @@ async function startWorker(config: TfleetConfig): Promise<INestApplicationContex
     .whenRecycleDue()
     .then(async (reason) => {
       logger.log(`worker ${config.workerId}: recycling (${describeRecycle(reason)}); exiting for the supervisor to restart it`);
+      await app.get(WorkerRegistry).sayStopped();
       await app.close();
       process.exit(0);
     });

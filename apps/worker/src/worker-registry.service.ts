@@ -59,7 +59,16 @@ export class WorkerRegistry implements OnApplicationBootstrap, OnApplicationShut
   }
 
   async onApplicationShutdown(): Promise<void> {
+    await this.sayStopped();
+  }
+
+  /**
+   * The last beat, with `stoppedAt`: the API lists the worker as stopped, not lost. A worker
+   * that recycles says it before closing, while its Redis clients are surely open.
+   */
+  async sayStopped(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    this.timer = null;
     await this.beat(new Date().toISOString());
   }
 
