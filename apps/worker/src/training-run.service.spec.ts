@@ -123,6 +123,21 @@ describe('TrainingRunService', () => {
     expect(h.sent.map((s) => s.event)).toEqual([expect.objectContaining({ type: 'cancelled', step: 0 })]);
   });
 
+  it('a run whose loss stops being finite is reported diverged, once, and fails without retries (no failed event)', async () => {
+    const h = harness(async (report) => {
+      report(ready);
+      report(epoch);
+      report({ kind: 'diverged', step: 11, loss: 'NaN', lastFiniteLoss: 3.5 });
+      report({ kind: 'memory', tensors: 0, bytes: 0 });
+    });
+    // First of three attempts: an ordinary failure would be retried.
+    const failure = h.service.run(job(0), data, 'token');
+    await expect(failure).rejects.toBeInstanceOf(UnrecoverableError);
+    await expect(failure).rejects.toThrow('diverged: loss NaN at step 11 (last finite loss 3.5)');
+    expect(h.sent.map((s) => s.event.type)).toEqual(['started', 'epoch', 'diverged']);
+    expect(h.sent[2]!.event).toMatchObject({ type: 'diverged', step: 11, loss: 'NaN', lastFiniteLoss: 3.5 });
+  });
+
   it('a spec asking for more ranks than this worker runs fails at once, without retries', async () => {
     const h = harness(async () => undefined);
     const tooMany: TrainExperimentJobData = { ...data, spec: { ...data.spec, training: { ...data.spec.training, ranks: 8 } } };
