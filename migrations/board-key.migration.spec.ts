@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import { boardOf } from '@tfleet/contracts';
 import { InitialSchema1764360000000 } from './1764360000000-InitialSchema';
 import { MetricAttempt1764950000000 } from './1764950000000-MetricAttempt';
+import { BoardKey1765000000000 } from './1765000000000-BoardKey';
 import { MIGRATIONS } from './index';
 
 describe('BoardKey migration (a SQLite file written before it)', () => {
@@ -32,8 +33,8 @@ describe('BoardKey migration (a SQLite file written before it)', () => {
         { id: 'c', boardKey: 'brown-unparsed' },
       ]);
       expect(rows[0]!.boardKey).not.toBe(rows[1]!.boardKey);
-      // Down to the state before BoardKey (the two migrations before it stay).
-      for (let i = 2; i < MIGRATIONS.length; i++) await after.undoLastMigration({ transaction: 'all' });
+      // Every migration after BoardKey, then BoardKey itself.
+      for (let i = MIGRATIONS.indexOf(BoardKey1765000000000); i < MIGRATIONS.length; i++) await after.undoLastMigration({ transaction: 'all' });
       expect(((await after.query(`PRAGMA table_info("experiments")`)) as { name: string }[]).map((c) => c.name)).not.toContain('boardKey');
       await after.destroy();
     } finally {

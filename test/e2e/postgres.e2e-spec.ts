@@ -30,8 +30,9 @@ describe('a run end to end with the control plane on PostgreSQL (real API, worke
     const submit = (seed: number) =>
       stack.request('POST', '/api/experiments', {
         dataset: { name: 'mnist', samples: 200 },
-        model: { family: 'cnn', blocks: [], denseUnits: [8] },
-        training: { epochs: 1, batchSize: 16, maxSteps: 3, seed },
+        // 30 steps: enough to beat the majority class, so both runs are ranked (not listed apart).
+        model: { family: 'cnn', blocks: [], denseUnits: [8], dropout: 0 },
+        training: { epochs: 3, batchSize: 16, maxSteps: 30, seed },
       });
     const ids: string[] = [];
     for (const seed of [1, 2]) {

@@ -102,6 +102,42 @@ describe('the control plane on PostgreSQL (a database of its own, created and dr
     expect((await repository.curvePoints([a, b])).length).toBe(3);
   });
 
+  it('flags a completed run below its baseline and ranks it apart; backfills the flag on PostgreSQL too', async () => {
+    const parsed = parseExperimentSpec(spec(333, 7));
+    if (!parsed.ok) throw new Error('spec');
+    const board = boardOf(parsed.value.dataset).key;
+    const runs: Record<string, string> = {};
+    for (const [name, accuracy] of [['collapsed', 0.1], ['working', 0.9]] as const) {
+      const id = randomUUID();
+      runs[name] = id;
+      await repository.insertQueued(id, parsed.value);
+      await repository.markRunning(id, 1, runtime, 10, new Date());
+      await repository.complete(id, 1, { test: { accuracy }, baselines: { majorityAccuracy: 0.2 }, steps: 1, epochs: 1, samplesPerSecond: 1, wallTimeMs: 1, scalingEfficiency: null }, new Date());
+    }
+    expect((await repository.findById(runs['collapsed']!))!.belowBaseline).toBe(true);
+    expect((await repository.findById(runs['working']!))!.belowBaseline).toBe(false);
+    const ranked = await repository.leaderboard({ boardKey: board, metric: 'accuracy', order: 'desc', limit: 10 });
+    expect(ranked.map((r) => r.experiment.id)).toEqual([runs['working']]);
+    const apart = await repository.leaderboard({ boardKey: board, metric: 'accuracy', order: 'desc', limit: 10, belowBaseline: true });
+    expect(apart.map((r) => r.experiment.id)).toEqual([runs['collapsed']]);
+
+    const other = await createTestDatabase();
+    try {
+      const early = new DataSource({ ...postgresDataSourceOptions(other.url), entities: [], migrations: MIGRATIONS.slice(0, MIGRATIONS.findIndex((m) => m.name === 'RunVerdicts1765500000000')) });
+      await early.initialize();
+      await early.runMigrations({ transaction: 'all' });
+      await early.query(`INSERT INTO "experiments" ("id", "spec", "datasetName", "modelFamily", "status", "testMetrics", "baselines") VALUES ('low', $1, 'mnist', 'cnn', 'completed', $2, $3)`, [JSON.stringify(spec(200, 1)), JSON.stringify({ accuracy: 0.1 }), JSON.stringify({ majorityAccuracy: 0.2 })]);
+      await early.destroy();
+      const full = new DataSource({ ...postgresDataSourceOptions(other.url), entities: entitySchemas('postgres') });
+      await full.initialize();
+      await full.runMigrations({ transaction: 'all' });
+      expect(await full.query(`SELECT "belowBaseline" FROM "experiments"`)).toEqual([{ belowBaseline: true }]);
+      await full.destroy();
+    } finally {
+      await other.drop();
+    }
+  });
+
   it('backfills board keys on PostgreSQL too, and every migration goes down again', async () => {
     const other = await createTestDatabase();
     try {

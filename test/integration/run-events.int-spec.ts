@@ -223,6 +223,24 @@ describe('run events into SQLite (real file, migrations applied)', () => {
     expect(board.map((r) => r.value)).toEqual([0.1, 0.2, 0.3]);
   });
 
+  it('a diverged event of the running attempt ends the experiment diverged, once; nothing revives it', async () => {
+    const id = await newExperiment();
+    await service.apply(event(id, 2, { type: 'started', runtime, paramCount: 1 }));
+    expect(await service.apply(event(id, 1, { type: 'diverged', step: 3, loss: 'NaN', lastFiniteLoss: 1 }))).toBe('dropped');
+    const diverged = event(id, 2, { type: 'diverged', step: 11, loss: 'Infinity', lastFiniteLoss: 1.1e35 });
+    expect(await service.apply(diverged)).toBe('applied');
+    expect(await service.apply(diverged)).toBe('dropped');
+    await service.apply(event(id, 2, { type: 'failed', error: 'unrecoverable', willRetry: false }));
+    await service.apply(event(id, 2, { type: 'completed', test: { accuracy: 0.9 }, baselines: {}, steps: 1, epochs: 1, samplesPerSecond: 1, wallTimeMs: 1, scalingEfficiency: null }));
+    expect(await repository.finish(id, 'failed', 'the job failed', new Date())).toBe(false);
+    expect(await repository.findById(id)).toMatchObject({
+      status: 'diverged',
+      divergedAtStep: 11,
+      lastFiniteLoss: 1.1e35,
+      error: 'training diverged: the loss became Infinity at step 11 (last finite loss 1.1e+35)',
+    });
+  });
+
   const epochEvent = (id: string, attempt: number, epoch: number, loss: number) =>
     event(id, attempt, { type: 'epoch', epoch, step: epoch * 10, train: { loss }, validation: { loss }, samplesPerSecond: 1, wallTimeMs: 1 });
 

@@ -166,7 +166,7 @@ export function finishedExperiment<T extends { status: string }>(stack: Pick<Tes
   return eventually(
     async () => {
       const body = (await stack.request('GET', `/api/experiments/${id}`)).body as T;
-      return ['completed', 'failed', 'cancelled'].includes(body.status) ? body : undefined;
+      return ['completed', 'failed', 'cancelled', 'diverged'].includes(body.status) ? body : undefined;
     },
     timeoutMs,
     `experiment ${id} to finish`,

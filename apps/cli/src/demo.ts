@@ -39,7 +39,7 @@ async function main(): Promise<void> {
         : e.status;
       if (line !== last) console.log(line);
       last = line;
-      if (['completed', 'failed', 'cancelled'].includes(e.status)) {
+      if (['completed', 'failed', 'cancelled', 'diverged'].includes(e.status)) {
         if (e.error) console.log(`error: ${e.error}`);
         if (e.metrics) console.log(`test metrics: ${JSON.stringify(e.metrics)}`);
         break;

@@ -42,9 +42,43 @@ function stopChild(child: ChildProcess, timeoutMs = 10_000): Promise<void> {
   });
 }
 
+/** A worker that exits this soon after its start counts as failing to start. */
+const QUICK_EXIT_MS = 10_000;
+/** Consecutive quick exits after which the launcher stops restarting the worker. */
+const MAX_QUICK_EXITS = 5;
+
+/**
+ * Keeps one worker running: a worker that exits (it recycled itself after
+ * TFLEET_WORKER_MAX_JOBS or TFLEET_WORKER_MAX_RSS_MB, or it crashed) is started again, as
+ * docker compose's `restart:` does, until the stack stops. One that keeps dying right after its
+ * start is restarted with a growing delay, then given up on, so a bad setting cannot spin.
+ */
+function superviseWorker(start: () => ChildProcess, stopping: () => boolean, log: (line: string) => void): void {
+  let quickExits = 0;
+  const launch = () => {
+    const startedAt = Date.now();
+    const child = start();
+    child.once('exit', (code, signal) => {
+      if (stopping()) return;
+      quickExits = Date.now() - startedAt < QUICK_EXIT_MS ? quickExits + 1 : 0;
+      const how = signal ? `signal ${signal}` : `code ${code}`;
+      if (quickExits >= MAX_QUICK_EXITS) {
+        log(`[tfleet] the worker exited (${how}) ${quickExits} times within ${QUICK_EXIT_MS / 1000} s of starting; not restarting it`);
+        return;
+      }
+      log(`[tfleet] the worker exited (${how}); starting a new one`);
+      setTimeout(() => {
+        if (!stopping()) launch();
+      }, quickExits * 1_000).unref();
+    });
+  };
+  launch();
+}
+
 /**
  * The embedded default: Redis (found or started), the API and one worker as two real
- * processes started from `entryPoints`, their output prefixed in this terminal.
+ * processes started from `entryPoints`, their output prefixed in this terminal; the worker is
+ * restarted whenever it exits (see superviseWorker).
  */
 export async function startStack(
   config: TfleetConfig,
@@ -63,8 +97,10 @@ export async function startStack(
     return child;
   };
   const api = start('api');
-  start('worker');
+  let stopping = false;
+  superviseWorker(() => start('worker'), () => stopping, log);
   const stop = async () => {
+    stopping = true;
     await Promise.all(children.map((c) => stopChild(c)));
     if (redis.process) await stopChild(redis.process, 2_000);
   };

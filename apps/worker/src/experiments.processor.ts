@@ -4,20 +4,40 @@ import { type Job, UnrecoverableError } from 'bullmq';
 import { formatIssues, parseWith, QueueName, trainExperimentJobDataSchema } from '@tfleet/contracts';
 import type { TfleetConfig } from '@tfleet/config';
 import { type TrainOutcome, TrainingRunService } from './training-run.service';
+import { WorkerVitals } from './worker-vitals';
 
 /** Thin adapter: re-validate the job read back from Redis, then train. */
 @Injectable()
 export class ExperimentsProcessor extends WorkerHost {
   private readonly logger = new Logger('ExperimentsProcessor');
 
-  constructor(private readonly training: TrainingRunService) {
+  constructor(
+    private readonly training: TrainingRunService,
+    private readonly vitals: WorkerVitals,
+  ) {
     super();
   }
 
   async process(job: Job<unknown>, token?: string): Promise<{ outcome: TrainOutcome }> {
-    const parsed = parseWith(trainExperimentJobDataSchema, job.data);
-    if (!parsed.ok) throw new UnrecoverableError(`invalid job data: ${formatIssues(parsed.issues)}`);
-    return { outcome: await this.training.run(job as Job<typeof parsed.value>, parsed.value, token) };
+    try {
+      const parsed = parseWith(trainExperimentJobDataSchema, job.data);
+      if (!parsed.ok) throw new UnrecoverableError(`invalid job data: ${formatIssues(parsed.issues)}`);
+      return { outcome: await this.training.run(job as Job<typeof parsed.value>, parsed.value, token) };
+    } finally {
+      // Recycling: paused before BullMQ moves this job on, so it fetches no next one.
+      if (this.vitals.jobEnding()) void this.worker.pause(true);
+    }
+  }
+
+  /** A job has been moved on (completed or failed): a recycling worker may now exit. */
+  @OnWorkerEvent('completed')
+  onCompleted(): void {
+    this.vitals.lastJobSettled();
+  }
+
+  @OnWorkerEvent('failed')
+  onFailed(): void {
+    this.vitals.lastJobSettled();
   }
 
   /**

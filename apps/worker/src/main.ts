@@ -5,6 +5,8 @@ import { loadConfig, type TfleetConfig } from '@tfleet/config';
 import { initBackend } from '@tfleet/ml';
 import { WorkerShutdown } from './shutdown';
 import { WorkerModule } from './worker.module';
+import { WorkerRegistry } from './worker-registry.service';
+import { describeRecycle, WorkerVitals } from './worker-vitals';
 
 /**
  * Starts a worker: resolves its backend once (what `auto` means on this machine), then
@@ -16,6 +18,17 @@ async function startWorker(config: TfleetConfig): Promise<INestApplicationContex
   logger.log(`worker ${config.workerId}: backend ${backend.backend} (${backend.device}), up to ${config.maxRanks} rank(s), tfjs ${backend.tfjsVersion}`);
   const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config, backend.backend), { logger: ['log', 'warn', 'error'] });
   stopGracefullyOn(['SIGTERM', 'SIGINT'], app, config.shutdownGraceMs, logger);
+  // Recycling (TFLEET_WORKER_MAX_JOBS / _MAX_RSS_MB): the last job is done and moved on; exit
+  // cleanly (code 0) for the supervisor (docker compose `restart:`, the launcher) to start anew.
+  void app
+    .get(WorkerVitals)
+    .whenRecycleDue()
+    .then(async (reason) => {
+      logger.log(`worker ${config.workerId}: recycling (${describeRecycle(reason)}); exiting for the supervisor to restart it`);
+      await app.get(WorkerRegistry).sayStopped();
+      await app.close();
+      process.exit(0);
+    });
   return app;
 }
 

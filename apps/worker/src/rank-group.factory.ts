@@ -1,7 +1,7 @@
 import { RankGroup, type RankEntryPoints, type RankGroupOptions } from '@tfleet/parallel';
 
 /** The part of a {@link RankGroup} a training run uses, so a unit test can hand it a fake. */
-export type TrainingRankGroup = Pick<RankGroup, 'run'>;
+export type TrainingRankGroup = Pick<RankGroup, 'run' | 'fail'>;
 
 /**
  * Builds the rank group of each training run on the rank entries this worker was wired with

@@ -2,7 +2,7 @@ import type { BackendName, CheckpointPayload, CheckpointPointer, RankReport, Run
 import type { RunEventStream } from './run-event.publisher';
 
 /** `handed-back`: stopped at a step boundary for a shutdown, checkpointed, for another worker to resume. */
-export type TrainOutcome = 'completed' | 'cancelled' | 'handed-back';
+export type TrainOutcome = 'completed' | 'cancelled' | 'handed-back' | 'diverged';
 
 /** What ran the ranks, as rank 0 reported it when it was ready. */
 export interface RanOn {
@@ -39,6 +39,7 @@ export class RunReportRelay {
   private result: TrainOutcome | null = null;
   private stoppedAt: number | null = null;
   private lastCheckpoint: CheckpointPointer | null = null;
+  private divergence: Extract<RankReport, { kind: 'diverged' }> | null = null;
 
   constructor(private readonly sinks: RunReportSinks) {}
 
@@ -73,12 +74,21 @@ export class RunReportRelay {
         }
         this.result = 'cancelled';
         return this.send({ type: 'cancelled', step: report.step });
+      case 'diverged':
+        this.result = 'diverged';
+        this.divergence = report;
+        return this.send({ type: 'diverged', step: report.step, loss: report.loss, lastFiniteLoss: report.lastFiniteLoss });
     }
   };
 
   /** The step a hand-back stopped at, and the last checkpoint sent (to wait until the API has it). */
   get handBack(): { step: number | null; checkpoint: CheckpointPointer | null } {
     return { step: this.stoppedAt, checkpoint: this.lastCheckpoint };
+  }
+
+  /** Where the loss stopped being finite, once rank 0 said so. */
+  get diverged(): Extract<RankReport, { kind: 'diverged' }> | null {
+    return this.divergence;
   }
 
   /** Resolves when every event relayed so far has been sent (or failed to be). */

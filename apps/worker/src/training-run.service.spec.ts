@@ -7,6 +7,7 @@ import type { ExecutionCounter } from './executions';
 import type { JobLocks } from './job-lock';
 import type { RankGroupFactory, TrainingRankGroup } from './rank-group.factory';
 import type { ResumePoint, RunCheckpoints } from './run-checkpoints';
+import { WorkerVitals } from './worker-vitals';
 import { RunEventPublisher } from './run-event.publisher';
 import type { ThroughputBaselines } from './throughput-baselines';
 import { JobLostError, TrainingRunService } from './training-run.service';
@@ -61,6 +62,7 @@ function harness(script: (report: (r: RankReport) => void, signal: AbortSignal) 
       await script((r) => onReport(r, 0), signal!);
       return [];
     },
+    fail: () => undefined,
   };
   const service = new TrainingRunService(
     loadConfig({ TFLEET_MAX_RANKS: '2', TFLEET_WORKER_ID: 'w-test' }),
@@ -77,6 +79,7 @@ function harness(script: (report: (r: RankReport) => void, signal: AbortSignal) 
     } as unknown as JobLocks,
     { create: () => group } as unknown as RankGroupFactory,
     checkpoints,
+    new WorkerVitals(loadConfig({})),
   );
   return { service, sent, loseLock: () => onLost?.('another worker holds its lock'), lockStopped: () => stopped, tasks, written };
 }
@@ -141,6 +144,21 @@ describe('TrainingRunService', () => {
     );
     await expect(h.service.run(job(), data, 'token')).resolves.toBe('cancelled');
     expect(h.sent.map((s) => s.event)).toEqual([expect.objectContaining({ type: 'cancelled', step: 0 })]);
+  });
+
+  it('a run whose loss stops being finite is reported diverged, once, and fails without retries (no failed event)', async () => {
+    const h = harness(async (report) => {
+      report(ready);
+      report(epoch);
+      report({ kind: 'diverged', step: 11, loss: 'NaN', lastFiniteLoss: 3.5 });
+      report({ kind: 'memory', tensors: 0, bytes: 0 });
+    });
+    // First of three attempts: an ordinary failure would be retried.
+    const failure = h.service.run(job(0), data, 'token');
+    await expect(failure).rejects.toBeInstanceOf(UnrecoverableError);
+    await expect(failure).rejects.toThrow('diverged: loss NaN at step 11 (last finite loss 3.5)');
+    expect(h.sent.map((s) => s.event.type)).toEqual(['started', 'epoch', 'diverged']);
+    expect(h.sent[2]!.event).toMatchObject({ type: 'diverged', step: 11, loss: 'NaN', lastFiniteLoss: 3.5 });
   });
 
   it('a spec asking for more ranks than this worker runs fails at once, without retries', async () => {

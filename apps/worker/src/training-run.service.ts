@@ -15,6 +15,7 @@ import { scalingEfficiency, ThroughputBaselines, throughputSignature } from './t
 import { CONFIG } from '@tfleet/config';
 import { WORKER_BACKEND } from './tokens';
 import { TFLEET_VERSION } from './version';
+import { WorkerVitals } from './worker-vitals';
 
 export type { TrainOutcome } from './run-report-relay';
 
@@ -46,6 +47,7 @@ export class TrainingRunService {
     private readonly locks: JobLocks,
     private readonly rankGroups: RankGroupFactory,
     private readonly checkpoints: RunCheckpoints,
+    private readonly vitals: WorkerVitals,
   ) {}
 
   /**
@@ -110,6 +112,8 @@ export class TrainingRunService {
       return outcome;
     } catch (error) {
       if (jobLost.error) throw jobLost.error;
+      // The 'diverged' event went out already; the same spec and seed would diverge again.
+      if (error instanceof DivergedError) throw new UnrecoverableError(error.message);
       const message = error instanceof Error ? error.message : String(error);
       const permanent = error instanceof UnrecoverableError || error instanceof BackendUnavailableError || error instanceof SpecNotServableError;
       const willRetry = !permanent && job.attemptsMade + 1 < attempts;
@@ -164,13 +168,28 @@ export class TrainingRunService {
       });
       const from = resume ? `, resuming from step ${resume.pointer.step} (${resume.pointer.ref})` : '';
       this.logger.log(`experiment ${experimentId} attempt ${attempt}: ${spec.model.family} on ${spec.dataset.name}, ${ranks} rank(s) on ${backend} ${transport}${from}`);
-      const taskForRank = (rank: number): RankTask => ({ experimentId, attempt, spec, rank, worldSize: ranks, backend, pretrained, ...resumeFrom(resume) });
+      const stall = this.config.testStallAtStep !== null && attempt === 1 ? { testStallAtStep: this.config.testStallAtStep } : {};
+      const taskForRank = (rank: number): RankTask => ({ experimentId, attempt, spec, rank, worldSize: ranks, backend, pretrained, ...resumeFrom(resume), ...stall });
+      // Setup (data, model) is bounded by the group's setup timeout; from the first report on,
+      // a run silent for TFLEET_STEP_TIMEOUT_MS is hung: its ranks are ended and the attempt fails.
+      const watchdog = new SilenceWatchdog(this.config.stepTimeoutMs, () => {
+        this.logger.warn(`experiment ${experimentId} attempt ${attempt}: no progress for ${this.config.stepTimeoutMs} ms; ending its ranks`);
+        group.fail(`no progress for ${this.config.stepTimeoutMs} ms (TFLEET_STEP_TIMEOUT_MS): a rank is stuck in a step or an evaluation`);
+      });
+      const onReport = (report: RankReport): void => {
+        watchdog.reset();
+        if (report.kind === 'memory') this.vitals.recordRankMemory(report.tensors, report.bytes);
+        else relay.onReport(report);
+      };
       try {
-        await group.run(taskForRank, relay.onReport, signal);
+        await group.run(taskForRank, onReport, signal);
       } finally {
+        watchdog.stop();
         await relay.flushed();
       }
       const outcome = relay.outcome;
+      const diverged = relay.diverged;
+      if (diverged) throw new DivergedError(experimentId, diverged.step, diverged.loss, diverged.lastFiniteLoss);
       if (outcome === 'handed-back' || (outcome === null && handingBack())) {
         await this.awaitRecorded(experimentId, attempt, relay.handBack.checkpoint);
         return 'handed-back';
@@ -291,6 +310,44 @@ export class JobLostError extends Error {
     readonly reason: string,
   ) {
     super(`experiment ${experimentId} attempt ${attempt} lost its job: ${reason}`);
+  }
+}
+
+/** The run's loss stopped being finite; its 'diverged' event is sent and it is not retried. */
+export class DivergedError extends Error {
+  override name = 'DivergedError';
+
+  constructor(experimentId: string, step: number, loss: string, lastFiniteLoss: number | null) {
+    super(`experiment ${experimentId} diverged: loss ${loss} at step ${step} (last finite loss ${lastFiniteLoss ?? 'none'})`);
+  }
+}
+
+/**
+ * Calls `onSilence` once when `reset` has not been called for `timeoutMs`. Armed by the first
+ * `reset` (the first report), so setup is left to the rank group's own timeout.
+ */
+export class SilenceWatchdog {
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
+
+  constructor(
+    private readonly timeoutMs: number,
+    private readonly onSilence: () => void,
+  ) {}
+
+  reset(): void {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.stopped = true;
+      this.onSilence();
+    }, this.timeoutMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
   }
 }
 

@@ -9,6 +9,7 @@ import { type BackendName, WORKER_HEARTBEAT_MS, WORKER_REMEMBER_MS, type WorkerI
 import { workerKey, workersSeenKey } from '@tfleet/queue';
 import { LOCK_REDIS } from './redis.providers';
 import { WORKER_BACKEND } from './tokens';
+import { WorkerVitals } from './worker-vitals';
 
 /**
  * Registers this worker in Redis and beats every WORKER_HEARTBEAT_MS: its record (id, host,
@@ -16,7 +17,8 @@ import { WORKER_BACKEND } from './tokens';
  * under a key that outlives the last beat by WORKER_REMEMBER_MS, and its id in a set scored by
  * the beat's time. The API calls a worker live while its beat is recent, lost after that
  * (unless it said it stopped). It learns what the worker trains from the BullMQ worker's
- * own events, so the training code knows nothing of it. A beat that cannot reach Redis is
+ * own events, so the training code knows nothing of it. Each beat carries the worker's memory
+ * (WorkerVitals): resident size, heap, and the tensors its last run left behind. A beat that cannot reach Redis is
  * skipped: the next one says it all again.
  */
 @Injectable()
@@ -32,6 +34,7 @@ export class WorkerRegistry implements OnApplicationBootstrap, OnApplicationShut
     @Inject(CONFIG) private readonly config: TfleetConfig,
     @Inject(WORKER_BACKEND) private readonly backend: BackendName,
     private readonly discovery: DiscoveryService,
+    private readonly vitals: WorkerVitals,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -56,7 +59,16 @@ export class WorkerRegistry implements OnApplicationBootstrap, OnApplicationShut
   }
 
   async onApplicationShutdown(): Promise<void> {
+    await this.sayStopped();
+  }
+
+  /**
+   * The last beat, with `stoppedAt`: the API lists the worker as stopped, not lost. A worker
+   * that recycles says it before closing, while its Redis clients are surely open.
+   */
+  async sayStopped(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    this.timer = null;
     await this.beat(new Date().toISOString());
   }
 
@@ -76,6 +88,7 @@ export class WorkerRegistry implements OnApplicationBootstrap, OnApplicationShut
       startedAt: this.startedAt,
       heartbeatAt: new Date().toISOString(),
       stoppedAt,
+      memory: this.vitals.memory(),
     };
   }
 

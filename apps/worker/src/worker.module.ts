@@ -21,6 +21,7 @@ import { ThroughputBaselines } from './throughput-baselines';
 import { TrainingRunService } from './training-run.service';
 import { DiscoveryService } from '@nestjs/core';
 import { WorkerRegistry } from './worker-registry.service';
+import { WorkerVitals } from './worker-vitals';
 
 /** The worker: no HTTP, no database; a BullMQ consumer that trains, reports through Redis and writes checkpoints to the store. */
 @Module({})
@@ -54,6 +55,7 @@ export class WorkerModule {
         WorkerShutdown,
         DiscoveryService,
         WorkerRegistry,
+        WorkerVitals,
       ],
     };
   }

@@ -23,6 +23,24 @@ describe('loadConfig', () => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(name);
   });
+
+  it('reads the step timeout, the recycling limits and the stall test hook (unset in production)', () => {
+    expect(loadConfig({})).toMatchObject({ stepTimeoutMs: 300_000, workerMaxJobs: 0, workerMaxRssMb: 0, testStallAtStep: null });
+    expect(loadConfig({ TFLEET_STEP_TIMEOUT_MS: '3000', TFLEET_WORKER_MAX_JOBS: '2', TFLEET_WORKER_MAX_RSS_MB: '900', TFLEET_TEST_STALL_AT_STEP: '3' })).toMatchObject({
+      stepTimeoutMs: 3_000,
+      workerMaxJobs: 2,
+      workerMaxRssMb: 900,
+      testStallAtStep: 3,
+    });
+    for (const [env, name] of [
+      [{ TFLEET_STEP_TIMEOUT_MS: '10' }, 'TFLEET_STEP_TIMEOUT_MS'],
+      [{ TFLEET_WORKER_MAX_JOBS: '-1' }, 'TFLEET_WORKER_MAX_JOBS'],
+      [{ TFLEET_WORKER_MAX_RSS_MB: 'lots' }, 'TFLEET_WORKER_MAX_RSS_MB'],
+      [{ TFLEET_TEST_STALL_AT_STEP: '1.5' }, 'TFLEET_TEST_STALL_AT_STEP'],
+    ] as const) {
+      expect(() => loadConfig(env)).toThrow(name);
+    }
+  });
 });
 
 describe('wasmRelaxedSimdAllowed', () => {

@@ -46,6 +46,14 @@ export const envSchema = z.object({
   TFLEET_INTRA_OP_THREADS: positive.max(256).default(1),
   /** webgpu: accept a software adapter (llvmpipe, SwiftShader, a fallback adapter). For tests and CI only. */
   TFLEET_WEBGPU_ALLOW_SOFTWARE: z.enum(['0', '1']).default('0'),
+  /** How long a training run may go without a report from its ranks (a step, an evaluation pass) before the attempt fails. */
+  TFLEET_STEP_TIMEOUT_MS: positive.min(1_000).max(86_400_000).default(300_000),
+  /** 0: no limit. Otherwise a worker stops taking jobs after this many and exits cleanly, for its supervisor to restart. */
+  TFLEET_WORKER_MAX_JOBS: z.coerce.number().int().min(0).default(0),
+  /** 0: no limit. Otherwise a worker whose resident memory exceeds this after a job stops taking jobs and exits cleanly. */
+  TFLEET_WORKER_MAX_RSS_MB: z.coerce.number().int().min(0).default(0),
+  /** Test hook, never for production: the ranks of a run's first attempt block for good before this step. */
+  TFLEET_TEST_STALL_AT_STEP: z.coerce.number().int().min(0).optional(),
   TFLEET_BODY_LIMIT: z
     .string()
     .regex(/^\d+(b|kb|mb)$/i, "a size such as '256kb'")
@@ -84,6 +92,14 @@ export interface TfleetConfig {
   webgpuAllowSoftware: boolean;
   /** Bytes of model weights the prediction thread keeps loaded (TFLEET_PREDICT_CACHE_MB). */
   predictCacheBytes: number;
+  /** A run silent this long (no step, no evaluation reported) fails its attempt. */
+  stepTimeoutMs: number;
+  /** Recycling: jobs before the worker exits (0: never). */
+  workerMaxJobs: number;
+  /** Recycling: resident MB after a job above which the worker exits (0: never). */
+  workerMaxRssMb: number;
+  /** Test hook (TFLEET_TEST_STALL_AT_STEP): first attempts stall at this step; null in production. */
+  testStallAtStep: number | null;
 }
 
 export class ConfigError extends Error {
@@ -121,5 +137,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TfleetConfig {
     intraOpThreads: e.TFLEET_INTRA_OP_THREADS,
     webgpuAllowSoftware: e.TFLEET_WEBGPU_ALLOW_SOFTWARE === '1',
     predictCacheBytes: e.TFLEET_PREDICT_CACHE_MB * 1024 * 1024,
+    stepTimeoutMs: e.TFLEET_STEP_TIMEOUT_MS,
+    workerMaxJobs: e.TFLEET_WORKER_MAX_JOBS,
+    workerMaxRssMb: e.TFLEET_WORKER_MAX_RSS_MB,
+    testStallAtStep: e.TFLEET_TEST_STALL_AT_STEP ?? null,
   };
 }

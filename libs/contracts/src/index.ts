@@ -9,3 +9,4 @@ export * from './board-key';
 export * from './spec-paths';
 export * from './worker-info';
 export * from './prediction';
+export * from './baseline-verdict';

@@ -118,6 +118,18 @@ export const runResultFields = {
   wallTimeMs: z.number().min(0),
 };
 
+/**
+ * A run whose loss became NaN or infinite: the step at which it did, the value, and the last
+ * finite loss before it (null when the first step already diverged). Deterministic for a spec
+ * and seed, so it is never retried.
+ */
+export const divergenceFields = {
+  step: z.int().min(1),
+  /** JSON has no NaN or Infinity: the non-finite loss by name. */
+  loss: z.enum(['NaN', 'Infinity', '-Infinity']),
+  lastFiniteLoss: z.number().nullable(),
+};
+
 export const runEventSchema = z.discriminatedUnion('type', [
   z.strictObject({
     ...eventBase,
@@ -132,6 +144,7 @@ export const runEventSchema = z.discriminatedUnion('type', [
   z.strictObject({ ...eventBase, type: z.literal('completed'), ...runResultFields, scalingEfficiency: z.number().min(0).nullable() }),
   z.strictObject({ ...eventBase, type: z.literal('failed'), error: z.string(), willRetry: z.boolean() }),
   z.strictObject({ ...eventBase, type: z.literal('cancelled'), step: z.int().min(0) }),
+  z.strictObject({ ...eventBase, type: z.literal('diverged'), ...divergenceFields }),
 ]);
 export type RunEvent = z.infer<typeof runEventSchema>;
 export type RunEventType = RunEvent['type'];

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { BACKEND_NAMES, experimentSpecSchema } from './experiment-spec';
-import { checkpointPayloadSchema, epochResultFields, runResultFields, trainingProgressSchema } from './queue';
+import { checkpointPayloadSchema, divergenceFields, epochResultFields, runResultFields, trainingProgressSchema } from './queue';
 
 /**
  * Messages between a worker process and its training ranks (worker threads or child
@@ -18,6 +18,11 @@ export const rankTaskSchema = z.strictObject({
   resumeFrom: checkpointPayloadSchema.optional(),
   /** Pretrained encoder to start from (BERT fine-tuning). */
   pretrained: checkpointPayloadSchema.optional(),
+  /**
+   * Test hook (TFLEET_TEST_STALL_AT_STEP, validated in libs/config; never set in production):
+   * every rank blocks for good before this step, to test the step timeout.
+   */
+  testStallAtStep: z.int().min(0).optional(),
 });
 export type RankTask = z.infer<typeof rankTaskSchema>;
 
@@ -35,5 +40,8 @@ export const rankReportSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('checkpoint'), checkpoint: checkpointPayloadSchema }),
   z.strictObject({ kind: z.literal('completed'), ...runResultFields }),
   z.strictObject({ kind: z.literal('cancelled'), step: z.int().min(0) }),
+  z.strictObject({ kind: z.literal('diverged'), ...divergenceFields }),
+  /** Rank 0's tfjs engine after the run freed its model: what a leak would leave behind. */
+  z.strictObject({ kind: z.literal('memory'), tensors: z.int().min(0), bytes: z.int().min(0) }),
 ]);
 export type RankReport = z.infer<typeof rankReportSchema>;

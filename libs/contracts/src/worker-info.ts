@@ -21,7 +21,21 @@ export const workerInfoSchema = z.strictObject({
   heartbeatAt: z.iso.datetime(),
   /** Set when it stopped cleanly; a worker that stops beating without it was lost. */
   stoppedAt: z.iso.datetime().nullable(),
+  /** Its process's memory and what its last run left behind (absent from older workers). */
+  memory: z
+    .strictObject({
+      rssMb: z.number().min(0),
+      heapUsedMb: z.number().min(0),
+      externalMb: z.number().min(0),
+      /** Tensors (and bytes) rank 0's tfjs engine still held after its last run freed its model. */
+      lastRunTensors: z.int().min(0).nullable(),
+      lastRunTensorBytes: z.int().min(0).nullable(),
+      jobsEnded: z.int().min(0),
+    })
+    .optional(),
 });
+
+export type WorkerMemory = NonNullable<z.output<typeof workerInfoSchema>['memory']>;
 
 export type WorkerInfo = z.output<typeof workerInfoSchema>;
 

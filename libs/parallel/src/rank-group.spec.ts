@@ -86,6 +86,15 @@ describe.each<RankTransport>(['threads', 'processes'])('RankGroup over %s', (tra
     expect(performance.now() - started).toBeLessThan(20_000);
   });
 
+  it('is failed from outside (a watchdog) when its only rank hangs where no barrier times out, and ends it', async () => {
+    const args: FaultyRankArgs = { faultyRank: 0, afterSteps: 2, mode: 'hang' };
+    const ranks = group({ worldSize: 1, rankModule: fixture('faulty'), rankModuleArgs: args });
+    const run = ranks.run(taskFor(1), noReports);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    ranks.fail('no progress for 1000 ms');
+    await expectFailure(ranks, run, { rank: 0, reason: 'protocol', message: /no progress for 1000 ms/ });
+  });
+
   it('fails when ranks disagree on the length of an all-reduce', async () => {
     const args: FaultyRankArgs = { faultyRank: 1, afterSteps: 2, mode: 'wrong-length' };
     const ranks = group({ worldSize: 2, rankModule: fixture('faulty'), rankModuleArgs: args });

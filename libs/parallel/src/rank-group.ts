@@ -136,6 +136,7 @@ export class RankGroup {
   private readonly processEntry: string;
   private running = false;
   private stopCurrent: (() => void) | null = null;
+  private failCurrent: ((message: string) => void) | null = null;
   private pool: Piscina | null = null;
   private children: ChildProcess[] = [];
 
@@ -181,6 +182,7 @@ export class RankGroup {
     } finally {
       stop?.removeEventListener('abort', onAbort);
       this.stopCurrent = null;
+      this.failCurrent = null;
       this.running = false;
     }
   }
@@ -188,6 +190,15 @@ export class RankGroup {
   /** Asks the ranks of the current run to stop after their current step. */
   requestStop(): void {
     this.stopCurrent?.();
+  }
+
+  /**
+   * Fails the current run from outside (a watchdog that saw no progress): the ranks are
+   * terminated as after a rank failure, and `run` rejects with a RankGroupError carrying
+   * `message`. A rank blocked for good (not at a barrier) is ended only this way.
+   */
+  fail(message: string): void {
+    this.failCurrent?.(message);
   }
 
   /** Threads or processes of this group still alive (0 once a run has ended, however it ended). */
@@ -236,6 +247,7 @@ export class RankGroup {
     });
     const control = new SharedGroupControl(shared);
     this.stopCurrent = () => control.requestStop();
+    this.failCurrent = (message) => failFromParent(0, message);
     // One long-lived task per thread: the replicas live as long as the run.
     const pool = new Piscina({
       filename: this.threadEntry,
@@ -357,6 +369,7 @@ export class RankGroup {
       send,
       onFailure: fail,
     });
+    this.failCurrent = (message) => fail({ reason: GroupFailureReason.Protocol, culprit: 0, message });
     this.stopCurrent = () => {
       hub.requestStop();
       for (let rank = 0; rank < worldSize; rank++) send(rank, { type: 'stop' });

@@ -1,5 +1,5 @@
 import { type DataSource, type EntityManager, In, LessThan, MoreThan, type Repository } from 'typeorm';
-import { boardOf, type CheckpointPointer, type ExperimentSpec, metricLowerIsBetter, type MetricValues, type RuntimeInfo, type TrainingSpec } from '@tfleet/contracts';
+import { boardOf, type CheckpointPointer, compareWithBaseline, type ExperimentSpec, metricLowerIsBetter, type MetricValues, type RuntimeInfo, type TrainingSpec } from '@tfleet/contracts';
 import { compileFilterText, type FieldResolver, type SqlDialect, tfleetFieldResolver } from '@tfleet/query';
 import { CheckpointEntity } from './entities/checkpoint.entity';
 import { EXPERIMENT_STATUSES, type ExperimentStatus, ExperimentEntity, TERMINAL_STATUSES } from './entities/experiment.entity';
@@ -26,6 +26,8 @@ export interface LeaderboardQuery {
   value?: RankValue;
   /** A filter in the @tfleet/query language; throws its FilterError when it is not valid. */
   filter?: string;
+  /** True: only the runs flagged below their baseline (the list shown apart); otherwise they are left out. */
+  belowBaseline?: boolean;
 }
 
 export interface BoardSummary {
@@ -312,6 +314,7 @@ export class ExperimentsRepository {
           samplesPerSecond: summary.samplesPerSecond,
           wallTimeMs: summary.wallTimeMs,
           scalingEfficiency: summary.scalingEfficiency,
+          belowBaseline: compareWithBaseline(summary.test, summary.baselines)?.belowBaseline ?? null,
           finishedAt: at,
           error: null,
         })
@@ -324,6 +327,28 @@ export class ExperimentsRepository {
       if (rows.length > 0) await manager.upsert(MetricEntity, rows, { conflictPaths: ['experimentId', 'epoch', 'split', 'name'] });
       return true;
     });
+  }
+
+  /**
+   * Marks a running attempt `diverged`: its loss became `loss` (NaN or infinite) at `step`, after
+   * `lastFiniteLoss`. False when the experiment was terminal or the attempt is not current.
+   */
+  async diverge(id: string, attempt: number, step: number, loss: string, lastFiniteLoss: number | null, at: Date): Promise<boolean> {
+    const result = await this.write((manager) =>
+      manager
+        .createQueryBuilder()
+        .update(ExperimentEntity)
+        .set({
+          status: 'diverged',
+          divergedAtStep: step,
+          lastFiniteLoss,
+          error: `training diverged: the loss became ${loss} at step ${step} (last finite loss ${lastFiniteLoss ?? 'none: the first step'})`,
+          finishedAt: at,
+        })
+        .where('id = :id AND attempt = :attempt AND status = :running', { id, attempt, running: 'running' })
+        .execute(),
+    );
+    return (result.affected ?? 0) > 0;
   }
 
   /** Moves a non-terminal experiment to a terminal status; false when it was already terminal. */
@@ -383,6 +408,8 @@ export class ExperimentsRepository {
       ).addSelect('b.best', 'metric_value');
     }
     qb.where('e.boardKey = :board AND e.status = :status', { board: query.boardKey, status: 'completed' });
+    // Runs no better than the data set's baseline are listed apart, never ranked among the others.
+    qb.andWhere(query.belowBaseline === true ? 'e.belowBaseline IS TRUE' : 'e.belowBaseline IS NOT TRUE');
     if (query.family) qb.andWhere('e.modelFamily = :family', { family: query.family });
     if (query.filter !== undefined && query.filter.trim() !== '') {
       const compiled = this.compileFilter(query.filter);

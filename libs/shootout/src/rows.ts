@@ -88,7 +88,9 @@ export function rowFromReports(
     epochs.push({ epoch: r.epoch, step: r.step, samples, trainLoss: r.train['loss'] ?? null, validation: r.validation, wallTimeMs: r.wallTimeMs });
   }
   const cancelled = reports.some((r) => r.kind === 'cancelled');
-  const problem = error ?? (completed ? null : cancelled ? 'cancelled' : 'the run ended without a result');
+  const diverged = reports.find((r): r is Extract<RankReport, { kind: 'diverged' }> => r.kind === 'diverged');
+  const divergedAt = diverged ? `training diverged: the loss became ${diverged.loss} at step ${diverged.step}` : null;
+  const problem = error ?? (completed ? null : cancelled ? 'cancelled' : (divergedAt ?? 'the run ended without a result'));
   return {
     ...head,
     params: ready?.paramCount ?? null,

@@ -1,4 +1,4 @@
-import type { TrainingProgress } from '@tfleet/contracts';
+import { type BaselineComparison, compareWithBaseline, type TrainingProgress } from '@tfleet/contracts';
 import type { ExperimentEntity, MetricEntity } from '@tfleet/persistence';
 
 /** What the queue and the database know of an experiment's scheduling (GET /api/experiments/:id only). */
@@ -45,6 +45,12 @@ export interface ExperimentView {
   startedAt: string | null;
   finishedAt: string | null;
   boardKey: string;
+  /** Completed runs: true when the final metric is no better than the data set's baseline (null: none applies). */
+  belowBaseline: boolean | null;
+  /** The comparison behind `belowBaseline`: which metric, its value, which baseline and its value. */
+  baseline: BaselineComparison | null;
+  /** Diverged runs: where the loss stopped being finite, and the last finite loss (else null). */
+  divergence: { step: number; lastFiniteLoss: number | null } | null;
   queue?: QueueFacts;
 }
 
@@ -90,6 +96,9 @@ export function toExperimentView(e: ExperimentEntity, progress: TrainingProgress
     startedAt: e.startedAt?.toISOString() ?? null,
     finishedAt: e.finishedAt?.toISOString() ?? null,
     boardKey: e.boardKey,
+    belowBaseline: e.belowBaseline,
+    baseline: e.status === 'completed' ? compareWithBaseline(e.testMetrics, e.baselines) : null,
+    divergence: e.divergedAtStep === null ? null : { step: e.divergedAtStep, lastFiniteLoss: e.lastFiniteLoss },
     ...(queue ? { queue } : {}),
   };
 }

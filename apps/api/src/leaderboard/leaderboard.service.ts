@@ -1,5 +1,5 @@
 import { Injectable, NotFoundException } from '@nestjs/common';
-import { type BoardDataset, boardOf, configKeyOf, type DatasetName, defaultBoardOf, type ExperimentSpec } from '@tfleet/contracts';
+import { type BaselineComparison, type BoardDataset, boardOf, compareWithBaseline, configKeyOf, type DatasetName, defaultBoardOf, type ExperimentSpec } from '@tfleet/contracts';
 import { type ExperimentEntity, ExperimentsRepository, type LeaderboardRow, type RankedSpec } from '@tfleet/persistence';
 import { groupStats, type GroupStats } from '@tfleet/query';
 import { withFilterErrors } from '../common/filter-errors';
@@ -72,8 +72,12 @@ interface RankingHead {
   filter: string | null;
 }
 
-export type Ranking = RankingHead & { aggregate: 'final' | 'best'; entries: LeaderboardEntry[] };
-export type GroupedRanking = RankingHead & { aggregate: 'mean'; groupBy: string[]; groups: LeaderboardGroup[] };
+/** A completed run no better than its data set's baseline: listed apart from the ranking, unranked. */
+export type BelowBaselineEntry = Omit<LeaderboardEntry, 'rank'> & { baseline: BaselineComparison | null };
+
+/** `belowBaseline`: the board's runs (same filter, metric and order) that the ranking leaves out. */
+export type Ranking = RankingHead & { aggregate: 'final' | 'best'; entries: LeaderboardEntry[]; belowBaseline: BelowBaselineEntry[] };
+export type GroupedRanking = RankingHead & { aggregate: 'mean'; groupBy: string[]; groups: LeaderboardGroup[]; belowBaseline: BelowBaselineEntry[] };
 
 /** A stored spec's value at a dotted path; null where the path is absent. */
 export function specValueAt(spec: ExperimentSpec, path: string): unknown {
@@ -120,12 +124,13 @@ export class LeaderboardService {
       const head: RankingHead = { dataset, boardKey, board, metric: request.metric, order, filter: filter ?? null };
       const value = request.aggregate === 'best' ? 'best' : 'final';
       const query = { boardKey, metric: request.metric, order, family: request.family, value, filter } as const;
+      const below = (await this.repository.leaderboard({ ...query, limit: request.limit, belowBaseline: true })).map((row) => this.belowBaselineEntry(row));
       if (request.groupBy !== undefined) {
         const rows = await this.repository.rankedSpecs({ ...query, limit: null });
-        return { ...head, aggregate: 'mean', groupBy: request.groupBy, groups: this.groups(rows, request.groupBy, order, boardKey).slice(0, request.limit) };
+        return { ...head, aggregate: 'mean', groupBy: request.groupBy, groups: this.groups(rows, request.groupBy, order, boardKey).slice(0, request.limit), belowBaseline: below };
       }
       const rows = await this.repository.leaderboard({ ...query, limit: request.limit });
-      return { ...head, aggregate: value, entries: rows.map((row, i) => this.entry(row, i + 1)) };
+      return { ...head, aggregate: value, entries: rows.map((row, i) => this.entry(row, i + 1)), belowBaseline: below };
     });
   }
 
@@ -171,6 +176,11 @@ export class LeaderboardService {
       tfjsVersion: e.runtime?.tfjsVersion ?? null,
       finishedAt: e.finishedAt?.toISOString() ?? null,
     };
+  }
+
+  private belowBaselineEntry(row: LeaderboardRow): BelowBaselineEntry {
+    const { rank: _unranked, ...entry } = this.entry(row, 0);
+    return { ...entry, baseline: compareWithBaseline(row.experiment.testMetrics, row.experiment.baselines) };
   }
 
   /** Groups ranked runs (best first) and ranks the groups by their mean. */

@@ -15,7 +15,7 @@ export type RunEventOutcome = 'applied' | 'dropped';
  * The rules:
  * - `started` of a newer attempt makes it the experiment's attempt: its worker, times and a
  *   history of its own (the repository drops earlier attempts' points in the same transaction);
- * - `epoch`, `checkpoint` and `completed` count only from the current attempt of a running
+ * - `epoch`, `checkpoint`, `completed` and `diverged` count only from the current attempt of a running
  *   experiment; anything from an older attempt, or for a finished experiment, is dropped;
  * - `failed` and `cancelled` count from the current or a newer attempt (a run can fail or be
  *   cancelled before it starts);
@@ -91,6 +91,8 @@ export class RunEventsService {
       case 'cancelled':
         await this.repository.finish(event.experimentId, 'cancelled', null, at);
         return 'applied';
+      case 'diverged':
+        return (await this.repository.diverge(event.experimentId, event.attempt, event.step, event.loss, event.lastFiniteLoss, at)) ? 'applied' : 'dropped';
     }
   }
 
@@ -110,6 +112,7 @@ export class RunEventsService {
       case 'epoch':
       case 'checkpoint':
       case 'completed':
+      case 'diverged':
         return event.attempt === experiment.attempt && experiment.status === 'running' ? null : `attempt ${event.attempt} is not the running attempt`;
     }
   }

@@ -86,6 +86,8 @@ export async function runTrainingRank(task: RankTask, collective: Collective, re
 
     let lossSinceReport = 0;
     let stepsSinceReport = 0;
+    /** The loss of the last step whose loss was finite (null before the first). */
+    let lastFiniteLoss: number | null = null;
     let lastReportAt = performance.now();
     while (cursor.epoch < epochs && cursor.globalStep < totalSteps) {
       const order = epochOrder(data.train.size, training.seed, cursor.epoch);
@@ -94,6 +96,7 @@ export async function runTrainingRank(task: RankTask, collective: Collective, re
       let lossSum = 0;
       let lossSteps = 0;
       while (cursor.stepInEpoch < stepsPerEpoch && cursor.globalStep < totalSteps) {
+        if (task.testStallAtStep === cursor.globalStep) stallForever();
         const stepStartedAt = performance.now();
         const from = cursor.stepInEpoch * globalBatch;
         const count = Math.min(globalBatch, data.train.size - from);
@@ -122,7 +125,13 @@ export async function runTrainingRank(task: RankTask, collective: Collective, re
         lossSteps++;
         lossSinceReport += loss;
         stepsSinceReport++;
-        if (!Number.isFinite(loss)) throw new Error(`training diverged: loss is ${loss} at step ${cursor.globalStep}`);
+        // The loss is the sum across ranks, so every rank sees the same value and stops here
+        // together. It is read every step anyway (no extra sync): checking it costs nothing.
+        if (!Number.isFinite(loss)) {
+          if (isLead) report({ kind: 'diverged', step: cursor.globalStep, loss: Number.isNaN(loss) ? 'NaN' : loss > 0 ? 'Infinity' : '-Infinity', lastFiniteLoss });
+          return;
+        }
+        lastFiniteLoss = loss;
         if (stop) {
           // A stopped run (a cancel, a worker's shutdown) can be continued from where it stopped.
           // Not at an epoch's last step: its evaluation would then run with no training loss.
@@ -190,6 +199,10 @@ export async function runTrainingRank(task: RankTask, collective: Collective, re
   } finally {
     model.dispose();
     optimizer.dispose();
+    if (isLead) {
+      const { numTensors, numBytes } = tf.memory();
+      report({ kind: 'memory', tensors: numTensors, bytes: numBytes });
+    }
   }
 }
 
@@ -231,6 +244,14 @@ export function assertTargetsFitModel(data: TaskData, model: tf.LayersModel): vo
       }
     }
   }
+}
+
+/**
+ * The step-timeout test hook (RankTask.testStallAtStep): the rank blocks its thread or process
+ * for good, as a hung kernel would, without spinning a core. Only terminating it ends it.
+ */
+function stallForever(): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
 }
 
 function throughput(cursor: TrainingCursor): number {

@@ -1,8 +1,8 @@
 import type { ExperimentSpec, MetricValues, RuntimeInfo } from '@tfleet/contracts';
 
-export const EXPERIMENT_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
+export const EXPERIMENT_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled', 'diverged'] as const;
 export type ExperimentStatus = (typeof EXPERIMENT_STATUSES)[number];
-export const TERMINAL_STATUSES: readonly ExperimentStatus[] = ['completed', 'failed', 'cancelled'];
+export const TERMINAL_STATUSES: readonly ExperimentStatus[] = ['completed', 'failed', 'cancelled', 'diverged'];
 
 /** A row of `experiments`; its columns are mapped in ./schemas.ts, per database dialect. */
 export class ExperimentEntity {
@@ -32,4 +32,9 @@ export class ExperimentEntity {
   createdAt!: Date;
   startedAt!: Date | null;
   finishedAt!: Date | null;
+  /** Completed runs: whether the final metric is no better than the data set's baseline (null: no baseline applies). */
+  belowBaseline!: boolean | null;
+  /** Diverged runs: the step whose loss was NaN or infinite, and the last finite loss before it. */
+  divergedAtStep!: number | null;
+  lastFiniteLoss!: number | null;
 }

@@ -48,6 +48,9 @@ export function entitySchemas(dialect: DbDialect): EntitySchema[] {
       createdAt: time({ createDate: true }),
       startedAt: time({ nullable: true }),
       finishedAt: time({ nullable: true }),
+      belowBaseline: { type: 'boolean', nullable: true },
+      divergedAtStep: { type: 'integer', nullable: true },
+      lastFiniteLoss: float({ nullable: true }),
     },
     indices: [
       { name: 'IDX_experiments_dataset_status', columns: ['datasetName', 'status'] },
