@@ -12,6 +12,8 @@ import { DatabaseModule } from './database/database.module';
 import { ExperimentsModule } from './experiments/experiments.module';
 import { HealthModule } from './health/health.module';
 import { LeaderboardModule } from './leaderboard/leaderboard.module';
+import { MetricsModule } from './metrics/metrics.module';
+import { QueueBoardModule } from './queue-board/queue-board.module';
 import { ReconciliationModule } from './reconciliation/reconciliation.module';
 import { RunEventsModule } from './run-events/run-events.module';
 import { WorkersModule } from './workers/workers.module';
@@ -43,6 +45,8 @@ export class ApiModule {
         HealthModule,
         RunEventsModule,
         ReconciliationModule,
+        MetricsModule,
+        QueueBoardModule,
       ],
       providers: [
         { provide: APP_GUARD, useClass: ApiKeyGuard },

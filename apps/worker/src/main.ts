@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Logger, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { loadConfig, type TfleetConfig } from '@tfleet/config';
+import { TfleetLogger } from '@tfleet/logging';
 import { initBackend } from '@tfleet/ml';
 import { WorkerModule } from './worker.module';
 
@@ -10,10 +11,13 @@ import { WorkerModule } from './worker.module';
  * consumes the experiments queue until stopped.
  */
 async function startWorker(config: TfleetConfig): Promise<INestApplicationContext> {
+  // Installed before the first line is written, so the backend line is in the chosen format too.
+  const tfleetLogger = new TfleetLogger(config.logFormat, { workerId: config.workerId });
+  Logger.overrideLogger(tfleetLogger);
   const logger = new Logger('tfleet-worker');
   const backend = await initBackend(config.backend, { webgpuAllowSoftware: config.webgpuAllowSoftware });
   logger.log(`worker ${config.workerId}: backend ${backend.backend} (${backend.device}), up to ${config.maxRanks} rank(s), tfjs ${backend.tfjsVersion}`);
-  const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config, backend.backend), { logger: ['log', 'warn', 'error'] });
+  const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config, backend.backend), { logger: tfleetLogger });
   app.enableShutdownHooks();
   return app;
 }

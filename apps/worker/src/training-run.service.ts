@@ -56,7 +56,7 @@ export class TrainingRunService {
       token === undefined
         ? null
         : this.locks.watch(QueueName.Experiments, experimentId, token, (reason) => {
-            this.logger.warn(`experiment ${experimentId} attempt ${attempt}: job lost (${reason}); stopping at the next step, reporting nothing more`);
+            this.logger.warn(`experiment ${experimentId} attempt ${attempt}: job lost (${reason}); stopping at the next step, reporting nothing more`, { experimentId, attempt });
             jobLost.error = new JobLostError(experimentId, attempt, reason);
             events.fence();
             lost.abort(jobLost.error);
@@ -67,13 +67,14 @@ export class TrainingRunService {
       const ranks = this.chooseRanks(spec.training.ranks, spec.training.batchSize, backend);
       const outcome = await this.train(job, data, events, backend, ranks, attempt, lost.signal);
       if (jobLost.error) throw jobLost.error;
+      this.logger.log(`experiment ${experimentId} attempt ${attempt}: ${outcome}`, { experimentId, attempt });
       return outcome;
     } catch (error) {
       if (jobLost.error) throw jobLost.error;
       const message = error instanceof Error ? error.message : String(error);
       const permanent = error instanceof UnrecoverableError || error instanceof BackendUnavailableError || error instanceof SpecNotServableError;
       const willRetry = !permanent && job.attemptsMade + 1 < attempts;
-      this.logger.error(`experiment ${experimentId} attempt ${attempt} failed${willRetry ? ' (will retry)' : ''}: ${message}`);
+      this.logger.error(`experiment ${experimentId} attempt ${attempt} failed${willRetry ? ' (will retry)' : ''}: ${message}`, { experimentId, attempt });
       await events.send({ type: 'failed', error: message, willRetry });
       throw willRetry ? error : new UnrecoverableError(message);
     } finally {
@@ -114,7 +115,7 @@ export class TrainingRunService {
         runtimeInfo: (ready) => this.runtimeInfo(ready, ranks, transport, spec.training.seed),
         scalingEfficiency: (ranOn, samplesPerSecond) => this.scaling(experimentId, spec, ranOn, ranks, samplesPerSecond),
       });
-      this.logger.log(`experiment ${experimentId} attempt ${attempt}: ${spec.model.family} on ${spec.dataset.name}, ${ranks} rank(s) on ${backend} ${transport}`);
+      this.logger.log(`experiment ${experimentId} attempt ${attempt}: ${spec.model.family} on ${spec.dataset.name}, ${ranks} rank(s) on ${backend} ${transport}`, { experimentId, attempt });
       const taskForRank = (rank: number): RankTask => ({ experimentId, attempt, spec, rank, worldSize: ranks, backend, pretrained: data.pretrained });
       try {
         await group.run(taskForRank, relay.onReport, signal);

@@ -46,6 +46,8 @@ export const envSchema = z.object({
     .string()
     .regex(/^\d+(b|kb|mb)$/i, "a size such as '256kb'")
     .default('256kb'),
+  /** `json`: one JSON object per log line (with experimentId, attempt, workerId where known); `text`: readable lines. */
+  TFLEET_LOG_FORMAT: z.enum(['text', 'json']).default('text'),
 });
 
 export interface TfleetConfig {
@@ -74,6 +76,8 @@ export interface TfleetConfig {
   intraOpThreads: number;
   /** webgpu may run on a software adapter (TFLEET_WEBGPU_ALLOW_SOFTWARE=1; tests and CI only). */
   webgpuAllowSoftware: boolean;
+  /** How the API and workers write their logs: readable text (default) or JSON lines. */
+  logFormat: 'text' | 'json';
 }
 
 export class ConfigError extends Error {
@@ -108,5 +112,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TfleetConfig {
     gpuDevices: e.TFLEET_GPU_DEVICES ? e.TFLEET_GPU_DEVICES.split(',') : [],
     intraOpThreads: e.TFLEET_INTRA_OP_THREADS,
     webgpuAllowSoftware: e.TFLEET_WEBGPU_ALLOW_SOFTWARE === '1',
+    logFormat: e.TFLEET_LOG_FORMAT,
   };
 }
