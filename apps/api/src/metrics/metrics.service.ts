@@ -1,10 +1,14 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Queue } from 'bullmq';
 import { Gauge, Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
-import { trainingProgressSchema, trainExperimentJobDataSchema } from '@tfleet/contracts';
+import { CONFIG, type TfleetConfig } from '@tfleet/config';
+import { QueueName, trainingProgressSchema, trainExperimentJobDataSchema } from '@tfleet/contracts';
+import { failFastRedisOptions } from '@tfleet/queue';
 import { EXPERIMENT_STATUSES, ExperimentEntity, type ExperimentStatus } from '@tfleet/persistence';
 import { EXPERIMENTS_QUEUE, type ExperimentsQueue } from '../common/experiments-queue.provider';
 import { WorkersService } from '../workers/workers.service';
+import { mergeExpositions } from './exposition';
 
 /** What one running experiment's job says about its speed. */
 export interface RunningSpeed {
@@ -22,14 +26,25 @@ export interface RunningSpeed {
  * processes each tell the same truth.
  */
 @Injectable()
-export class MetricsService {
+export class MetricsService implements OnApplicationShutdown {
   private readonly logger = new Logger(MetricsService.name);
+  /** The run-events queue, read only for its counts (its backlog is how far the database lags the workers). */
+  private readonly runEvents: Queue;
 
   constructor(
     private readonly dataSource: DataSource,
     @Inject(EXPERIMENTS_QUEUE) private readonly queue: ExperimentsQueue,
     private readonly workers: WorkersService,
-  ) {}
+    @Inject(CONFIG) config: TfleetConfig,
+  ) {
+    // Fail-fast like the request paths: a scrape while Redis is away reports the queue down instead of waiting.
+    this.runEvents = new Queue(QueueName.RunEvents, { connection: failFastRedisOptions(config.redisUrl), prefix: config.queuePrefix });
+    this.runEvents.on('error', () => undefined);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.runEvents.close().catch(() => undefined);
+  }
 
   async experimentsByStatus(): Promise<Record<ExperimentStatus, number>> {
     const rows = await this.dataSource
@@ -72,7 +87,12 @@ export class MetricsService {
     const workersLive = new Gauge({ name: 'tfleet_workers', help: 'Workers in the registry by state (live, lost, stopped)', labelNames: ['state'], registers: [registry] });
     const scrapeErrors = new Gauge({ name: 'tfleet_metrics_source_up', help: '1 when the source answered this scrape, 0 when it did not (its metrics are then missing)', labelNames: ['source'], registers: [registry] });
 
-    const [counts, speeds, workers, bullmq] = await Promise.allSettled([this.experimentsByStatus(), this.runningSpeeds(), this.workers.workers(), this.queue.exportPrometheusMetrics()]);
+    const [counts, speeds, workers, bullmq] = await Promise.allSettled([
+      this.experimentsByStatus(),
+      this.runningSpeeds(),
+      this.workers.workers(),
+      Promise.all([this.queue.exportPrometheusMetrics(), this.runEvents.exportPrometheusMetrics()]),
+    ]);
     if (counts.status === 'fulfilled') for (const [status, n] of Object.entries(counts.value)) byStatus.set({ status }, n);
     if (speeds.status === 'fulfilled') {
       for (const s of speeds.value) {
@@ -91,6 +111,6 @@ export class MetricsService {
       if (result.status === 'rejected') this.logger.warn(`metrics: ${source} did not answer: ${result.reason instanceof Error ? result.reason.message : String(result.reason)}`);
     }
     const ours = await registry.metrics();
-    return bullmq.status === 'fulfilled' ? `${bullmq.value}\n${ours}` : ours;
+    return mergeExpositions(bullmq.status === 'fulfilled' ? [...bullmq.value, ours] : [ours]);
   }
 }
