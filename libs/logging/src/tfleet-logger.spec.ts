@@ -39,6 +39,12 @@ describe('TfleetLogger', () => {
       const written = spy.mock.calls.map((c) => String(c[0])).join('');
       expect(written).toContain('attempt started [experimentId=e-3 attempt=1]');
       expect(written).toContain('Ctx');
+      spy.mockClear();
+      new TfleetLogger('text').log('experiment e-4 attempt 2: started', { experimentId: 'e-4', attempt: 2 }, 'Ctx');
+      const repeated = spy.mock.calls.map((c) => String(c[0])).join('');
+      expect(repeated).toContain('experiment e-4 attempt 2: started');
+      expect(repeated).not.toContain('experimentId=');
+      expect(repeated).not.toContain('attempt=');
       expect(() => JSON.parse(written)).toThrow();
     } finally {
       spy.mockRestore();

@@ -80,8 +80,9 @@ export class TfleetLogger implements LoggerService {
       this.write(JSON.stringify(line), level);
       return;
     }
+    // Readable lines skip what they already say ("experiment <id> attempt 2: ...") and the base fields.
     const suffix = Object.entries(definedFields(fields))
-      .filter(([key]) => !(key in this.base))
+      .filter(([key, value]) => !(key in this.base) && !text.includes(typeof value === 'number' ? `${key} ${value}` : String(value)))
       .map(([key, value]) => `${key}=${String(value)}`)
       .join(' ');
     const readable = suffix.length > 0 ? `${text} [${suffix}]` : text;
