@@ -86,7 +86,8 @@ export function registerBoardCommands(program: Command, ctx: CommandContext): vo
         ['status', ...value.runs.map((r) => r.status ?? '-')],
         ['board', ...value.runs.map((r) => r.boardKey)],
         ...metrics.map((m) => [`test ${m}`, ...value.runs.map((r) => num(r.metrics?.[m]))]),
-        ...value.differences.map((p) => [p, ...(value.differing[p] ?? []).map(cell)]),
+        // Spec paths that differ, prefixed so that a path such as `name` is not read as the row above.
+        ...value.differences.map((p) => [`spec ${p}`, ...(value.differing[p] ?? []).map(cell)]),
       ];
       ctx.output.out(table(['', ...value.runs.map((r) => r.id.slice(0, 8))], rows));
       ctx.output.out(value.differences.length === 0 ? 'the specs are the same' : `${value.differences.length} spec path(s) differ`);
