@@ -1,9 +1,9 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../apps/launcher/src/redis-server';
-import { finishedExperiment, startTestStack, type TestStack } from '../utils/tfleet-stack.util';
+import { eventually, finishedExperiment, startTestStack, type TestStack } from '../utils/tfleet-stack.util';
 
 /** The built command, as `npm`'s bin runs it (package.json "bin": dist/apps/cli/src/tfleet.js). */
 const TFLEET = join(__dirname, '..', '..', 'apps', 'cli', 'src', 'tfleet.js');
@@ -113,12 +113,23 @@ describe('tfleet CLI (the built command against a running API, worker, Redis and
     ]);
   });
 
-  it('cancel stops a run, and watch then exits non-zero with its outcome', async () => {
+  it('Ctrl-C stops watching, not the run; cancel stops it, and watch then exits non-zero with its outcome', async () => {
     const long = { name: 'cli-long', dataset: { name: 'mnist', samples: 4000 }, model: { family: 'cnn' }, training: { epochs: 30, ranks: 1 } };
     writeFileSync(join(dir, 'long.json'), JSON.stringify(long));
     const submit = await tfleet(['submit', join(dir, 'long.json'), '--json'], env);
     expect(submit.code).toBe(0);
     const [created] = JSON.parse(submit.stdout) as ExperimentBody[];
+
+    const watching = spawn(process.execPath, [TFLEET, 'watch', created!.id], { env: { PATH: process.env['PATH'] ?? '', ...env } });
+    let stderr = '';
+    watching.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => watching.once('exit', (code) => resolve(code)));
+    await eventually(async () => (stderr.includes(': running') ? true : undefined), 120_000, 'the watch to show the run running');
+    watching.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(stderr).toContain('tfleet: stopped watching; the experiment(s) go on');
+    expect(((await stack.request('GET', `/api/experiments/${created!.id}`)).body as ExperimentBody).status).toBe('running');
+
     const cancel = await tfleet(['cancel', created!.id], env);
     expect(cancel).toMatchObject({ code: 0, stdout: `${created!.id} cancelled\n` });
     const watch = await tfleet(['watch', created!.id], env);
