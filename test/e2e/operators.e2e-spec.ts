@@ -161,12 +161,14 @@ describe('operators: /metrics, the queue board at /queues, JSON logs (real API, 
     expect(all.filter(notJson)).toEqual([]);
     const events = all.map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(events.every((e) => typeof e['time'] === 'string' && typeof e['level'] === 'string' && typeof e['msg'] === 'string' && e['workerId'] === 'worker-1')).toBe(true);
-    const runs = events.filter((e) => typeof e['experimentId'] === 'string');
-    // Each of the two runs: its start line and its outcome line, attempt 1.
-    expect(runs.length).toBeGreaterThanOrEqual(4);
-    expect(runs.every((e) => e['attempt'] === 1)).toBe(true);
-    expect(runs.some((e) => String(e['msg']).includes(': completed'))).toBe(true);
-    expect(runs.some((e) => String(e['msg']).includes(': cancelled'))).toBe(true);
+    // Each of the two runs: its start line and its outcome line, attempt 1; the cancel line names its experiment.
+    const runs = events.filter((e) => e['context'] === 'TrainingRunService');
+    expect(runs).toHaveLength(4);
+    expect(runs.every((e) => typeof e['experimentId'] === 'string' && e['attempt'] === 1)).toBe(true);
+    expect(runs.filter((e) => String(e['msg']).endsWith(': completed'))).toHaveLength(1);
+    expect(runs.filter((e) => String(e['msg']).endsWith(': cancelled'))).toHaveLength(1);
+    const cancelLine = events.find((e) => String(e['msg']).startsWith('cancel requested for '));
+    expect(cancelLine?.['experimentId']).toBe(runs.find((e) => String(e['msg']).endsWith(': cancelled'))!['experimentId']);
     const apiLines = linesOf('api');
     expect(apiLines.some((l) => l.includes('listening on'))).toBe(true);
     expect(apiLines.filter(notJson)).toEqual([]);
