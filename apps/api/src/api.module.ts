@@ -13,6 +13,8 @@ import { ExperimentsModule } from './experiments/experiments.module';
 import { HealthModule } from './health/health.module';
 import { LeaderboardModule } from './leaderboard/leaderboard.module';
 import { ModelsModule } from './models/models.module';
+import { MetricsModule } from './metrics/metrics.module';
+import { QueueBoardModule } from './queue-board/queue-board.module';
 import { ReconciliationModule } from './reconciliation/reconciliation.module';
 import { RunEventsModule } from './run-events/run-events.module';
 import { WorkersModule } from './workers/workers.module';
@@ -45,6 +47,8 @@ export class ApiModule {
         RunEventsModule,
         ReconciliationModule,
         ModelsModule,
+        MetricsModule,
+        QueueBoardModule,
       ],
       providers: [
         { provide: APP_GUARD, useClass: ApiKeyGuard },

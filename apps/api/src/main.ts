@@ -5,19 +5,23 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { json } from 'express';
 import { ConfigError, loadConfig, type TfleetConfig } from '@tfleet/config';
+import { TfleetLogger } from '@tfleet/logging';
 import { ApiModule } from './api.module';
 import { resolveApiKey } from './api-key';
 import { bodyParserErrorHandler } from './common/body-parser-errors';
+import { operatorAuth } from './queue-board/operator-auth';
+import { QUEUE_BOARD_PATH, QueueBoard } from './queue-board/queue-board';
 
 export async function startApi(config: TfleetConfig): Promise<NestExpressApplication> {
   const apiKey = resolveApiKey(config);
   const app = await NestFactory.create<NestExpressApplication>(ApiModule.forRoot(config, apiKey.key), {
     bodyParser: false,
-    logger: ['log', 'warn', 'error'],
+    logger: new TfleetLogger(config.logFormat),
   });
   app.use(json({ limit: config.bodyLimit }));
   app.use(bodyParserErrorHandler);
-  app.setGlobalPrefix('api');
+  app.setGlobalPrefix('api', { exclude: ['metrics'] });
+  app.use(QUEUE_BOARD_PATH, operatorAuth(apiKey.key), app.get(QueueBoard).router);
   app.enableShutdownHooks();
   const document = SwaggerModule.createDocument(
     app,

@@ -27,7 +27,7 @@ export class CancellationService implements OnModuleInit, OnModuleDestroy {
     this.subscriber.on('message', (_channel: string, experimentId: string) => {
       const controller = this.running.get(experimentId);
       if (controller && !controller.signal.aborted) {
-        this.logger.log(`cancel requested for ${experimentId}`);
+        this.logger.log(`cancel requested for ${experimentId}`, { experimentId });
         controller.abort();
       }
     });

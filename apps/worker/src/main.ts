@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Logger, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { loadConfig, type TfleetConfig } from '@tfleet/config';
+import { TfleetLogger } from '@tfleet/logging';
 import { initBackend } from '@tfleet/ml';
 import { WorkerShutdown } from './shutdown';
 import { WorkerModule } from './worker.module';
@@ -13,10 +14,13 @@ import { describeRecycle, WorkerVitals } from './worker-vitals';
  * consumes the experiments queue until stopped.
  */
 async function startWorker(config: TfleetConfig): Promise<INestApplicationContext> {
+  // Installed before the first line is written, so the backend line is in the chosen format too.
+  const tfleetLogger = new TfleetLogger(config.logFormat, { workerId: config.workerId });
+  Logger.overrideLogger(tfleetLogger);
   const logger = new Logger('tfleet-worker');
   const backend = await initBackend(config.backend, { webgpuAllowSoftware: config.webgpuAllowSoftware });
   logger.log(`worker ${config.workerId}: backend ${backend.backend} (${backend.device}), up to ${config.maxRanks} rank(s), tfjs ${backend.tfjsVersion}`);
-  const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config, backend.backend), { logger: ['log', 'warn', 'error'] });
+  const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config, backend.backend), { logger: tfleetLogger });
   stopGracefullyOn(['SIGTERM', 'SIGINT'], app, config.shutdownGraceMs, logger);
   // Recycling (TFLEET_WORKER_MAX_JOBS / _MAX_RSS_MB): the last job is done and moved on; exit
   // cleanly (code 0) for the supervisor (docker compose `restart:`, the launcher) to start anew.

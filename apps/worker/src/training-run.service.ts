@@ -98,7 +98,7 @@ export class TrainingRunService {
       token === undefined
         ? null
         : this.locks.watch(QueueName.Experiments, experimentId, token, (reason) => {
-            this.logger.warn(`experiment ${experimentId} attempt ${attempt}: job lost (${reason}); stopping at the next step, reporting nothing more`);
+            this.logger.warn(`experiment ${experimentId} attempt ${attempt}: job lost (${reason}); stopping at the next step, reporting nothing more`, { experimentId, attempt });
             jobLost.error = new JobLostError(experimentId, attempt, reason);
             events.fence();
             lost.abort(jobLost.error);
@@ -109,6 +109,7 @@ export class TrainingRunService {
       const ranks = this.chooseRanks(spec.training.ranks, spec.training.batchSize, backend);
       const outcome = await this.train(job, data, events, backend, ranks, attempt, lost.signal, handBack);
       if (jobLost.error) throw jobLost.error;
+      this.logger.log(`experiment ${experimentId} attempt ${attempt}: ${outcome}`, { experimentId, attempt });
       return outcome;
     } catch (error) {
       if (jobLost.error) throw jobLost.error;
@@ -117,7 +118,7 @@ export class TrainingRunService {
       const message = error instanceof Error ? error.message : String(error);
       const permanent = error instanceof UnrecoverableError || error instanceof BackendUnavailableError || error instanceof SpecNotServableError;
       const willRetry = !permanent && job.attemptsMade + 1 < attempts;
-      this.logger.error(`experiment ${experimentId} attempt ${attempt} failed${willRetry ? ' (will retry)' : ''}: ${message}`);
+      this.logger.error(`experiment ${experimentId} attempt ${attempt} failed${willRetry ? ' (will retry)' : ''}: ${message}`, { experimentId, attempt });
       await events.send({ type: 'failed', error: message, willRetry });
       throw willRetry ? error : new UnrecoverableError(message);
     } finally {
@@ -167,7 +168,7 @@ export class TrainingRunService {
         resumedFromStep: resume?.pointer.step ?? null,
       });
       const from = resume ? `, resuming from step ${resume.pointer.step} (${resume.pointer.ref})` : '';
-      this.logger.log(`experiment ${experimentId} attempt ${attempt}: ${spec.model.family} on ${spec.dataset.name}, ${ranks} rank(s) on ${backend} ${transport}${from}`);
+      this.logger.log(`experiment ${experimentId} attempt ${attempt}: ${spec.model.family} on ${spec.dataset.name}, ${ranks} rank(s) on ${backend} ${transport}${from}`, { experimentId, attempt });
       const stall = this.config.testStallAtStep !== null && attempt === 1 ? { testStallAtStep: this.config.testStallAtStep } : {};
       const taskForRank = (rank: number): RankTask => ({ experimentId, attempt, spec, rank, worldSize: ranks, backend, pretrained, ...resumeFrom(resume), ...stall });
       // Setup (data, model) is bounded by the group's setup timeout; from the first report on,

@@ -6,6 +6,8 @@ describe('loadConfig', () => {
     const config = loadConfig({});
     expect(config).toMatchObject({ port: 3000, redisUrl: 'redis://127.0.0.1:6379', queuePrefix: 'tfleet', backend: 'auto', apiKey: undefined });
     expect(config.dbPath).toMatch(/data\/tfleet\.sqlite$/);
+    expect(config.logFormat).toBe('text');
+    expect(loadConfig({ TFLEET_LOG_FORMAT: 'json' }).logFormat).toBe('json');
   });
 
   it('treats an empty TFLEET_API_KEY as unset, so the API generates one', () => {
@@ -19,6 +21,7 @@ describe('loadConfig', () => {
     [{ TFLEET_BACKEND: 'tpu' }, 'TFLEET_BACKEND'],
     [{ TFLEET_API_KEY: 'short' }, 'TFLEET_API_KEY'],
     [{ TFLEET_QUEUE_PREFIX: 'a:b' }, 'TFLEET_QUEUE_PREFIX'],
+    [{ TFLEET_LOG_FORMAT: 'xml' }, 'TFLEET_LOG_FORMAT'],
   ])('rejects %j naming the variable', (env, name) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(name);

@@ -60,6 +60,8 @@ export const envSchema = z.object({
     .default('256kb'),
   /** Memory the API's prediction thread may keep trained models in (weights, MiB); least recently used go first. */
   TFLEET_PREDICT_CACHE_MB: positive.max(65_536).default(256),
+  /** `json`: one JSON object per log line (with experimentId, attempt, workerId where known); `text`: readable lines. */
+  TFLEET_LOG_FORMAT: z.enum(['text', 'json']).default('text'),
 });
 
 export interface TfleetConfig {
@@ -100,6 +102,8 @@ export interface TfleetConfig {
   workerMaxRssMb: number;
   /** Test hook (TFLEET_TEST_STALL_AT_STEP): first attempts stall at this step; null in production. */
   testStallAtStep: number | null;
+  /** How the API and workers write their logs: readable text (default) or JSON lines. */
+  logFormat: 'text' | 'json';
 }
 
 export class ConfigError extends Error {
@@ -141,5 +145,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TfleetConfig {
     workerMaxJobs: e.TFLEET_WORKER_MAX_JOBS,
     workerMaxRssMb: e.TFLEET_WORKER_MAX_RSS_MB,
     testStallAtStep: e.TFLEET_TEST_STALL_AT_STEP ?? null,
+    logFormat: e.TFLEET_LOG_FORMAT,
   };
 }

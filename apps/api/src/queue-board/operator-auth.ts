@@ -1,0 +1,42 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+
+/**
+ * The key a request carries: `Authorization: Bearer <key>`, or HTTP Basic with the key as the
+ * password (any user name), which is what a browser can send when it navigates to a page.
+ */
+export function keyFromRequest(req: Pick<Request, 'headers'>): string | null {
+  const header = req.headers.authorization ?? '';
+  const bearer = /^Bearer (.+)$/.exec(header);
+  if (bearer) return bearer[1]!;
+  const basic = /^Basic ([A-Za-z0-9+/=]+)$/.exec(header);
+  if (!basic) return null;
+  const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon < 0 ? null : decoded.slice(colon + 1);
+}
+
+/** The one check of a presented key (constant time); where several named keys would be verified instead. */
+export function operatorKeyMatches(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/**
+ * Express middleware for the pages outside Nest's routing (the queue board): 401 with a Basic
+ * challenge, so a browser asks for the key, unless the request carries the API key.
+ */
+export function operatorAuth(expectedKey: string): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const given = keyFromRequest(req);
+    if (given !== null && operatorKeyMatches(given, expectedKey)) {
+      next();
+      return;
+    }
+    res
+      .status(401)
+      .set('WWW-Authenticate', 'Basic realm="tfleet"')
+      .json({ statusCode: 401, message: given === null ? 'missing API key: send Authorization: Bearer <key>, or sign in with the key as the password' : 'wrong API key' });
+  };
+}
