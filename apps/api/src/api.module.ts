@@ -6,12 +6,14 @@ import { redisOptionsFromUrl } from '@tfleet/queue';
 import { ApiKeyGuard } from './common/api-key.guard';
 import { CoreModule } from './common/core.module';
 import { CompareModule } from './compare/compare.module';
+import { DashboardModule } from './dashboard/dashboard.module';
 import { HttpErrorFilter } from './common/http-exception.filter';
 import { API_KEY } from './common/tokens';
 import { DatabaseModule } from './database/database.module';
 import { ExperimentsModule } from './experiments/experiments.module';
 import { HealthModule } from './health/health.module';
 import { LeaderboardModule } from './leaderboard/leaderboard.module';
+import { LiveModule } from './live/live.module';
 import { ReconciliationModule } from './reconciliation/reconciliation.module';
 import { RunEventsModule } from './run-events/run-events.module';
 import { WorkersModule } from './workers/workers.module';
@@ -36,6 +38,7 @@ export class ApiModule {
         DatabaseModule,
         BullModule.forRoot({ connection: redisOptionsFromUrl(config.redisUrl), prefix: config.queuePrefix }),
         CoreModule,
+        LiveModule,
         ExperimentsModule,
         LeaderboardModule,
         CompareModule,
@@ -43,6 +46,7 @@ export class ApiModule {
         HealthModule,
         RunEventsModule,
         ReconciliationModule,
+        DashboardModule,
       ],
       providers: [
         { provide: APP_GUARD, useClass: ApiKeyGuard },

@@ -46,6 +46,8 @@ export const envSchema = z.object({
     .string()
     .regex(/^\d+(b|kb|mb)$/i, "a size such as '256kb'")
     .default('256kb'),
+  /** How often a live event stream (SSE) sends a comment line, so proxies keep it open. */
+  TFLEET_SSE_HEARTBEAT_MS: positive.min(100).max(300_000).default(15_000),
 });
 
 export interface TfleetConfig {
@@ -74,6 +76,7 @@ export interface TfleetConfig {
   intraOpThreads: number;
   /** webgpu may run on a software adapter (TFLEET_WEBGPU_ALLOW_SOFTWARE=1; tests and CI only). */
   webgpuAllowSoftware: boolean;
+  sseHeartbeatMs: number;
 }
 
 export class ConfigError extends Error {
@@ -108,5 +111,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TfleetConfig {
     gpuDevices: e.TFLEET_GPU_DEVICES ? e.TFLEET_GPU_DEVICES.split(',') : [],
     intraOpThreads: e.TFLEET_INTRA_OP_THREADS,
     webgpuAllowSoftware: e.TFLEET_WEBGPU_ALLOW_SOFTWARE === '1',
+    sseHeartbeatMs: e.TFLEET_SSE_HEARTBEAT_MS,
   };
 }
