@@ -19,7 +19,8 @@ export function lineChart(container: HTMLElement, title: string, xLabel: string,
     width: width(),
     height: 260,
     scales: { x: { time: false } },
-    axes: [{ label: xLabel }, {}],
+    // Epochs and steps are whole numbers: no ticks between them.
+    axes: [{ label: xLabel, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000] }, {}],
     series: [{ label: xLabel }, ...list.map((s, i) => ({ label: s.label, stroke: COLOURS[i % COLOURS.length], width: 2, spanGaps: true, points: { show: true, size: 5 } }))],
   });
   let plot = new uPlot(options(series), [x, ...series.map((s) => s.values)] as uPlot.AlignedData, container);

@@ -7,13 +7,15 @@ import { renderExperiments } from './pages/experiments.js';
 import { renderSweeps } from './pages/sweeps.js';
 import { renderWorkers } from './pages/workers.js';
 
-/** What a page leaves running (streams, timers), stopped when the page changes. */
-export type Cleanup = () => void;
-export type Page = (root: HTMLElement, path: string[], query: URLSearchParams) => Cleanup | void;
+import type { Cleanup } from './types.js';
+
+type Page = (root: HTMLElement, path: string[], query: URLSearchParams) => Cleanup | void;
 
 const app = document.getElementById('app') as HTMLElement;
 const nav = document.getElementById('nav') as HTMLElement;
 let cleanup: Cleanup | void;
+/** While the sign-in form checks a key, a 401 is its answer, not a reason to start over. */
+let signingIn = false;
 
 /** Hash routes (#/experiments/<id>), so the server needs one index.html and no fallback. */
 const routes: { match: (path: string[]) => boolean; page: Page; nav: string }[] = [
@@ -61,9 +63,14 @@ function signIn(): void {
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     setApiKey(input.value.trim());
+    signingIn = true;
     get('/experiments?pageSize=1')
-      .then(() => route())
+      .then(() => {
+        signingIn = false;
+        route();
+      })
       .catch((e: unknown) => {
+        signingIn = false;
         setApiKey(null);
         error.textContent = e instanceof ApiError && e.status === 401 ? 'That key was refused.' : `Could not reach the API: ${e instanceof Error ? e.message : String(e)}`;
       });
@@ -73,6 +80,7 @@ function signIn(): void {
 }
 
 whenUnauthorized(() => {
+  if (signingIn) return;
   setApiKey(null);
   route();
 });

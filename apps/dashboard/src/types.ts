@@ -1,3 +1,6 @@
+/** What a page leaves running (streams, timers), stopped when the page changes. */
+export type Cleanup = () => void;
+
 /** The API's JSON shapes, as far as the dashboard reads them (README, Endpoints). */
 export type Status = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
 export const TERMINAL: readonly Status[] = ['completed', 'failed', 'cancelled'];

@@ -5,7 +5,7 @@ import { duration, json, num, shortId, when } from '../format.js';
 import { openStream } from '../sse.js';
 import type { Checkpoint, Experiment, LiveEpoch, LiveProgress, MetricHistory } from '../types.js';
 import { TERMINAL } from '../types.js';
-import type { Cleanup } from '../main.js';
+import type { Cleanup } from '../types.js';
 import { progressCell, statusBadge } from './experiments.js';
 
 type Epochs = MetricHistory['epochs'];
@@ -19,7 +19,7 @@ export function renderExperiment(root: HTMLElement, path: string[]): Cleanup {
   const redraws = new Map<string, (x: number[], s: Series[]) => void>();
 
   const heading = h('h1', {}, `Experiment ${shortId(id)}`);
-  const status = h('div', { className: 'row' });
+  const status = h('div', { className: 'status-line' });
   const progress = h('div', { className: 'live-progress' });
   const facts = h('dl', { className: 'facts' });
   const charts = h('div', { className: 'charts' });

@@ -3,7 +3,7 @@ import { field, h } from '../dom.js';
 import { duration, num, shortId, when } from '../format.js';
 import { openStream } from '../sse.js';
 import { type Experiment, type LiveProgress, type Page, type Progress, TERMINAL } from '../types.js';
-import type { Cleanup } from '../main.js';
+import type { Cleanup } from '../types.js';
 
 const EXAMPLE_SPEC = {
   name: 'mnist cnn',
@@ -44,6 +44,9 @@ export function renderExperiments(root: HTMLElement, _path: string[], query: URL
   const rows = new Map<string, HTMLTableRowElement>();
   const experiments = new Map<string, Experiment>();
   const selected = new Set<string>();
+  let total = 0;
+  const pagerText = h('span', { className: 'muted' });
+  const showTotal = () => (pagerText.textContent = `page ${page} of ${Math.max(1, Math.ceil(total / 20))} · ${total} experiment${total === 1 ? '' : 's'}`);
 
   // Submit form: the spec editor, with the API's validation errors beside it.
   const editor = h('textarea', { name: 'spec', spellcheck: 'false', 'aria-describedby': 'spec-errors' });
@@ -152,8 +155,12 @@ export function renderExperiments(root: HTMLElement, _path: string[], query: URL
     const row = renderRow(merged);
     const existing = rows.get(e.id);
     if (existing) existing.replaceWith(row);
-    else if (prepend) body.prepend(row);
-    else return;
+    else if (prepend) {
+      body.querySelector('tr.empty')?.remove();
+      body.prepend(row);
+      total += 1;
+      showTotal();
+    } else return;
     rows.set(e.id, row);
   }
 
@@ -182,13 +189,15 @@ export function renderExperiments(root: HTMLElement, _path: string[], query: URL
         rows.set(e.id, row);
         body.append(row);
       }
-      if (result.items.length === 0) body.append(h('tr', {}, h('td', { colspan: 7, className: 'muted' }, 'No experiments match.')));
+      if (result.items.length === 0) body.append(h('tr', { className: 'empty' }, h('td', { colspan: 7, className: 'muted' }, 'No experiments match.')));
+      total = result.total;
+      showTotal();
       const pages = Math.max(1, Math.ceil(result.total / result.pageSize));
       const prev = h('button', { type: 'button', disabled: page <= 1 }, 'Previous page');
       const next = h('button', { type: 'button', disabled: page >= pages }, 'Next page');
       prev.addEventListener('click', () => ((page -= 1), void load()));
       next.addEventListener('click', () => ((page += 1), void load()));
-      pager.replaceChildren(prev, h('span', { className: 'muted' }, `page ${page} of ${pages} · ${result.total} experiments`), next);
+      pager.replaceChildren(prev, pagerText, next);
     } catch (e) {
       showIssues(filterErrors, filterInput, e);
     }

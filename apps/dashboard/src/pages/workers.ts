@@ -2,7 +2,7 @@ import { get, post } from '../api.js';
 import { h } from '../dom.js';
 import { shortId, when } from '../format.js';
 import type { QueueView, WorkerView } from '../types.js';
-import type { Cleanup } from '../main.js';
+import type { Cleanup } from '../types.js';
 
 /** Workers (from their Redis heartbeats) and the queue's counts, refreshed every 5 s; pause and resume. */
 export function renderWorkers(root: HTMLElement): Cleanup {
