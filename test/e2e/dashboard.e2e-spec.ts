@@ -122,6 +122,40 @@ describe('the dashboard in a real browser (Debian chromium via playwright-core; 
     await shot('compare');
   });
 
+  it('filters the list in the query language, with a bad filter\'s error beside the box', async () => {
+    await page.goto(`${stack.baseUrl}/#/experiments`);
+    await page.locator('tbody tr[data-status]').nth(1).waitFor();
+    const filter = page.getByLabel('Filter (query language)');
+    await filter.fill('training.seed = 2');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.waitForFunction('document.querySelectorAll("tbody tr[data-status]").length === 1');
+    expect(await page.locator('tbody tr[data-status]').first().textContent()).toContain('from the form');
+    await filter.fill('training.seed = = 2');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.locator('#filter-errors li[data-field="filter"]').waitFor();
+    expect(await filter.getAttribute('aria-invalid')).toBe('true');
+    await filter.fill('');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.waitForFunction('document.querySelectorAll("tbody tr[data-status]").length === 2');
+  });
+
+  it('re-runs a finished run with its spec and cancels the new one', async () => {
+    expect((await stack.request('POST', '/api/queue/pause')).status).toBe(200);
+    try {
+      await page.getByRole('button', { name: 're-run seeded run' }).click();
+      const queued = page.locator('tbody tr[data-status="queued"]', { hasText: 'seeded run' });
+      await queued.waitFor();
+      const id = await queued.getAttribute('data-id');
+      const rerun = (await stack.request('GET', `/api/experiments/${id}`)).body as { spec: { training: { seed: number } }; status: string };
+      expect(rerun.spec.training.seed).toBe(1);
+      await queued.getByRole('button', { name: 'cancel seeded run' }).click();
+      await page.locator(`tbody tr[data-id="${id}"][data-status="cancelled"]`).waitFor();
+      expect(((await stack.request('GET', `/api/experiments/${id}`)).body as { status: string }).status).toBe('cancelled');
+    } finally {
+      await stack.request('POST', '/api/queue/resume');
+    }
+  });
+
   it('ranks the board and groups it by family with mean ± std', async () => {
     await page.goto(`${stack.baseUrl}/#/boards`);
     await page.getByRole('table', { name: 'Leaderboard by accuracy' }).waitFor();
