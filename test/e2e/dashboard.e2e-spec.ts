@@ -106,6 +106,23 @@ describe('the dashboard in a real browser (Debian chromium via playwright-core; 
     await shot('experiment-curves');
   });
 
+  it('follows a run on its own page from queued to completed without a reload: progress, throughput, curves', async () => {
+    expect((await stack.request('POST', '/api/queue/pause')).status).toBe(200);
+    const submitted = await stack.request('POST', '/api/experiments', spec('watched run', 4, 2000));
+    const id = (submitted.body as { id: string }).id;
+    await page.goto(`${stack.baseUrl}/#/experiments/${id}`);
+    await page.locator('.status-line .status', { hasText: 'queued' }).waitFor();
+    await page.evaluate('window.notReloaded = true');
+    expect((await stack.request('POST', '/api/queue/resume')).status).toBe(200);
+    // Drawn only from the stream's progress events.
+    await page.locator('[aria-label="throughput chart"] canvas').waitFor({ timeout: 90_000 });
+    await page.locator('.live-progress progress').waitFor();
+    await shot('experiment-live');
+    await page.locator('.status-line .status', { hasText: 'completed' }).waitFor({ timeout: 120_000 });
+    await page.locator('.chart[data-metric="loss"] canvas').waitFor();
+    expect(await page.evaluate('window.notReloaded')).toBe(true);
+  }, 240_000);
+
   it('compares two runs: curves on one chart, specs side by side with the differences marked', async () => {
     await finishedExperiment(stack, seededId, 120_000);
     await page.goto(`${stack.baseUrl}/#/experiments`);
@@ -136,7 +153,8 @@ describe('the dashboard in a real browser (Debian chromium via playwright-core; 
     expect(await filter.getAttribute('aria-invalid')).toBe('true');
     await filter.fill('');
     await page.getByRole('button', { name: 'Apply' }).click();
-    await page.waitForFunction('document.querySelectorAll("tbody tr[data-status]").length === 2');
+    const total = ((await stack.request('GET', '/api/experiments')).body as { total: number }).total;
+    await page.waitForFunction(`document.querySelectorAll("tbody tr[data-status]").length === ${total}`);
   });
 
   it('re-runs a finished run with its spec and cancels the new one', async () => {
