@@ -7,11 +7,11 @@ import { finishedExperiment, startTestStack, type TestStack } from '../utils/tfl
 const ARTIFACTS = join(__dirname, '..', '..', '..', 'test-artifacts', 'dashboard');
 const CHROMIUM = process.env['TFLEET_CHROMIUM'] ?? '/usr/bin/chromium';
 
-const spec = (name: string, seed: number, samples = 2000) => ({
+const spec = (name: string, seed: number, samples = 2000, epochs = 2) => ({
   name,
   dataset: { name: 'mnist', samples },
   model: { family: 'cnn', blocks: [{ filters: 8 }], denseUnits: [32] },
-  training: { epochs: 2, batchSize: 32, seed, ranks: 1 },
+  training: { epochs, batchSize: 32, seed, ranks: 1 },
 });
 
 describe('the dashboard in a real browser (Debian chromium via playwright-core; real API and worker)', () => {
@@ -74,7 +74,7 @@ describe('the dashboard in a real browser (Debian chromium via playwright-core; 
 
   it('submits from the form and the progress bar moves without a reload, to completed', async () => {
     await page.evaluate('window.notReloaded = true');
-    await page.getByLabel('Experiment spec (JSON)').fill(JSON.stringify(spec('from the form', 2, 4000), null, 2));
+    await page.getByLabel('Experiment spec (JSON)').fill(JSON.stringify(spec('from the form', 2, 4000, 3), null, 2));
     await page.getByRole('button', { name: 'Submit experiment' }).click();
     const row = page.locator('tbody tr', { hasText: 'from the form' });
     await row.waitFor();
