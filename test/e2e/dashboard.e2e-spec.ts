@@ -177,12 +177,30 @@ describe('the dashboard in a real browser (Debian chromium via playwright-core; 
   it('ranks the board and groups it by family with mean ± std', async () => {
     await page.goto(`${stack.baseUrl}/#/boards`);
     await page.getByRole('table', { name: 'Leaderboard by accuracy' }).waitFor();
+    // The board with two completed runs (the seeded and the watched one): sortable by any column.
+    const boardKey = ((await stack.request('GET', `/api/experiments/${seededId}`)).body as { boardKey: string }).boardKey;
+    await page.getByLabel('Board', { exact: true }).selectOption(boardKey);
+    const board = page.getByRole('table', { name: 'Leaderboard by accuracy' });
+    await page.waitForFunction('document.querySelectorAll("table tbody tr").length === 2');
+    const values = async () => (await board.locator('tbody tr td:nth-child(4)').allTextContents()).map(Number);
+    const ranked = await values();
+    expect(ranked[0]).toBeGreaterThanOrEqual(ranked[1]!);
+    await page.getByRole('button', { name: 'sort by accuracy' }).click();
+    expect(await values()).toEqual([...ranked].sort((a, b) => a - b));
+    expect(await board.locator('th[aria-sort="ascending"]').textContent()).toContain('accuracy');
+    await page.getByRole('button', { name: 'sort by accuracy' }).click();
+    expect(await values()).toEqual([...ranked].sort((a, b) => b - a));
     await page.getByLabel('Group by family (mean ± std)').check();
     await page.getByRole('button', { name: 'Show' }).click();
     const groups = page.getByRole('table', { name: 'Groups on accuracy' });
     await groups.waitFor();
     expect(await groups.locator('tbody tr').count()).toBe(1);
     expect(await groups.locator('tbody tr td').nth(1).textContent()).toBe('cnn');
+    // n = 2 runs: the mean of the two and a sample standard deviation.
+    expect(await groups.locator('tbody tr td').nth(2).textContent()).toBe('2');
+    const mean = (ranked[0]! + ranked[1]!) / 2;
+    expect(Number(await groups.locator('tbody tr td').nth(3).textContent())).toBeCloseTo(mean, 3);
+    expect(await groups.locator('tbody tr td').nth(4).textContent()).toMatch(/^± [\d.]+$/);
   });
 
   it('shows the worker and pauses and resumes the queue', async () => {
