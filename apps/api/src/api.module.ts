@@ -6,6 +6,7 @@ import { redisOptionsFromUrl } from '@tfleet/queue';
 import { ApiKeyGuard } from './common/api-key.guard';
 import { CoreModule } from './common/core.module';
 import { CompareModule } from './compare/compare.module';
+import { DashboardModule } from './dashboard/dashboard.module';
 import { HttpErrorFilter } from './common/http-exception.filter';
 import { API_KEY } from './common/tokens';
 import { DatabaseModule } from './database/database.module';
@@ -15,6 +16,7 @@ import { LeaderboardModule } from './leaderboard/leaderboard.module';
 import { ModelsModule } from './models/models.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { QueueBoardModule } from './queue-board/queue-board.module';
+import { LiveModule } from './live/live.module';
 import { ReconciliationModule } from './reconciliation/reconciliation.module';
 import { RunEventsModule } from './run-events/run-events.module';
 import { WorkersModule } from './workers/workers.module';
@@ -39,6 +41,7 @@ export class ApiModule {
         DatabaseModule,
         BullModule.forRoot({ connection: redisOptionsFromUrl(config.redisUrl), prefix: config.queuePrefix }),
         CoreModule,
+        LiveModule,
         ExperimentsModule,
         LeaderboardModule,
         CompareModule,
@@ -49,6 +52,7 @@ export class ApiModule {
         ModelsModule,
         MetricsModule,
         QueueBoardModule,
+        DashboardModule,
       ],
       providers: [
         { provide: APP_GUARD, useClass: ApiKeyGuard },

@@ -54,3 +54,12 @@ describe('wasmRelaxedSimdAllowed', () => {
     expect(() => wasmRelaxedSimdAllowed({ TFLEET_WASM_RELAXED_SIMD: 'yes' })).toThrow('TFLEET_WASM_RELAXED_SIMD');
   });
 });
+
+describe('TFLEET_SSE_HEARTBEAT_MS', () => {
+  it('defaults to 15 s and refuses intervals under 100 ms or that are not numbers', () => {
+    expect(loadConfig({}).sseHeartbeatMs).toBe(15_000);
+    expect(loadConfig({ TFLEET_SSE_HEARTBEAT_MS: '500' }).sseHeartbeatMs).toBe(500);
+    expect(() => loadConfig({ TFLEET_SSE_HEARTBEAT_MS: '50' })).toThrow('TFLEET_SSE_HEARTBEAT_MS');
+    expect(() => loadConfig({ TFLEET_SSE_HEARTBEAT_MS: 'often' })).toThrow('TFLEET_SSE_HEARTBEAT_MS');
+  });
+});

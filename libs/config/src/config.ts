@@ -62,6 +62,8 @@ export const envSchema = z.object({
   TFLEET_PREDICT_CACHE_MB: positive.max(65_536).default(256),
   /** `json`: one JSON object per log line (with experimentId, attempt, workerId where known); `text`: readable lines. */
   TFLEET_LOG_FORMAT: z.enum(['text', 'json']).default('text'),
+  /** How often a live event stream (SSE) sends a comment line, so proxies keep it open. */
+  TFLEET_SSE_HEARTBEAT_MS: positive.min(100).max(300_000).default(15_000),
 });
 
 export interface TfleetConfig {
@@ -104,6 +106,7 @@ export interface TfleetConfig {
   testStallAtStep: number | null;
   /** How the API and workers write their logs: readable text (default) or JSON lines. */
   logFormat: 'text' | 'json';
+  sseHeartbeatMs: number;
 }
 
 export class ConfigError extends Error {
@@ -146,5 +149,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TfleetConfig {
     workerMaxRssMb: e.TFLEET_WORKER_MAX_RSS_MB,
     testStallAtStep: e.TFLEET_TEST_STALL_AT_STEP ?? null,
     logFormat: e.TFLEET_LOG_FORMAT,
+    sseHeartbeatMs: e.TFLEET_SSE_HEARTBEAT_MS,
   };
 }

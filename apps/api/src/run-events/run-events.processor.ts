@@ -1,7 +1,8 @@
 import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
-import { Logger } from '@nestjs/common';
+import { Logger, Optional } from '@nestjs/common';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { formatIssues, parseWith, QueueName, runEventSchema } from '@tfleet/contracts';
+import { RunEventFeed } from '../live/run-event-feed';
 import { RunEventsService } from './run-events.service';
 
 /** Consumes workers' run events one at a time, in order (the API is the only DB writer). */
@@ -9,14 +10,17 @@ import { RunEventsService } from './run-events.service';
 export class RunEventsProcessor extends WorkerHost {
   private readonly logger = new Logger(RunEventsProcessor.name);
 
-  constructor(private readonly runEvents: RunEventsService) {
+  constructor(
+    private readonly runEvents: RunEventsService,
+    @Optional() private readonly liveFeed?: RunEventFeed,
+  ) {
     super();
   }
 
   async process(job: Job<unknown>): Promise<void> {
     const parsed = parseWith(runEventSchema, job.data);
     if (!parsed.ok) throw new UnrecoverableError(`invalid run event: ${formatIssues(parsed.issues)}`);
-    await this.runEvents.apply(parsed.value);
+    if ((await this.runEvents.apply(parsed.value)) === 'applied') this.liveFeed?.applied(parsed.value);
   }
 
   @OnWorkerEvent('failed')
