@@ -22,7 +22,8 @@ describe('BoardKey migration (a SQLite file written before it)', () => {
       await insert('c', JSON.stringify({ dataset: { name: 'brown', level: 'char', removedOption: 1 }, model: { family: 'lstm' } }), 'brown');
       await before.destroy();
 
-      const after = new DataSource({ type: 'sqlite', database, migrations: MIGRATIONS });
+      // The migrations up to MetricRankingIndex: later ones are not what this test is about.
+      const after = new DataSource({ type: 'sqlite', database, migrations: MIGRATIONS.slice(0, 4) });
       await after.initialize();
       expect((await after.runMigrations({ transaction: 'all' })).map((m) => m.name)).toEqual(['BoardKey1765000000000', 'MetricRankingIndex1765100000000']);
       const rows = (await after.query(`SELECT "id", "boardKey" FROM "experiments" ORDER BY "id"`)) as { id: string; boardKey: string }[];

@@ -1,9 +1,8 @@
 import { BullModule } from '@nestjs/bullmq';
 import { type DynamicModule, Module } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { APP_FILTER } from '@nestjs/core';
 import { CONFIG, type TfleetConfig } from '@tfleet/config';
 import { redisOptionsFromUrl } from '@tfleet/queue';
-import { ApiKeyGuard } from './common/api-key.guard';
 import { CoreModule } from './common/core.module';
 import { CompareModule } from './compare/compare.module';
 import { HttpErrorFilter } from './common/http-exception.filter';
@@ -11,6 +10,7 @@ import { API_KEY } from './common/tokens';
 import { DatabaseModule } from './database/database.module';
 import { ExperimentsModule } from './experiments/experiments.module';
 import { HealthModule } from './health/health.module';
+import { KeysModule } from './keys/keys.module';
 import { LeaderboardModule } from './leaderboard/leaderboard.module';
 import { ReconciliationModule } from './reconciliation/reconciliation.module';
 import { RunEventsModule } from './run-events/run-events.module';
@@ -43,9 +43,9 @@ export class ApiModule {
         HealthModule,
         RunEventsModule,
         ReconciliationModule,
+        KeysModule,
       ],
       providers: [
-        { provide: APP_GUARD, useClass: ApiKeyGuard },
         { provide: APP_FILTER, useClass: HttpErrorFilter },
       ],
     };

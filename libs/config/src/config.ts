@@ -46,6 +46,8 @@ export const envSchema = z.object({
     .string()
     .regex(/^\d+(b|kb|mb)$/i, "a size such as '256kb'")
     .default('256kb'),
+  /** Requests per minute an API key may make unless the key sets its own rateLimit. */
+  TFLEET_RATE_LIMIT_PER_MINUTE: positive.max(10_000_000).default(60_000),
 });
 
 export interface TfleetConfig {
@@ -74,6 +76,8 @@ export interface TfleetConfig {
   intraOpThreads: number;
   /** webgpu may run on a software adapter (TFLEET_WEBGPU_ALLOW_SOFTWARE=1; tests and CI only). */
   webgpuAllowSoftware: boolean;
+  /** Requests per minute per API key, unless the key has its own limit. */
+  rateLimitPerMinute: number;
 }
 
 export class ConfigError extends Error {
@@ -108,5 +112,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TfleetConfig {
     gpuDevices: e.TFLEET_GPU_DEVICES ? e.TFLEET_GPU_DEVICES.split(',') : [],
     intraOpThreads: e.TFLEET_INTRA_OP_THREADS,
     webgpuAllowSoftware: e.TFLEET_WEBGPU_ALLOW_SOFTWARE === '1',
+    rateLimitPerMinute: e.TFLEET_RATE_LIMIT_PER_MINUTE,
   };
 }
