@@ -1,4 +1,5 @@
 import { Database } from 'sqlite3';
+import { createTestDatabase, type TestDatabase } from '../utils/postgres.util';
 import { eventually, startTestStack, type TestStack } from '../utils/tfleet-stack.util';
 
 interface KeyView {
@@ -132,5 +133,35 @@ describe('API keys, scopes and rate limits (real API process, Redis and SQLite)'
     expect((await stack.request('GET', '/api/experiments')).status).toBe(401);
     expect((await stack.request('DELETE', `/api/keys/${second.id}`, undefined, second.key)).status).toBe(409);
     expect((await stack.request('GET', '/api/keys', undefined, second.key)).status).toBe(200);
+  });
+});
+
+describe('API keys with the control plane on PostgreSQL', () => {
+  let db: TestDatabase;
+  let stack: TestStack;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('tfleet_keys');
+    stack = await startTestStack({ workers: 0, env: { DATABASE_URL: db.url } });
+  }, 90_000);
+
+  afterAll(async () => {
+    await stack?.stop();
+    await db?.drop();
+  });
+
+  it('creates, lists, checks scopes, revokes and keeps the last admin key', async () => {
+    const read = (await stack.request('POST', '/api/keys', { name: 'pg reader', scopes: ['read'], rateLimit: 1000 })).body as KeyView;
+    expect(read).toMatchObject({ name: 'pg reader', scopes: ['read'], rateLimit: 1000, revokedAt: null });
+    expect((await stack.request('GET', '/api/experiments', undefined, read.key)).status).toBe(200);
+    expect((await stack.request('POST', '/api/queue/pause', undefined, read.key)).status).toBe(403);
+    const listed = ((await stack.request('GET', '/api/keys')).body as { keys: KeyView[] }).keys;
+    expect(listed.map((k) => [k.name, k.scopes])).toEqual([
+      ['startup', ['admin']],
+      ['pg reader', ['read']],
+    ]);
+    expect((await stack.request('DELETE', `/api/keys/${read.id}`)).status).toBe(200);
+    expect((await stack.request('GET', '/api/experiments', undefined, read.key)).status).toBe(401);
+    expect((await stack.request('DELETE', `/api/keys/${listed[0]!.id}`)).status).toBe(409);
   });
 });

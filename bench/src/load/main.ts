@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
@@ -46,6 +46,19 @@ function parseArgs(argv: string[]): Args {
   return args;
 }
 
+/**
+ * CPU time (user + system, ms) a process has used, from /proc (Linux; null elsewhere). Per
+ * request it says what the API costs whatever else the machine runs, where latency does not.
+ */
+function cpuMs(pid: number): number | null {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return null;
+  }
+}
+
 /** The load average as `uptime` prints it, to record beside the figures. */
 const load = (): string => loadavg().map((l) => l.toFixed(2)).join(' ');
 
@@ -72,8 +85,9 @@ interface Phase {
   body?: string;
 }
 
-async function runPhase(baseUrl: string, apiKey: string, args: Args, phase: Phase): Promise<Record<string, unknown>> {
+async function runPhase(baseUrl: string, apiKey: string, apiPid: number, args: Args, phase: Phase): Promise<Record<string, unknown>> {
   const loadBefore = load();
+  const cpuBefore = cpuMs(apiPid);
   const result = await autocannon({
     url: `${baseUrl}${phase.path}`,
     method: phase.method,
@@ -98,6 +112,7 @@ async function runPhase(baseUrl: string, apiKey: string, args: Args, phase: Phas
     non2xx: result.non2xx,
     errors: result.errors,
     timeouts: result.timeouts,
+    apiCpuMsPerRequest: cpuBefore === null ? null : +(((cpuMs(apiPid) ?? cpuBefore) - cpuBefore) / Math.max(1, result.requests.total)).toFixed(2),
     loadAvgBefore: loadBefore,
     loadAvgAfter: load(),
   };
@@ -126,12 +141,12 @@ async function main(): Promise<void> {
     const machine = { cpu: cpus()[0]?.model.trim() ?? 'unknown CPU', cores: cpus().length, node: process.version, database: 'sqlite', seededExperiments: seeded.ids.length };
     console.error(`bench:load on ${machine.cores} core(s) (${machine.cpu}), Node ${machine.node}; API pid ${api.pid}, load average ${load()}`);
     // A short warm-up at the same rate, so the first phase does not pay for JIT and connection setup.
-    await runPhase(baseUrl, apiKey, { ...args, duration: 3 }, { phase: 'warm-up', method: 'GET', path: '/api/leaderboard?dataset=mnist&metric=accuracy' });
+    await runPhase(baseUrl, apiKey, api.pid!, { ...args, duration: 3 }, { phase: 'warm-up', method: 'GET', path: '/api/leaderboard?dataset=mnist&metric=accuracy' });
     const phases: Phase[] = [
       { phase: 'submit', method: 'POST', path: '/api/experiments', body: JSON.stringify({ name: 'load', dataset: { name: 'mnist', samples: 200 }, model: { family: 'cnn' }, training: { epochs: 1 } }) },
       { phase: 'leaderboard', method: 'GET', path: '/api/leaderboard?dataset=mnist&metric=accuracy' },
     ];
-    for (const phase of phases) console.log(JSON.stringify({ ...(await runPhase(baseUrl, apiKey, args, phase)), ...machine }));
+    for (const phase of phases) console.log(JSON.stringify({ ...(await runPhase(baseUrl, apiKey, api.pid!, args, phase)), ...machine }));
   } finally {
     if (api !== null && api.exitCode === null) {
       const exited = new Promise((r) => api!.once('exit', r));
