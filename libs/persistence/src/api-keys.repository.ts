@@ -1,5 +1,5 @@
 import { type DataSource, type EntityManager, IsNull, type Repository } from 'typeorm';
-import { ApiKeyEntity, type ApiKeyScope } from './entities/api-key.entity';
+import { ApiKeyEntity } from './entities/api-key.entity';
 import { type WriteSerializer, writeSerializerFor } from './write-serializer';
 
 export type NewApiKey = Pick<ApiKeyEntity, 'id' | 'name' | 'scopes' | 'hash' | 'prefix' | 'rateLimit'>;
@@ -23,7 +23,7 @@ export class ApiKeysRepository {
 
   async insert(key: NewApiKey): Promise<ApiKeyEntity> {
     await this.write((manager) => manager.insert(ApiKeyEntity, { ...key, lastUsedAt: null, revokedAt: null }));
-    return (await this.keys.findOneByOrFail({ id: key.id }));
+    return this.keys.findOneByOrFail({ id: key.id });
   }
 
   /** Every key, revoked ones included, oldest first. */
@@ -50,8 +50,8 @@ export class ApiKeysRepository {
       if (!key) return { outcome: 'not-found' };
       if (key.revokedAt !== null) return { outcome: 'already-revoked', key };
       if (key.scopes.includes('admin')) {
-        const admins = (await manager.find(ApiKeyEntity, { where: { revokedAt: IsNull() } })).filter((k) => k.scopes.includes('admin' satisfies ApiKeyScope));
-        if (admins.length <= 1) return { outcome: 'last-admin', key };
+        const active = await manager.find(ApiKeyEntity, { where: { revokedAt: IsNull() } });
+        if (active.filter((k) => k.scopes.includes('admin')).length <= 1) return { outcome: 'last-admin', key };
       }
       await manager.update(ApiKeyEntity, { id }, { revokedAt: at });
       return { outcome: 'revoked', key: { ...key, revokedAt: at } };
