@@ -23,7 +23,9 @@ describe('BoardKey migration (a SQLite file written before it)', () => {
       await insert('c', JSON.stringify({ dataset: { name: 'brown', level: 'char', removedOption: 1 }, model: { family: 'lstm' } }), 'brown');
       await before.destroy();
 
-      const after = new DataSource({ type: 'sqlite', database, migrations: MIGRATIONS });
+      // The migrations up to MetricRankingIndex: later ones are not what this test is about.
+      const applied = MIGRATIONS.slice(0, 4);
+      const after = new DataSource({ type: 'sqlite', database, migrations: applied });
       await after.initialize();
       expect((await after.runMigrations({ transaction: 'all' })).map((m) => m.name).slice(0, 2)).toEqual(['BoardKey1765000000000', 'MetricRankingIndex1765100000000']);
       const rows = (await after.query(`SELECT "id", "boardKey" FROM "experiments" ORDER BY "id"`)) as { id: string; boardKey: string }[];
@@ -34,7 +36,7 @@ describe('BoardKey migration (a SQLite file written before it)', () => {
       ]);
       expect(rows[0]!.boardKey).not.toBe(rows[1]!.boardKey);
       // Every migration after BoardKey, then BoardKey itself.
-      for (let i = MIGRATIONS.indexOf(BoardKey1765000000000); i < MIGRATIONS.length; i++) await after.undoLastMigration({ transaction: 'all' });
+      for (let i = applied.indexOf(BoardKey1765000000000); i < applied.length; i++) await after.undoLastMigration({ transaction: 'all' });
       expect(((await after.query(`PRAGMA table_info("experiments")`)) as { name: string }[]).map((c) => c.name)).not.toContain('boardKey');
       await after.destroy();
     } finally {

@@ -1,9 +1,8 @@
 import { BullModule } from '@nestjs/bullmq';
 import { type DynamicModule, Module } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { APP_FILTER } from '@nestjs/core';
 import { CONFIG, type TfleetConfig } from '@tfleet/config';
 import { redisOptionsFromUrl } from '@tfleet/queue';
-import { ApiKeyGuard } from './common/api-key.guard';
 import { CoreModule } from './common/core.module';
 import { CompareModule } from './compare/compare.module';
 import { DashboardModule } from './dashboard/dashboard.module';
@@ -12,6 +11,7 @@ import { API_KEY } from './common/tokens';
 import { DatabaseModule } from './database/database.module';
 import { ExperimentsModule } from './experiments/experiments.module';
 import { HealthModule } from './health/health.module';
+import { KeysModule } from './keys/keys.module';
 import { LeaderboardModule } from './leaderboard/leaderboard.module';
 import { ModelsModule } from './models/models.module';
 import { MetricsModule } from './metrics/metrics.module';
@@ -53,9 +53,9 @@ export class ApiModule {
         MetricsModule,
         QueueBoardModule,
         DashboardModule,
+        KeysModule,
       ],
       providers: [
-        { provide: APP_GUARD, useClass: ApiKeyGuard },
         { provide: APP_FILTER, useClass: HttpErrorFilter },
       ],
     };

@@ -9,6 +9,8 @@ import { TfleetLogger } from '@tfleet/logging';
 import { ApiModule } from './api.module';
 import { resolveApiKey } from './api-key';
 import { bodyParserErrorHandler } from './common/body-parser-errors';
+import { keyAllows } from './common/api-key.guard';
+import { ApiKeys } from './keys/api-keys.service';
 import { operatorAuth } from './queue-board/operator-auth';
 import { QUEUE_BOARD_PATH, QueueBoard } from './queue-board/queue-board';
 
@@ -21,7 +23,15 @@ export async function startApi(config: TfleetConfig): Promise<NestExpressApplica
   app.use(json({ limit: config.bodyLimit }));
   app.use(bodyParserErrorHandler);
   app.setGlobalPrefix('api', { exclude: ['metrics'] });
-  app.use(QUEUE_BOARD_PATH, operatorAuth(apiKey.key), app.get(QueueBoard).router);
+  const keys = app.get(ApiKeys);
+  app.use(
+    QUEUE_BOARD_PATH,
+    operatorAuth(async (key) => {
+      const verified = await keys.verify(key);
+      return verified !== null && keyAllows(verified, 'read');
+    }),
+    app.get(QueueBoard).router,
+  );
   app.enableShutdownHooks();
   const document = SwaggerModule.createDocument(
     app,

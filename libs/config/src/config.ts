@@ -64,6 +64,8 @@ export const envSchema = z.object({
   TFLEET_LOG_FORMAT: z.enum(['text', 'json']).default('text'),
   /** How often a live event stream (SSE) sends a comment line, so proxies keep it open. */
   TFLEET_SSE_HEARTBEAT_MS: positive.min(100).max(300_000).default(15_000),
+  /** Requests per minute an API key may make unless the key sets its own rateLimit. */
+  TFLEET_RATE_LIMIT_PER_MINUTE: positive.max(10_000_000).default(60_000),
 });
 
 export interface TfleetConfig {
@@ -107,6 +109,8 @@ export interface TfleetConfig {
   /** How the API and workers write their logs: readable text (default) or JSON lines. */
   logFormat: 'text' | 'json';
   sseHeartbeatMs: number;
+  /** Requests per minute per API key, unless the key has its own limit. */
+  rateLimitPerMinute: number;
 }
 
 export class ConfigError extends Error {
@@ -150,5 +154,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TfleetConfig {
     testStallAtStep: e.TFLEET_TEST_STALL_AT_STEP ?? null,
     logFormat: e.TFLEET_LOG_FORMAT,
     sseHeartbeatMs: e.TFLEET_SSE_HEARTBEAT_MS,
+    rateLimitPerMinute: e.TFLEET_RATE_LIMIT_PER_MINUTE,
   };
 }

@@ -4,7 +4,7 @@ import { compileFilterText, type FieldResolver, type SqlDialect, tfleetFieldReso
 import { CheckpointEntity } from './entities/checkpoint.entity';
 import { EXPERIMENT_STATUSES, type ExperimentStatus, ExperimentEntity, TERMINAL_STATUSES } from './entities/experiment.entity';
 import { MetricEntity, type MetricSplit } from './entities/metric.entity';
-import { WriteSerializer } from './write-serializer';
+import { type WriteSerializer, writeSerializerFor } from './write-serializer';
 
 export interface Page<T> {
   items: T[];
@@ -81,9 +81,6 @@ export interface SavedCheckpoint {
   pruned: string[];
 }
 
-/** One serializer per data source, shared by every repository built on it. */
-const serializers = new WeakMap<DataSource, WriteSerializer>();
-
 /** What a new attempt's start changed: false when the experiment was terminal or the attempt stale. */
 export interface MarkRunningResult {
   started: boolean;
@@ -108,12 +105,7 @@ export class ExperimentsRepository {
     this.experiments = dataSource.getRepository(ExperimentEntity);
     this.metrics = dataSource.getRepository(MetricEntity);
     this.checkpoints = dataSource.getRepository(CheckpointEntity);
-    let serializer = serializers.get(dataSource);
-    if (!serializer) {
-      serializer = new WriteSerializer();
-      serializers.set(dataSource, serializer);
-    }
-    this.serializer = serializer;
+    this.serializer = writeSerializerFor(dataSource);
   }
 
   /**

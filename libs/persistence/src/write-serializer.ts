@@ -27,3 +27,15 @@ export class WriteSerializer {
     return this.waiting;
   }
 }
+
+/** One serializer per data source, shared by every repository built on it (experiments, API keys). */
+const serializers = new WeakMap<object, WriteSerializer>();
+
+export function writeSerializerFor(dataSource: object): WriteSerializer {
+  let serializer = serializers.get(dataSource);
+  if (!serializer) {
+    serializer = new WriteSerializer();
+    serializers.set(dataSource, serializer);
+  }
+  return serializer;
+}

@@ -1,4 +1,5 @@
 import { EntitySchema, type EntitySchemaColumnOptions } from 'typeorm';
+import { ApiKeyEntity } from './api-key.entity';
 import { CheckpointEntity } from './checkpoint.entity';
 import { ExperimentEntity } from './experiment.entity';
 import { MetricEntity } from './metric.entity';
@@ -100,5 +101,23 @@ export function entitySchemas(dialect: DbDialect): EntitySchema[] {
     indices: [{ name: 'UQ_checkpoints_step', columns: ['experimentId', 'kind', 'step'], unique: true }],
   });
 
-  return [experiments, metrics, checkpoints];
+  const apiKeys = new EntitySchema<ApiKeyEntity>({
+    name: 'ApiKeyEntity',
+    target: ApiKeyEntity,
+    tableName: 'api_keys',
+    columns: {
+      id: { type: 'varchar', length: 36, primary: true },
+      name: { type: 'varchar', length: 100 },
+      scopes: { type: 'simple-array' },
+      hash: { type: 'varchar', length: 64 },
+      prefix: { type: 'varchar', length: 16 },
+      rateLimit: { type: 'integer', nullable: true },
+      createdAt: time({ createDate: true }),
+      lastUsedAt: time({ nullable: true }),
+      revokedAt: time({ nullable: true }),
+    },
+    indices: [{ name: 'UQ_api_keys_hash', columns: ['hash'], unique: true }],
+  });
+
+  return [experiments, metrics, checkpoints, apiKeys];
 }
