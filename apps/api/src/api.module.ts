@@ -14,6 +14,7 @@ import { HealthModule } from './health/health.module';
 import { LeaderboardModule } from './leaderboard/leaderboard.module';
 import { ReconciliationModule } from './reconciliation/reconciliation.module';
 import { RunEventsModule } from './run-events/run-events.module';
+import { SweepsModule } from './sweeps/sweeps.module';
 import { WorkersModule } from './workers/workers.module';
 
 /** The API: one module per feature over the shared core (config, database, Redis, queue). */
@@ -43,6 +44,7 @@ export class ApiModule {
         HealthModule,
         RunEventsModule,
         ReconciliationModule,
+        SweepsModule,
       ],
       providers: [
         { provide: APP_GUARD, useClass: ApiKeyGuard },

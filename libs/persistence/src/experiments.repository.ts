@@ -73,6 +73,16 @@ const KEPT_RESUME_CHECKPOINTS = 2;
 /** One serializer per data source, shared by every repository built on it. */
 const serializers = new WeakMap<DataSource, WriteSerializer>();
 
+/** The write serializer of a data source, for another repository's writes (created on first use). */
+export function writeSerializerOf(dataSource: DataSource): WriteSerializer {
+  let serializer = serializers.get(dataSource);
+  if (!serializer) {
+    serializer = new WriteSerializer();
+    serializers.set(dataSource, serializer);
+  }
+  return serializer;
+}
+
 /** What a new attempt's start changed: false when the experiment was terminal or the attempt stale. */
 export interface MarkRunningResult {
   started: boolean;
@@ -81,7 +91,7 @@ export interface MarkRunningResult {
 }
 
 /** The filter fields over experiments aliased `e`; built once. */
-const FILTER_FIELDS: FieldResolver = tfleetFieldResolver({ alias: 'e', statuses: EXPERIMENT_STATUSES });
+const FILTER_FIELDS: FieldResolver = tfleetFieldResolver({ alias: 'e', statuses: EXPERIMENT_STATUSES, sweepId: true });
 
 /** All SQL about experiments, their metrics and checkpoints. Callers decide the rules. */
 export class ExperimentsRepository {

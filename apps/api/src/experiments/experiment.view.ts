@@ -43,6 +43,8 @@ export interface ExperimentView {
   startedAt: string | null;
   finishedAt: string | null;
   boardKey: string;
+  /** The sweep it is a trial of, or null. */
+  sweepId: string | null;
   queue?: QueueFacts;
 }
 
@@ -87,6 +89,7 @@ export function toExperimentView(e: ExperimentEntity, progress: TrainingProgress
     startedAt: e.startedAt?.toISOString() ?? null,
     finishedAt: e.finishedAt?.toISOString() ?? null,
     boardKey: e.boardKey,
+    sweepId: e.sweepId ?? null,
     ...(queue ? { queue } : {}),
   };
 }

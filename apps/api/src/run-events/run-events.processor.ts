@@ -2,6 +2,7 @@ import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import { Logger } from '@nestjs/common';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { formatIssues, parseWith, QueueName, runEventSchema } from '@tfleet/contracts';
+import { SweepsService } from '../sweeps/sweeps.service';
 import { RunEventsService } from './run-events.service';
 
 /** Consumes workers' run events one at a time, in order (the API is the only DB writer). */
@@ -9,14 +10,19 @@ import { RunEventsService } from './run-events.service';
 export class RunEventsProcessor extends WorkerHost {
   private readonly logger = new Logger(RunEventsProcessor.name);
 
-  constructor(private readonly runEvents: RunEventsService) {
+  constructor(
+    private readonly runEvents: RunEventsService,
+    private readonly sweeps: SweepsService,
+  ) {
     super();
   }
 
   async process(job: Job<unknown>): Promise<void> {
     const parsed = parseWith(runEventSchema, job.data);
     if (!parsed.ok) throw new UnrecoverableError(`invalid run event: ${formatIssues(parsed.issues)}`);
-    await this.runEvents.apply(parsed.value);
+    const outcome = await this.runEvents.apply(parsed.value);
+    // A sweep's trial: early stopping at a rung, stopWhen, and the next trial when one ends.
+    if (outcome === 'applied') await this.sweeps.afterRunEvent(parsed.value);
   }
 
   @OnWorkerEvent('failed')

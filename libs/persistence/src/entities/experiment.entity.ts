@@ -1,8 +1,10 @@
 import type { ExperimentSpec, MetricValues, RuntimeInfo } from '@tfleet/contracts';
 
-export const EXPERIMENT_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
+// `pending`: a sweep's trial stored but held back by its maxConcurrent (no job yet).
+// `stopped`: a sweep's trial ended early by its early stopping or stopWhen.
+export const EXPERIMENT_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled', 'pending', 'stopped'] as const;
 export type ExperimentStatus = (typeof EXPERIMENT_STATUSES)[number];
-export const TERMINAL_STATUSES: readonly ExperimentStatus[] = ['completed', 'failed', 'cancelled'];
+export const TERMINAL_STATUSES: readonly ExperimentStatus[] = ['completed', 'failed', 'cancelled', 'stopped'];
 
 /** A row of `experiments`; its columns are mapped in ./schemas.ts, per database dialect. */
 export class ExperimentEntity {
@@ -30,4 +32,6 @@ export class ExperimentEntity {
   createdAt!: Date;
   startedAt!: Date | null;
   finishedAt!: Date | null;
+  /** The sweep it is a trial of, or null. */
+  sweepId!: string | null;
 }
