@@ -188,6 +188,49 @@ describe('sweeps over the fleet (real API, three workers, Redis, SQLite)', () =>
     expect(list.items[0]).toMatchObject({ id: created.id, status: 'cancelled' });
   });
 
+  it('a shootout suite runs as a sweep across the workers and reports its table, claims and mean ± std over seeds', async () => {
+    interface ShootoutBody {
+      id: string;
+      status: string;
+      trials: { id: string; label: string; seed: number; status: string }[];
+      rows: { label: string; test: Record<string, number>; samplesPerSecond: number | null; epochs: { validation: Record<string, number> }[]; error: string | null }[];
+      spread: Record<string, Record<string, { n: number; mean: number; std: number | null }>>;
+      claims: { id: string; verdict: string }[];
+      environment: { workers: string[] };
+      markdown: string;
+    }
+    const request = { suite: 'sequence-speed', seeds: [1, 2], only: ['lstm', 'gru'] };
+    const created = await call<ShootoutBody>('POST', '/api/shootouts', request, 201);
+    expect(created.trials.map((t) => [t.label, t.seed])).toEqual([['lstm', 1], ['lstm', 2], ['gru', 1], ['gru', 2]]);
+    expect((await call<ShootoutBody>('POST', '/api/shootouts', request, 200)).id).toBe(created.id);
+    await settled(created.id, 300_000);
+    const report = await call<ShootoutBody>('GET', `/api/shootouts/${created.id}`, undefined, 200);
+    expect(report.trials.map((t) => t.status)).toEqual(['completed', 'completed', 'completed', 'completed']);
+    expect(report.rows.map((r) => [r.label, r.error])).toEqual([['lstm', null], ['gru', null]]);
+    for (const label of ['lstm', 'gru']) {
+      const mses: number[] = [];
+      for (const t of report.trials.filter((x) => x.label === label)) mses.push((await call<{ metrics: Record<string, number> }>('GET', `/api/experiments/${t.id}`, undefined, 200)).metrics['mse']!);
+      const mean = (mses[0]! + mses[1]!) / 2;
+      const std = Math.abs(mses[0]! - mses[1]!) / Math.SQRT2;
+      expect(report.spread[label]!['mse']!.n).toBe(2);
+      expect(report.spread[label]!['mse']!.mean).toBeCloseTo(mean, 10);
+      expect(report.spread[label]!['mse']!.std).toBeCloseTo(std, 10);
+      const row = report.rows.find((r) => r.label === label)!;
+      expect(row.test['mse']).toBeCloseTo(mean, 10);
+      expect(row.samplesPerSecond).toBeGreaterThan(0);
+      expect(row.epochs).toHaveLength(1);
+    }
+    // The suite's claim needs the Transformer and the simple RNN, which were left out.
+    expect(report.claims).toEqual([expect.objectContaining({ id: 'transformer-faster-on-long-sequences', verdict: 'not measured' })]);
+    expect(report.markdown).toContain('## Shootout: sequence-speed');
+    expect(report.markdown).toContain('mean ± std');
+    expect(report.environment.workers.length).toBeGreaterThanOrEqual(1);
+    expect((await stack.request('POST', '/api/shootouts', { suite: 'nope', seeds: [1] })).status).toBe(400);
+    expect((await stack.request('GET', '/api/shootouts/00000000-0000-4000-8000-000000000000')).status).toBe(404);
+    // A shootout is a sweep: its trials and counts are there too.
+    expect((await sweep(created.id)).counts).toEqual({ completed: 4 });
+  }, 420_000);
+
   it('invalid sweeps are 400 naming the field and store nothing', async () => {
     const sweepsBefore = (await call<{ total: number }>('GET', '/api/sweeps', undefined, 200)).total;
     const experimentsBefore = (await call<{ total: number }>('GET', '/api/experiments', undefined, 200)).total;

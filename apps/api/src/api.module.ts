@@ -14,6 +14,7 @@ import { HealthModule } from './health/health.module';
 import { LeaderboardModule } from './leaderboard/leaderboard.module';
 import { ReconciliationModule } from './reconciliation/reconciliation.module';
 import { RunEventsModule } from './run-events/run-events.module';
+import { ShootoutsModule } from './shootouts/shootouts.module';
 import { SweepsModule } from './sweeps/sweeps.module';
 import { WorkersModule } from './workers/workers.module';
 
@@ -45,6 +46,7 @@ export class ApiModule {
         RunEventsModule,
         ReconciliationModule,
         SweepsModule,
+        ShootoutsModule,
       ],
       providers: [
         { provide: APP_GUARD, useClass: ApiKeyGuard },

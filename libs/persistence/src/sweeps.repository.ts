@@ -2,7 +2,7 @@ import { type DataSource, type EntityManager, In, type Repository } from 'typeor
 import { boardOf, type ExperimentSpec } from '@tfleet/contracts';
 import { ExperimentEntity, type ExperimentStatus } from './entities/experiment.entity';
 import { MetricEntity } from './entities/metric.entity';
-import { type SweepEntity as SweepRow, SweepEntity, type SweepStatus, type SweepStopReason, type TrialStop } from './entities/sweep.entity';
+import { type EpochTime, type SweepEntity as SweepRow, SweepEntity, type SweepStatus, type SweepStopReason, type TrialStop } from './entities/sweep.entity';
 import { writeSerializerOf } from './experiments.repository';
 import type { Page } from './experiments.repository';
 import type { WriteSerializer } from './write-serializer';
@@ -61,7 +61,7 @@ export class SweepsRepository {
   async create(sweep: NewSweep, trials: readonly NewTrial[]): Promise<{ sweep: SweepRow; created: boolean }> {
     const created = await this.write(async (manager) => {
       if (await manager.existsBy(SweepEntity, { key: sweep.key })) return false;
-      await manager.save(manager.create(SweepEntity, { ...sweep, status: 'running', stops: {}, stoppedBy: null, finishedAt: null }));
+      await manager.save(manager.create(SweepEntity, { ...sweep, status: 'running', stops: {}, stoppedBy: null, epochTimes: {}, finishedAt: null }));
       // Chunks keep each INSERT under SQLite's bound-parameter limit.
       for (let i = 0; i < trials.length; i += 50) {
         await manager.insert(
@@ -165,6 +165,18 @@ export class SweepsRepository {
     });
   }
 
+  /** Records a trial's epoch time (a redelivered event replaces its own entry). */
+  async recordEpochTime(sweepId: string, trialId: string, time: EpochTime): Promise<void> {
+    await this.write(async (manager) => {
+      const sweep = await manager.findOneBy(SweepEntity, { id: sweepId });
+      if (!sweep) return;
+      const times = (sweep.epochTimes[trialId] ?? []).filter((t) => t.epoch !== time.epoch);
+      times.push(time);
+      times.sort((a, b) => a.epoch - b.epoch);
+      await manager.update(SweepEntity, { id: sweepId }, { epochTimes: { ...sweep.epochTimes, [trialId]: times } });
+    });
+  }
+
   /** Marks a running sweep completed (every trial finished). */
   async complete(sweepId: string, at: Date): Promise<boolean> {
     const result = await this.write((manager) => manager.update(SweepEntity, { id: sweepId, status: 'running' }, { status: 'completed', finishedAt: at }));
@@ -186,7 +198,9 @@ export class SweepsRepository {
         { status: 'pending', error: null, finishedAt: null, startedAt: null, testMetrics: null, baselines: null, steps: null, epochsCompleted: null, samplesPerSecond: null, wallTimeMs: null, scalingEfficiency: null },
       );
       await manager.delete(MetricEntity, { experimentId: In(ids) });
-      await manager.update(SweepEntity, { id: sweepId }, { status: 'running', finishedAt: null });
+      const sweep = await manager.findOneBy(SweepEntity, { id: sweepId });
+      const epochTimes = Object.fromEntries(Object.entries(sweep?.epochTimes ?? {}).filter(([id]) => !ids.includes(id)));
+      await manager.update(SweepEntity, { id: sweepId }, { status: 'running', finishedAt: null, epochTimes });
       return ids;
     });
   }

@@ -48,8 +48,12 @@ describe('sweep plans', () => {
     const a = planSweep(request(random));
     const b = planSweep(request(random));
     const other = planSweep(request({ ...random, randomSeed: 1 }));
-    if (!a.ok || !b.ok || !other.ok) throw new Error('plans should be valid');
+    const scheduledOtherwise = planSweep(request({ ...random, name: 'other', seeds: [3], maxConcurrent: 2, stopWhen: { metric: 'loss', mode: 'min', value: 0.1 } }));
+    if (!a.ok || !b.ok || !other.ok || !scheduledOtherwise.ok) throw new Error('plans should be valid');
     expect(b.trials.map((t) => t.assignment)).toEqual(a.trials.map((t) => t.assignment));
+    // The draw depends on base, space, samples and randomSeed only: early stopping, limits and seeds compare the same configurations.
+    expect(scheduledOtherwise.trials.map((t) => t.assignment)).toEqual(a.trials.map((t) => t.assignment));
+    expect(scheduledOtherwise.id).not.toBe(a.id);
     expect(other.trials.map((t) => t.assignment)).not.toEqual(a.trials.map((t) => t.assignment));
     for (const t of a.trials) {
       expect(t.spec.training.learningRate).toBeGreaterThanOrEqual(1e-4);

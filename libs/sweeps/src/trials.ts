@@ -79,7 +79,10 @@ export function assignmentsOf(request: SweepRequest): Assignment[] {
     }
     return out;
   }
-  const seed = parseInt(sweepKeyOf({ ...request, name: undefined }).slice(0, 8), 16) ^ request.randomSeed;
+  // The draw depends on what is drawn from (base, space, samples, randomSeed) only, so the same
+  // search with and without early stopping, or with other seeds, runs the same configurations.
+  const drawn = createHash('sha256').update(`tfleet-draw/v1\n${canonicalJson({ base: request.base, space: request.space, samples: request.samples, randomSeed: request.randomSeed })}`, 'utf8').digest('hex');
+  const seed = parseInt(drawn.slice(0, 8), 16);
   const random = seededRandom(seed);
   return Array.from({ length: request.samples ?? 1 }, () => Object.fromEntries(paths.map((path) => [path, sample(request.space[path]!, random)])));
 }
@@ -142,6 +145,35 @@ export function planSweep(request: SweepRequest): PlanResult {
       // The configuration's number keeps two equal draws of a random search two trials.
       const id = uuidFromHash(`tfleet-trial/v1\n${key}\n${config}\n${canonicalJson(assignment)}\n${seed}`);
       trials.push({ id, index, config, assignment, seed, spec: parsed.value });
+    }
+  }
+  return { ok: true, key, id: uuidFromHash(`tfleet-sweep-id/v1\n${key}`), trials };
+}
+
+/** A fixed trial list: labelled specs (a shootout suite's entries), each run once per seed. */
+export interface LabelledSpec {
+  label: string;
+  spec: unknown;
+}
+
+/**
+ * Trials of labelled specs × seeds, validated like any sweep's (a 400 names `entries[<label>]`).
+ * `content` is everything that makes the sweep what it is (suite, specs, seeds, limits): its
+ * canonical JSON is the key, so the same shootout posted twice is the same sweep.
+ */
+export function planLabelled(entries: readonly LabelledSpec[], seeds: readonly number[], content: unknown): PlanResult {
+  const key = createHash('sha256').update(`tfleet-labelled/v1\n${canonicalJson(content)}`, 'utf8').digest('hex');
+  const trials: TrialPlan[] = [];
+  for (const [config, entry] of entries.entries()) {
+    for (const seed of seeds) {
+      const input = entry.spec !== null && typeof entry.spec === 'object' ? withPath(entry.spec as Record<string, unknown>, 'training.seed', seed) : null;
+      const parsed = input ? parseExperimentSpec(input) : null;
+      if (!parsed || !parsed.ok) {
+        const issues = parsed && !parsed.ok ? parsed.issues : [{ field: '(root)', message: 'must be an object' }];
+        return { ok: false, issues: issues.map((i) => ({ field: `entries[${entry.label}].${i.field}`, message: i.message })) };
+      }
+      const assignment = { label: entry.label };
+      trials.push({ id: uuidFromHash(`tfleet-trial/v1\n${key}\n${config}\n${canonicalJson(assignment)}\n${seed}`), index: trials.length, config, assignment, seed, spec: parsed.value });
     }
   }
   return { ok: true, key, id: uuidFromHash(`tfleet-sweep-id/v1\n${key}`), trials };

@@ -4,7 +4,7 @@ import type { RunEvent } from '@tfleet/contracts';
 import { CONFIG, type TfleetConfig } from '@tfleet/config';
 import { type ExperimentEntity, ExperimentsRepository, type Page, type SweepEntity, SweepsRepository, TERMINAL_STATUSES } from '@tfleet/persistence';
 import { cancelKey } from '@tfleet/queue';
-import { ashaDecision, meetsStopWhen, planSweep, type SweepRequest, type TrialPlan } from '@tfleet/sweeps';
+import { ashaDecision, type LabelledSpec, meetsStopWhen, type PlanResult, planLabelled, planSweep, type SweepRequest, type TrialPlan } from '@tfleet/sweeps';
 import { EXPERIMENTS_QUEUE, type ExperimentsQueue } from '../common/experiments-queue.provider';
 import { JobSignals } from '../common/job-signals';
 import { RedisGate } from '../common/redis-gate';
@@ -13,6 +13,26 @@ import { invalidInput } from '../common/zod-validation.pipe';
 import { ExperimentsService } from '../experiments/experiments.service';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * What a sweep of labelled specs (a shootout) stores as its request: the request fields its
+ * scheduler reads, plus the entries themselves, so it plans the same even if a preset changes.
+ */
+export interface LabelledRequest {
+  method: 'grid';
+  seeds: number[];
+  maxConcurrent?: number;
+  entries: LabelledSpec[];
+  /** Whatever else names it (the suite). */
+  about: Record<string, unknown>;
+}
+
+/** The plan of a stored request: a search space, or labelled specs. */
+function planStored(kind: string, request: Record<string, unknown>): PlanResult {
+  if (kind === 'sweep') return planSweep(request as unknown as SweepRequest);
+  const labelled = request as unknown as LabelledRequest;
+  return planLabelled(labelled.entries, labelled.seeds, labelled);
+}
 
 /** A sweep as stored, with its plan (the trials in order) rebuilt from the stored request. */
 export interface SweepWithPlan {
@@ -65,12 +85,21 @@ export class SweepsService implements OnApplicationBootstrap, OnApplicationShutd
    * Validates and stores a sweep with all its trials, then queues as many as maxConcurrent allows.
    * `created` is false when the same content was posted before (nothing new is stored).
    */
-  async create(request: SweepRequest, kind = 'sweep', extra: Record<string, unknown> = {}): Promise<{ sweep: SweepWithPlan; created: boolean }> {
-    const plan = planSweep(request);
-    if (!plan.ok) throw invalidInput('sweep', plan.issues);
-    this.redisGate.assertReady('a sweep');
+  create(request: SweepRequest): Promise<{ sweep: SweepWithPlan; created: boolean }> {
+    return this.store('sweep', request.name ?? null, request as unknown as Record<string, unknown>);
+  }
+
+  /** A sweep of labelled specs, each once per seed (a shootout suite). */
+  createLabelled(kind: string, name: string, request: LabelledRequest): Promise<{ sweep: SweepWithPlan; created: boolean }> {
+    return this.store(kind, name, request as unknown as Record<string, unknown>);
+  }
+
+  private async store(kind: string, name: string | null, request: Record<string, unknown>): Promise<{ sweep: SweepWithPlan; created: boolean }> {
+    const plan = planStored(kind, request);
+    if (!plan.ok) throw invalidInput(kind, plan.issues);
+    this.redisGate.assertReady(`a ${kind}`);
     const { sweep, created } = await this.sweeps.create(
-      { id: plan.id, key: plan.key, name: request.name ?? null, kind, request: { ...request, ...extra } },
+      { id: plan.id, key: plan.key, name, kind, request },
       plan.trials.map((t) => ({ id: t.id, spec: t.spec, status: 'pending' })),
     );
     if (created) await this.fill(sweep.id);
@@ -81,8 +110,8 @@ export class SweepsService implements OnApplicationBootstrap, OnApplicationShutd
     return this.sweeps.list(page, pageSize);
   }
 
-  async get(id: string): Promise<SweepWithPlan & { trials: ExperimentEntity[]; epochs: Map<string, number>; points: Awaited<ReturnType<SweepsRepository['points']>> }> {
-    const found = await this.findOrFail(id);
+  async get(id: string, kind?: string): Promise<SweepWithPlan & { trials: ExperimentEntity[]; epochs: Map<string, number>; points: Awaited<ReturnType<SweepsRepository['points']>> }> {
+    const found = await this.findOrFail(id, kind);
     const trials = await this.sweeps.trials(id);
     const metric = found.request.earlyStopping?.metric ?? found.request.stopWhen?.metric ?? 'loss';
     return { ...found, trials, epochs: await this.sweeps.epochsByTrial(id), points: await this.sweeps.points(id, metric) };
@@ -126,6 +155,9 @@ export class SweepsService implements OnApplicationBootstrap, OnApplicationShutd
       if (!trial?.sweepId) return;
       const found = await this.loadPlan(trial.sweepId);
       if (!found || found.sweep.status !== 'running') return;
+      if (event.type === 'epoch' && found.sweep.kind !== 'sweep') {
+        await this.sweeps.recordEpochTime(found.sweep.id, trial.id, { epoch: event.epoch, step: event.step, wallTimeMs: event.wallTimeMs, samplesPerSecond: event.samplesPerSecond });
+      }
       if (event.type === 'epoch' || event.type === 'completed') await this.judge(found, trial, event);
       await this.fill(trial.sweepId);
     } catch (error) {
@@ -228,7 +260,7 @@ export class SweepsService implements OnApplicationBootstrap, OnApplicationShutd
     let cached = this.plans.get(sweep.id);
     if (!cached) {
       const request = sweep.request as unknown as SweepRequest;
-      const plan = planSweep(request);
+      const plan = planStored(sweep.kind, sweep.request);
       if (!plan.ok) throw new Error(`sweep ${sweep.id}: its stored request no longer plans (${plan.issues.map((i) => i.field).join(', ')})`);
       cached = { request, plan: plan.trials };
       this.plans.set(sweep.id, cached);
@@ -236,9 +268,10 @@ export class SweepsService implements OnApplicationBootstrap, OnApplicationShutd
     return { sweep, ...cached };
   }
 
-  private async findOrFail(id: string): Promise<SweepWithPlan> {
+  /** The sweep, or a 404; with `kind`, a sweep of another kind is a 404 too (a shootout's id under /sweeps works). */
+  async findOrFail(id: string, kind?: string): Promise<SweepWithPlan> {
     const sweep = UUID.test(id) ? await this.sweeps.findById(id) : null;
-    if (!sweep) throw new NotFoundException(`sweep ${id} not found`);
+    if (!sweep || (kind !== undefined && sweep.kind !== kind)) throw new NotFoundException(`${kind ?? 'sweep'} ${id} not found`);
     return this.withPlan(sweep);
   }
 }

@@ -117,6 +117,7 @@ export function entitySchemas(dialect: DbDialect): EntitySchema[] {
       status: { type: 'varchar', length: 16 },
       stops: { type: 'simple-json' },
       stoppedBy: { type: 'simple-json', nullable: true },
+      epochTimes: { type: 'simple-json' },
       createdAt: time({ createDate: true }),
       finishedAt: time({ nullable: true }),
     },

@@ -17,6 +17,14 @@ export interface SweepStopReason {
   value: number;
 }
 
+/** How long one epoch of a trial trained (shootouts: time and samples to a target). */
+export interface EpochTime {
+  epoch: number;
+  step: number;
+  wallTimeMs: number;
+  samplesPerSecond: number;
+}
+
 /** A row of `sweeps`: a search over experiment specs; its trials are experiments with its `sweepId`. */
 export class SweepEntity {
   id!: string;
@@ -31,6 +39,8 @@ export class SweepEntity {
   /** Trials stopped by early stopping, by trial id. */
   stops!: Record<string, TrialStop>;
   stoppedBy!: SweepStopReason | null;
+  /** Shootouts only: each trial's epoch times, by trial id (run events carry them; metric rows do not). */
+  epochTimes!: Record<string, EpochTime[]>;
   createdAt!: Date;
   finishedAt!: Date | null;
 }
