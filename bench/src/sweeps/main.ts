@@ -51,6 +51,7 @@ const ASHA_SEARCH = {
   samples: 12,
   space: { 'training.learningRate': { logUniform: [0.0003, 1] } },
   seeds: [1],
+  objective: { metric: 'accuracy', mode: 'max' },
 } as const;
 
 async function asha(stack: TestStack): Promise<void> {

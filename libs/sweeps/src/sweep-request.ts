@@ -55,6 +55,8 @@ export const sweepRequestSchema = z
     seeds: z.array(z.int().min(0)).min(1).max(100).refine((s) => new Set(s).size === s.length, { message: 'seeds must be distinct' }).default([42]),
     /** Most trials queued or running at once across the whole fleet; unset: all at once. */
     maxConcurrent: z.int().min(1).max(MAX_TRIALS).optional(),
+    /** What "best" means in the sweep's view: a metric and its direction (default: early stopping's, else stopWhen's, else loss, lower). */
+    objective: z.strictObject({ metric: z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/), mode: z.enum(['min', 'max']) }).optional(),
     earlyStopping: ashaSchema.optional(),
     stopWhen: stopWhenSchema.optional(),
   })

@@ -39,9 +39,9 @@ export const toSweepSummary = (sweep: SweepEntity, request: SweepRequest): Sweep
   finishedAt: sweep.finishedAt ? sweep.finishedAt.toISOString() : null,
 });
 
-/** The metric a sweep ranks its trials by: early stopping's, else stopWhen's, else the loss (lower is better). */
+/** The metric a sweep ranks its trials by: its objective, else early stopping's, else stopWhen's, else the loss (lower is better). */
 export function sweepMetric(request: SweepRequest): { name: string; mode: 'min' | 'max' } {
-  const source = request.earlyStopping ?? request.stopWhen;
+  const source = request.objective ?? request.earlyStopping ?? request.stopWhen;
   return source ? { name: source.metric, mode: source.mode } : { name: 'loss', mode: 'min' };
 }
 

@@ -10,6 +10,7 @@ import { JobSignals } from '../common/job-signals';
 import { RedisGate } from '../common/redis-gate';
 import { REDIS } from '../common/redis.provider';
 import { invalidInput } from '../common/zod-validation.pipe';
+import { sweepMetric } from './sweep.view';
 import { ExperimentsService } from '../experiments/experiments.service';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -113,7 +114,7 @@ export class SweepsService implements OnApplicationBootstrap, OnApplicationShutd
   async get(id: string, kind?: string): Promise<SweepWithPlan & { trials: ExperimentEntity[]; epochs: Map<string, number>; points: Awaited<ReturnType<SweepsRepository['points']>> }> {
     const found = await this.findOrFail(id, kind);
     const trials = await this.sweeps.trials(id);
-    const metric = found.request.earlyStopping?.metric ?? found.request.stopWhen?.metric ?? 'loss';
+    const metric = sweepMetric(found.request).name;
     return { ...found, trials, epochs: await this.sweeps.epochsByTrial(id), points: await this.sweeps.points(id, metric) };
   }
 
