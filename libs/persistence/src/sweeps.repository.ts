@@ -101,6 +101,11 @@ export class SweepsRepository {
     return this.experiments.find({ where: { sweepId } });
   }
 
+  /** Each trial's id and status only (the scheduler's count, on every run event of a sweep). */
+  async trialStatuses(sweepId: string): Promise<{ id: string; status: ExperimentStatus }[]> {
+    return this.experiments.find({ select: { id: true, status: true }, where: { sweepId } });
+  }
+
   /** Trials of a sweep with one of these statuses. */
   trialsWithStatus(sweepId: string, statuses: readonly ExperimentStatus[]): Promise<ExperimentEntity[]> {
     return this.experiments.find({ where: { sweepId, status: In([...statuses]) } });

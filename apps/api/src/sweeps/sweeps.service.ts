@@ -218,7 +218,7 @@ export class SweepsService implements OnApplicationBootstrap, OnApplicationShutd
   private async fillNow(sweepId: string): Promise<void> {
     const found = await this.loadPlan(sweepId);
     if (!found || found.sweep.status !== 'running') return;
-    const trials = await this.sweeps.trials(sweepId);
+    const trials = await this.sweeps.trialStatuses(sweepId);
     const live = trials.filter((t) => t.status === 'queued' || t.status === 'running').length;
     const pendingIds = new Set(trials.filter((t) => t.status === 'pending').map((t) => t.id));
     if (pendingIds.size === 0) {
@@ -228,8 +228,9 @@ export class SweepsService implements OnApplicationBootstrap, OnApplicationShutd
     const room = (found.request.maxConcurrent ?? Number.POSITIVE_INFINITY) - live;
     if (room <= 0 || !this.redisGate.ready) return;
     const next = found.plan.filter((t) => pendingIds.has(t.id)).slice(0, room);
-    const byId = new Map(trials.map((t) => [t.id, t]));
-    for (const id of await this.sweeps.promote(next.map((t) => t.id))) {
+    const promoted = await this.sweeps.promote(next.map((t) => t.id));
+    const byId = new Map((await this.experimentsRepository.findByIds(promoted)).map((t) => [t.id, t]));
+    for (const id of promoted) {
       try {
         await this.redisGate.call('queueing a trial', () => this.experiments.requeue(byId.get(id)!));
       } catch (error) {
