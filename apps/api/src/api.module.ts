@@ -19,6 +19,8 @@ import { QueueBoardModule } from './queue-board/queue-board.module';
 import { LiveModule } from './live/live.module';
 import { ReconciliationModule } from './reconciliation/reconciliation.module';
 import { RunEventsModule } from './run-events/run-events.module';
+import { ShootoutsModule } from './shootouts/shootouts.module';
+import { SweepsModule } from './sweeps/sweeps.module';
 import { WorkersModule } from './workers/workers.module';
 
 /** The API: one module per feature over the shared core (config, database, Redis, queue). */
@@ -54,6 +56,8 @@ export class ApiModule {
         QueueBoardModule,
         DashboardModule,
         KeysModule,
+        SweepsModule,
+        ShootoutsModule,
       ],
       providers: [
         { provide: APP_FILTER, useClass: HttpErrorFilter },

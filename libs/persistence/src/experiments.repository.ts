@@ -91,7 +91,7 @@ export interface MarkRunningResult {
 }
 
 /** The filter fields over experiments aliased `e`; built once. */
-const FILTER_FIELDS: FieldResolver = tfleetFieldResolver({ alias: 'e', statuses: EXPERIMENT_STATUSES });
+const FILTER_FIELDS: FieldResolver = tfleetFieldResolver({ alias: 'e', statuses: EXPERIMENT_STATUSES, sweepId: true });
 
 /** All SQL about experiments, their metrics and checkpoints. Callers decide the rules. */
 export class ExperimentsRepository {

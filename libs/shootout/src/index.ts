@@ -3,3 +3,4 @@ export * from './rows';
 export * from './presets';
 export * from './runner';
 export * from './table';
+export * from './fleet';

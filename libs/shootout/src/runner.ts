@@ -19,8 +19,8 @@ export interface ShootoutResult {
   claims: ClaimVerdict[];
   startedAt: string;
   wallMs: number;
-  /** Where it ran: backend and device as the backend reported them, Node version, CPUs. */
-  environment: { backend: string; device: string; node: string; cpus: number };
+  /** Where it ran: backend and device as the backend reported them, Node version, CPUs (0: not known), and the workers when it ran on the fleet. */
+  environment: { backend: string; device: string; node: string; cpus: number; workers?: string[] };
 }
 
 export interface ShootoutOptions {

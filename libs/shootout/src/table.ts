@@ -39,7 +39,7 @@ export function renderMarkdown(result: ShootoutResult): string {
   lines.push(`## Shootout: ${result.suite}`, '', result.description, '');
   const env = result.environment;
   lines.push(
-    `Ran ${result.startedAt} on ${env.backend} (${env.device}), Node ${env.node}, ${env.cpus} CPUs; total wall time ${formatDuration(result.wallMs)}.`,
+    `Ran ${result.startedAt} on ${env.backend} (${env.device}), Node ${env.node}${env.cpus > 0 ? `, ${env.cpus} CPUs` : ''}${env.workers ? `, on ${env.workers.length} worker(s) (${env.workers.join(', ')})` : ''}; total wall time ${formatDuration(result.wallMs)}.`,
     `Target for convergence: validation ${target.metric} ${target.goal === 'at-most' ? '<=' : '>='} ${formatNumber(target.value)}.`,
     '',
   );

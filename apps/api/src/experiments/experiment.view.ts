@@ -51,6 +51,8 @@ export interface ExperimentView {
   baseline: BaselineComparison | null;
   /** Diverged runs: where the loss stopped being finite, and the last finite loss (else null). */
   divergence: { step: number; lastFiniteLoss: number | null } | null;
+  /** The sweep it is a trial of, or null. */
+  sweepId: string | null;
   queue?: QueueFacts;
 }
 
@@ -99,6 +101,7 @@ export function toExperimentView(e: ExperimentEntity, progress: TrainingProgress
     belowBaseline: e.belowBaseline,
     baseline: e.status === 'completed' ? compareWithBaseline(e.testMetrics, e.baselines) : null,
     divergence: e.divergedAtStep === null ? null : { step: e.divergedAtStep, lastFiniteLoss: e.lastFiniteLoss },
+    sweepId: e.sweepId ?? null,
     ...(queue ? { queue } : {}),
   };
 }

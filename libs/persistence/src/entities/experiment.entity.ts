@@ -1,8 +1,10 @@
 import type { ExperimentSpec, MetricValues, RuntimeInfo } from '@tfleet/contracts';
 
-export const EXPERIMENT_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled', 'diverged'] as const;
+// `pending`: a sweep's trial stored but held back by its maxConcurrent (no job yet).
+// `stopped`: a sweep's trial ended early by its early stopping or stopWhen.
+export const EXPERIMENT_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled', 'diverged', 'pending', 'stopped'] as const;
 export type ExperimentStatus = (typeof EXPERIMENT_STATUSES)[number];
-export const TERMINAL_STATUSES: readonly ExperimentStatus[] = ['completed', 'failed', 'cancelled', 'diverged'];
+export const TERMINAL_STATUSES: readonly ExperimentStatus[] = ['completed', 'failed', 'cancelled', 'diverged', 'stopped'];
 
 /** A row of `experiments`; its columns are mapped in ./schemas.ts, per database dialect. */
 export class ExperimentEntity {
@@ -37,4 +39,6 @@ export class ExperimentEntity {
   /** Diverged runs: the step whose loss was NaN or infinite, and the last finite loss before it. */
   divergedAtStep!: number | null;
   lastFiniteLoss!: number | null;
+  /** The sweep it is a trial of, or null. */
+  sweepId!: string | null;
 }

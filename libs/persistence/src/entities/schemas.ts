@@ -3,6 +3,7 @@ import { ApiKeyEntity } from './api-key.entity';
 import { CheckpointEntity } from './checkpoint.entity';
 import { ExperimentEntity } from './experiment.entity';
 import { MetricEntity } from './metric.entity';
+import { SweepEntity } from './sweep.entity';
 
 export type DbDialect = 'sqlite' | 'postgres';
 
@@ -52,9 +53,11 @@ export function entitySchemas(dialect: DbDialect): EntitySchema[] {
       belowBaseline: { type: 'boolean', nullable: true },
       divergedAtStep: { type: 'integer', nullable: true },
       lastFiniteLoss: float({ nullable: true }),
+      sweepId: { type: 'varchar', length: 36, nullable: true },
     },
     indices: [
       { name: 'IDX_experiments_dataset_status', columns: ['datasetName', 'status'] },
+      { name: 'IDX_experiments_sweep', columns: ['sweepId', 'status'] },
       { name: 'IDX_experiments_created_at', columns: ['createdAt'] },
       { name: 'IDX_experiments_board_status', columns: ['boardKey', 'status'] },
     ],
@@ -119,5 +122,25 @@ export function entitySchemas(dialect: DbDialect): EntitySchema[] {
     indices: [{ name: 'UQ_api_keys_hash', columns: ['hash'], unique: true }],
   });
 
-  return [experiments, metrics, checkpoints, apiKeys];
+  const sweeps = new EntitySchema<SweepEntity>({
+    name: 'SweepEntity',
+    target: SweepEntity,
+    tableName: 'sweeps',
+    columns: {
+      id: { type: 'varchar', length: 36, primary: true },
+      key: { type: 'varchar', length: 64 },
+      name: { type: 'varchar', length: 200, nullable: true },
+      kind: { type: 'varchar', length: 16 },
+      request: { type: 'simple-json' },
+      status: { type: 'varchar', length: 16 },
+      stops: { type: 'simple-json' },
+      stoppedBy: { type: 'simple-json', nullable: true },
+      epochTimes: { type: 'simple-json' },
+      createdAt: time({ createDate: true }),
+      finishedAt: time({ nullable: true }),
+    },
+    indices: [{ name: 'UQ_sweeps_key', columns: ['key'], unique: true }],
+  });
+
+  return [experiments, metrics, checkpoints, apiKeys, sweeps];
 }

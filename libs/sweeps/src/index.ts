@@ -1,0 +1,3 @@
+export * from './sweep-request';
+export * from './trials';
+export * from './asha';
