@@ -24,7 +24,8 @@ describe('BoardKey migration (a SQLite file written before it)', () => {
 
       const after = new DataSource({ type: 'sqlite', database, migrations: MIGRATIONS });
       await after.initialize();
-      expect((await after.runMigrations({ transaction: 'all' })).map((m) => m.name)).toEqual(['BoardKey1765000000000', 'MetricRankingIndex1765100000000']);
+      const applied = (await after.runMigrations({ transaction: 'all' })).map((m) => m.name);
+      expect(applied.slice(0, 2)).toEqual(['BoardKey1765000000000', 'MetricRankingIndex1765100000000']);
       const rows = (await after.query(`SELECT "id", "boardKey" FROM "experiments" ORDER BY "id"`)) as { id: string; boardKey: string }[];
       expect(rows).toEqual([
         { id: 'a', boardKey: boardOf({ name: 'mnist' }).key },
@@ -32,8 +33,7 @@ describe('BoardKey migration (a SQLite file written before it)', () => {
         { id: 'c', boardKey: 'brown-unparsed' },
       ]);
       expect(rows[0]!.boardKey).not.toBe(rows[1]!.boardKey);
-      await after.undoLastMigration({ transaction: 'all' });
-      await after.undoLastMigration({ transaction: 'all' });
+      for (let i = 0; i < applied.length; i++) await after.undoLastMigration({ transaction: 'all' });
       expect(((await after.query(`PRAGMA table_info("experiments")`)) as { name: string }[]).map((c) => c.name)).not.toContain('boardKey');
       await after.destroy();
     } finally {

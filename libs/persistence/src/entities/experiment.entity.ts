@@ -30,4 +30,6 @@ export class ExperimentEntity {
   createdAt!: Date;
   startedAt!: Date | null;
   finishedAt!: Date | null;
+  /** configKeyOf(spec) (groupBy=config), set on insert; null for a legacy spec that no longer parses. */
+  configKey!: string | null;
 }

@@ -48,6 +48,7 @@ export function entitySchemas(dialect: DbDialect): EntitySchema[] {
       createdAt: time({ createDate: true }),
       startedAt: time({ nullable: true }),
       finishedAt: time({ nullable: true }),
+      configKey: { type: 'varchar', length: 32, nullable: true },
     },
     indices: [
       { name: 'IDX_experiments_dataset_status', columns: ['datasetName', 'status'] },
