@@ -43,9 +43,6 @@ export function postgresDataSourceOptions(url: string): DataSourceOptions {
 /** SQLite's page cache for the control plane's connection, in KiB. */
 const SQLITE_CACHE_KIB = 65_536;
 
-/** Rows per index SQLite's ANALYZE samples at open. */
-const SQLITE_ANALYSIS_ROWS = 1_000;
-
 /** Where the control plane keeps its data: a SQLite file, or a PostgreSQL database by URL. */
 export type DatabaseTarget = { sqlite: string } | { postgres: string };
 
@@ -65,13 +62,5 @@ export async function openDatabase(target: string | DatabaseTarget): Promise<Dat
     await dataSource.query(`PRAGMA cache_size = -${SQLITE_CACHE_KIB}`);
   }
   await dataSource.runMigrations({ transaction: 'all' });
-  if (!('postgres' in resolved)) {
-    // SQLite's planner has no statistics until ANALYZE: without them it ranks a board by walking
-    // every run's final point instead of the board's runs (bench:api: about twice the time). A
-    // sampled ANALYZE (about 1,000 rows per index: under 0.1 s for a million metric points) at
-    // every start keeps them near the data; PostgreSQL's autovacuum does this on its own.
-    await dataSource.query(`PRAGMA analysis_limit = ${SQLITE_ANALYSIS_ROWS}`);
-    await dataSource.query('ANALYZE');
-  }
   return dataSource;
 }

@@ -467,7 +467,13 @@ export class ExperimentsRepository {
         'm."experimentId" = e.id',
       ).addSelect('m.value', 'metric_value');
     } else if ((query.value ?? 'final') === 'final') {
-      qb.innerJoin(MetricEntity, 'm', 'm.experimentId = e.id AND m.epoch = 0 AND m.split = :split AND m.name = :metric', { split: 'test', metric: query.metric }).addSelect('m.value', 'metric_value');
+      // SQLite: the board's runs first, each final point found by its run (the unique point index).
+      // Without planner statistics (the product runs no ANALYZE) SQLite would rather walk every
+      // run's final point of the metric through the ranking index and look each run up: twice the
+      // time on a board of 3,600 runs among 10,000. `+` keeps it off that index; the window above
+      // is the plan that walks it.
+      const split = this.dialect === 'sqlite' ? '+m.split' : 'm.split';
+      qb.innerJoin(MetricEntity, 'm', `m.experimentId = e.id AND m.epoch = 0 AND ${split} = :split AND m.name = :metric`, { split: 'test', metric: query.metric }).addSelect('m.value', 'metric_value');
     } else {
       const best = query.order === 'asc' ? 'MIN' : 'MAX';
       qb.innerJoin(
@@ -544,12 +550,20 @@ export class ExperimentsRepository {
   }
 
   /** Every train and validation point of the given experiments, by epoch. */
-  curvePoints(ids: readonly string[]): Promise<Pick<MetricEntity, 'experimentId' | 'epoch' | 'split' | 'name' | 'value'>[]> {
-    if (ids.length === 0) return Promise.resolve([]);
-    return this.metrics.find({
-      select: { experimentId: true, epoch: true, split: true, name: true, value: true },
-      where: { experimentId: In([...ids]), split: In(['train', 'validation']) },
-      order: { epoch: 'ASC' },
-    });
+  async curvePoints(ids: readonly string[]): Promise<Pick<MetricEntity, 'experimentId' | 'epoch' | 'split' | 'name' | 'value'>[]> {
+    if (ids.length === 0) return [];
+    // By run only, the splits picked here: a condition on split let SQLite walk every point of
+    // the split in the ranking index instead of each run's points. Raw rows: no entity per point.
+    const rows = await this.metrics
+      .createQueryBuilder('m')
+      .select('m.experimentId', 'experimentId')
+      .addSelect('m.epoch', 'epoch')
+      .addSelect('m.split', 'split')
+      .addSelect('m.name', 'name')
+      .addSelect('m.value', 'value')
+      .where('m.experimentId IN (:...ids)', { ids: [...ids] })
+      .orderBy('m.epoch', 'ASC')
+      .getRawMany<{ experimentId: string; epoch: number; split: MetricSplit; name: string; value: number | string }>();
+    return rows.filter((r) => r.split === 'train' || r.split === 'validation').map((r) => ({ experimentId: r.experimentId, epoch: Number(r.epoch), split: r.split, name: r.name, value: Number(r.value) }));
   }
 }
