@@ -467,11 +467,11 @@ export class ExperimentsRepository {
         'm."experimentId" = e.id',
       ).addSelect('m.value', 'metric_value');
     } else if ((query.value ?? 'final') === 'final') {
-      // SQLite: the board's runs first, each final point found by its run (the unique point index).
-      // Without planner statistics (the product runs no ANALYZE) SQLite would rather walk every
-      // run's final point of the metric through the ranking index and look each run up: twice the
-      // time on a board of 3,600 runs among 10,000. `+` keeps it off that index; the window above
-      // is the plan that walks it.
+      // SQLite: the board's runs first, each final point found by its run (the final-point index,
+      // which covers it). Without planner statistics (the product runs no ANALYZE) SQLite would
+      // rather walk every run's final point of the metric through the ranking index and look each
+      // run up: twice the time on a board of 3,600 runs among 10,000. `+` keeps it off that index;
+      // the window above is the plan that walks it.
       const split = this.dialect === 'sqlite' ? '+m.split' : 'm.split';
       qb.innerJoin(MetricEntity, 'm', `m.experimentId = e.id AND m.epoch = 0 AND ${split} = :split AND m.name = :metric`, { split: 'test', metric: query.metric }).addSelect('m.value', 'metric_value');
     } else {

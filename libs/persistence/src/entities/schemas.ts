@@ -76,6 +76,7 @@ export function entitySchemas(dialect: DbDialect): EntitySchema[] {
     indices: [
       { name: 'UQ_experiment_metrics_point', columns: ['experimentId', 'epoch', 'split', 'name'], unique: true },
       { name: 'IDX_experiment_metrics_ranking', columns: ['split', 'name', 'epoch', 'value', 'experimentId'] },
+      { name: 'IDX_experiment_metrics_final', columns: ['experimentId', 'name', 'split', 'epoch', 'value'], where: '"epoch" = 0' },
     ],
   });
 
