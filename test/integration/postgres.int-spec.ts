@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { boardOf, defaultBoardOf, type ExperimentSpecInput, parseExperimentSpec, type RuntimeInfo } from '@tfleet/contracts';
+import { boardOf, configKeyOf, defaultBoardOf, type ExperimentSpecInput, parseExperimentSpec, type RuntimeInfo } from '@tfleet/contracts';
 import { MIGRATIONS } from '@tfleet/migrations';
 import { entitySchemas, ExperimentsRepository, openDatabase, postgresDataSourceOptions } from '@tfleet/persistence';
 import { FilterError } from '@tfleet/query';
@@ -138,6 +138,28 @@ describe('the control plane on PostgreSQL (a database of its own, created and dr
     }
   });
 
+  it('reads grouping values in SQL as the specs have them (numbers, booleans, strings, absent as null) and config from the configKey written at insert', async () => {
+    const rnn = (bidirectional: boolean, units: number, seed: number): ExperimentSpecInput => ({ dataset: { name: 'brown', level: 'char' }, model: { family: 'gru', bidirectional, units }, training: { seed, learningRate: 0.003 } });
+    const x = await addRun(rnn(true, 64, 1), { accuracy: 0.4 }, []);
+    const y = await addRun(rnn(true, 64, 2), { accuracy: 0.5 }, []);
+    const z = await addRun(rnn(false, 32, 1), { accuracy: 0.3 }, []);
+    const query = { boardKey: boardOf({ name: 'brown', level: 'char' }).key, metric: 'accuracy', order: 'desc' as const, limit: null };
+    const rows = await repository.rankedGroupRows(query, { paths: ['model.bidirectional', 'model.units', 'training.learningRate', 'model.family', 'dataset.level', 'model.dModel'] });
+    expect(rows.sort((p, q) => p.value - q.value)).toEqual([
+      { id: z, value: 0.3, groups: [false, 32, 0.003, 'gru', 'char', null] },
+      { id: x, value: 0.4, groups: [true, 64, 0.003, 'gru', 'char', null] },
+      { id: y, value: 0.5, groups: [true, 64, 0.003, 'gru', 'char', null] },
+    ]);
+    const configs = await repository.rankedGroupRows(query, 'config');
+    expect(new Map(configs.map((r) => [r.id, r.groups[0]]))).toEqual(
+      new Map([
+        [x, configKeyOf(rnn(true, 64, 1))],
+        [y, configKeyOf(rnn(true, 64, 1))],
+        [z, configKeyOf(rnn(false, 32, 1))],
+      ]),
+    );
+  });
+
   it('backfills board keys on PostgreSQL too, and every migration goes down again', async () => {
     const other = await createTestDatabase();
     try {
@@ -149,7 +171,7 @@ describe('the control plane on PostgreSQL (a database of its own, created and dr
       const full = new DataSource({ ...postgresDataSourceOptions(other.url), entities: entitySchemas('postgres') });
       await full.initialize();
       await full.runMigrations({ transaction: 'all' });
-      expect(await full.query(`SELECT "boardKey" FROM "experiments"`)).toEqual([{ boardKey: boardOf({ name: 'mnist', samples: 200 }).key }]);
+      expect(await full.query(`SELECT "boardKey", "configKey" FROM "experiments"`)).toEqual([{ boardKey: boardOf({ name: 'mnist', samples: 200 }).key, configKey: configKeyOf(spec(200, 1)) }]);
       for (let i = 0; i < MIGRATIONS.length; i++) await full.undoLastMigration({ transaction: 'all' });
       expect(await full.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_name <> 'migrations'`)).toEqual([]);
       await full.destroy();

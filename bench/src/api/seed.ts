@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
-import { boardOf, type ExperimentSpec, type ExperimentSpecInput, parseExperimentSpec } from '@tfleet/contracts';
+import { boardOf, configKeyOf, type ExperimentSpec, type ExperimentSpecInput, parseExperimentSpec } from '@tfleet/contracts';
 
 export interface SeedOptions {
   experiments: number;
@@ -83,7 +83,7 @@ export async function seedBenchData(dataSource: DataSource, options: SeedOptions
       const finished = created + 600_000;
       const boardKey = boardOf(spec.dataset).key;
       const test = status === 'completed' ? { accuracy: skill, loss: 1 - skill + 0.05 * rand() } : null;
-      experimentRows.push([id, spec.name ?? null, JSON.stringify(spec), spec.dataset.name, spec.model.family, boardKey, status, 1, JSON.stringify({ backend: 'wasm', ranks: 1 + (i % 2) }), 'wasm', 10_000, epochs * 10, epochs, 1000, 600_000, test ? JSON.stringify(test) : null, stamp(created), stamp(created + 1000), stamp(finished)]);
+      experimentRows.push([id, spec.name ?? null, JSON.stringify(spec), spec.dataset.name, spec.model.family, boardKey, configKeyOf(spec), status, 1, JSON.stringify({ backend: 'wasm', ranks: 1 + (i % 2) }), 'wasm', 10_000, epochs * 10, epochs, 1000, 600_000, test ? JSON.stringify(test) : null, stamp(created), stamp(created + 1000), stamp(finished)]);
       ids.push(id);
       if (status === 'completed' && boardKey === defaultKey) defaultBoardIds.push(id);
       for (let epoch = 1; epoch <= epochs; epoch++) {
@@ -101,12 +101,14 @@ export async function seedBenchData(dataSource: DataSource, options: SeedOptions
     }
     points += metricRows.length;
     await dataSource.transaction(async (manager) => {
-      await insert(manager, 'experiments', ['id', 'name', 'spec', 'datasetName', 'modelFamily', 'boardKey', 'status', 'attempt', 'runtime', 'backend', 'paramCount', 'steps', 'epochsCompleted', 'samplesPerSecond', 'wallTimeMs', 'testMetrics', 'createdAt', 'startedAt', 'finishedAt'], experimentRows);
+      await insert(manager, 'experiments', ['id', 'name', 'spec', 'datasetName', 'modelFamily', 'boardKey', 'configKey', 'status', 'attempt', 'runtime', 'backend', 'paramCount', 'steps', 'epochsCompleted', 'samplesPerSecond', 'wallTimeMs', 'testMetrics', 'createdAt', 'startedAt', 'finishedAt'], experimentRows);
       for (let m = 0; m < metricRows.length; m += 1000) {
         await insert(manager, 'experiment_metrics', ['experimentId', 'epoch', 'step', 'attempt', 'split', 'name', 'value', 'recordedAt'], metricRows.slice(m, m + 1000));
       }
     });
   }
-  await dataSource.query('ANALYZE');
+  // PostgreSQL: what autovacuum does to a table after a bulk insert (statistics, and the visibility
+  // map index-only scans need). SQLite: the API's openDatabase samples statistics at start.
+  if (pg) await dataSource.query('VACUUM ANALYZE');
   return { ids, defaultBoardIds, points, ms: Date.now() - started };
 }

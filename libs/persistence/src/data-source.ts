@@ -51,6 +51,9 @@ export function postgresDataSourceOptions(url: string): DataSourceOptions {
   };
 }
 
+/** SQLite's page cache for the control plane's connection, in KiB. */
+const SQLITE_CACHE_KIB = 65_536;
+
 /** Where the control plane keeps its data: a SQLite file, or a PostgreSQL database by URL. */
 export type DatabaseTarget = { sqlite: string } | { postgres: string };
 
@@ -62,7 +65,13 @@ export async function openDatabase(target: string | DatabaseTarget): Promise<Dat
   const resolved: DatabaseTarget = typeof target === 'string' ? { sqlite: target } : target;
   const dataSource = new DataSource('postgres' in resolved ? postgresDataSourceOptions(resolved.postgres) : sqliteDataSourceOptions(resolved.sqlite));
   await dataSource.initialize();
-  if (!('postgres' in resolved)) await dataSource.query('PRAGMA foreign_keys = ON');
+  if (!('postgres' in resolved)) {
+    await dataSource.query('PRAGMA foreign_keys = ON');
+    // SQLite's default page cache is 2 MB: a ranking of a board of thousands of runs re-read its
+    // pages from the OS on every request (bench:api: most of a grouped query's time went to
+    // reads). 64 MiB keeps the tables' hot pages; it is memory taken as pages are read, not at once.
+    await dataSource.query(`PRAGMA cache_size = -${SQLITE_CACHE_KIB}`);
+  }
   await dataSource.runMigrations({ transaction: 'all' });
   return dataSource;
 }

@@ -57,9 +57,13 @@ export function downsampleEpochs(epochs: readonly number[], points: number): num
 export class CompareService {
   constructor(private readonly repository: ExperimentsRepository) {}
 
-  async compare(requested: readonly string[], points: number): Promise<Comparison> {
+  async compare(requested: readonly string[], pointsPerCurve: number): Promise<Comparison> {
     const ids = [...new Set(requested)];
-    const found = new Map((await this.repository.findByIds(ids.filter((id) => UUID.test(id)))).map((e) => [e.id, e]));
+    // The runs and their points at once (PostgreSQL answers both on two connections); the points
+    // are dropped unread when an id is unknown.
+    const wellFormed = ids.filter((id) => UUID.test(id));
+    const [rows, points] = await Promise.all([this.repository.findByIds(wellFormed), this.repository.curvePoints(wellFormed)]);
+    const found = new Map(rows.map((e) => [e.id, e]));
     const missing = ids.filter((id) => !found.has(id));
     if (missing.length > 0) {
       throw new NotFoundException(`experiment${missing.length > 1 ? 's' : ''} not found: ${missing.join(', ')}`);
@@ -74,14 +78,14 @@ export class CompareService {
       differing,
       same,
       sameBoard: new Set(experiments.map((e) => e.boardKey)).size <= 1,
-      points,
-      curves: await this.curves(ids, points),
+      points: pointsPerCurve,
+      curves: this.curves(ids, points, pointsPerCurve),
     };
   }
 
-  private async curves(ids: readonly string[], points: number): Promise<CompareCurve[]> {
+  private curves(ids: readonly string[], points: Awaited<ReturnType<ExperimentsRepository['curvePoints']>>, pointsPerCurve: number): CompareCurve[] {
     const byCurve = new Map<string, { split: 'train' | 'validation'; metric: string; byRun: Map<string, Map<number, number>> }>();
-    for (const p of await this.repository.curvePoints(ids)) {
+    for (const p of points) {
       if (p.split === 'test') continue;
       const key = `${p.split}\u0000${p.name}`;
       const curve = byCurve.get(key) ?? { split: p.split, metric: p.name, byRun: new Map<string, Map<number, number>>() };
@@ -94,7 +98,7 @@ export class CompareService {
       .sort((a, b) => (a.split === b.split ? (a.metric < b.metric ? -1 : 1) : a.split === 'validation' ? -1 : 1))
       .map(({ split, metric, byRun }) => {
         const all = [...new Set([...byRun.values()].flatMap((run) => [...run.keys()]))].sort((a, b) => a - b);
-        const epochs = downsampleEpochs(all, points);
+        const epochs = downsampleEpochs(all, pointsPerCurve);
         const values = Object.fromEntries(ids.map((id) => [id, epochs.map((epoch) => byRun.get(id)?.get(epoch) ?? null)]));
         return { split, metric, epochs, values };
       });

@@ -1,6 +1,6 @@
 import { Injectable, NotFoundException } from '@nestjs/common';
-import { type BaselineComparison, type BoardDataset, boardOf, compareWithBaseline, configKeyOf, type DatasetName, defaultBoardOf, type ExperimentSpec } from '@tfleet/contracts';
-import { type ExperimentEntity, ExperimentsRepository, type LeaderboardRow, type RankedSpec } from '@tfleet/persistence';
+import { type BaselineComparison, type BoardDataset, boardOf, compareWithBaseline, type DatasetName, defaultBoardOf, type ExperimentSpec } from '@tfleet/contracts';
+import { type ExperimentEntity, ExperimentsRepository, type LeaderboardRow, type RankedGroupRow } from '@tfleet/persistence';
 import { groupStats, type GroupStats } from '@tfleet/query';
 import { withFilterErrors } from '../common/filter-errors';
 
@@ -79,22 +79,9 @@ export type BelowBaselineEntry = Omit<LeaderboardEntry, 'rank'> & { baseline: Ba
 export type Ranking = RankingHead & { aggregate: 'final' | 'best'; entries: LeaderboardEntry[]; belowBaseline: BelowBaselineEntry[] };
 export type GroupedRanking = RankingHead & { aggregate: 'mean'; groupBy: string[]; groups: LeaderboardGroup[]; belowBaseline: BelowBaselineEntry[] };
 
-/** A stored spec's value at a dotted path; null where the path is absent. */
-export function specValueAt(spec: ExperimentSpec, path: string): unknown {
-  let value: unknown = spec;
-  for (const segment of path.split('.')) {
-    if (value === null || typeof value !== 'object' || !Object.hasOwn(value, segment)) return null;
-    value = (value as Record<string, unknown>)[segment];
-  }
-  return value ?? null;
-}
-
 /** The ranking rules: which runs share a ranking (one board), by which value, in which order, and groups. */
 @Injectable()
 export class LeaderboardService {
-  /** configKeyOf re-validates a spec; specs never change, so each run's key is kept. */
-  private readonly configKeys = new Map<string, string>();
-
   constructor(private readonly repository: ExperimentsRepository) {}
 
   /** Ascending for metrics where smaller is better, descending otherwise, unless asked. */
@@ -126,7 +113,8 @@ export class LeaderboardService {
       const query = { boardKey, metric: request.metric, order, family: request.family, value, filter } as const;
       const below = (await this.repository.leaderboard({ ...query, limit: request.limit, belowBaseline: true })).map((row) => this.belowBaselineEntry(row));
       if (request.groupBy !== undefined) {
-        const rows = await this.repository.rankedSpecs({ ...query, limit: null });
+        const grouping = request.groupBy[0] === GROUP_BY_CONFIG ? 'config' : { paths: request.groupBy };
+        const rows = await this.repository.rankedGroupRows({ ...query, limit: null }, grouping);
         return { ...head, aggregate: 'mean', groupBy: request.groupBy, groups: this.groups(rows, request.groupBy, order, boardKey).slice(0, request.limit), belowBaseline: below };
       }
       const rows = await this.repository.leaderboard({ ...query, limit: request.limit });
@@ -184,31 +172,23 @@ export class LeaderboardService {
   }
 
   /** Groups ranked runs (best first) and ranks the groups by their mean. */
-  private groups(rows: RankedSpec[], groupBy: string[], order: 'asc' | 'desc', boardKey: string): LeaderboardGroup[] {
+  private groups(rows: RankedGroupRow[], groupBy: string[], order: 'asc' | 'desc', boardKey: string): LeaderboardGroup[] {
     const byKey = new Map<string, { group: Record<string, unknown>; ids: string[]; values: number[] }>();
     const sign = order === 'asc' ? 1 : -1;
     const ranked = [...rows].sort((a, b) => sign * (a.value - b.value) || (a.id < b.id ? -1 : 1));
-    for (const { id, spec, value } of ranked) {
-      const group: Record<string, unknown> = groupBy[0] === GROUP_BY_CONFIG ? { config: this.configKey(id, spec) } : Object.fromEntries(groupBy.map((path) => [path, specValueAt(spec, path)]));
-      const key = JSON.stringify(groupBy.map((path) => group[path]));
-      const entry = byKey.get(key) ?? { group, ids: [], values: [] };
+    for (const { id, value, groups } of ranked) {
+      const key = JSON.stringify(groups);
+      let entry = byKey.get(key);
+      if (entry === undefined) {
+        entry = { group: Object.fromEntries(groupBy.map((path, i) => [path, groups[i]])), ids: [], values: [] };
+        byKey.set(key, entry);
+      }
       entry.ids.push(id);
       entry.values.push(value);
-      byKey.set(key, entry);
     }
     return [...byKey.values()]
       .map(({ group, ids, values }) => ({ boardKey, group, ids, ...groupStats(values) }))
       .sort((a, b) => sign * (a.mean - b.mean) || b.n - a.n)
       .map((g, i) => ({ rank: i + 1, ...g }));
-  }
-
-  private configKey(id: string, spec: ExperimentSpec): string {
-    let key = this.configKeys.get(id);
-    if (key === undefined) {
-      key = configKeyOf(spec);
-      if (this.configKeys.size >= 100_000) this.configKeys.clear();
-      this.configKeys.set(id, key);
-    }
-    return key;
   }
 }

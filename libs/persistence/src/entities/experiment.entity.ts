@@ -41,4 +41,6 @@ export class ExperimentEntity {
   lastFiniteLoss!: number | null;
   /** The sweep it is a trial of, or null. */
   sweepId!: string | null;
+  /** configKeyOf(spec) (groupBy=config), set on insert; null for a legacy spec that no longer parses. */
+  configKey!: string | null;
 }

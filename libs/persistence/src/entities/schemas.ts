@@ -54,6 +54,7 @@ export function entitySchemas(dialect: DbDialect): EntitySchema[] {
       divergedAtStep: { type: 'integer', nullable: true },
       lastFiniteLoss: float({ nullable: true }),
       sweepId: { type: 'varchar', length: 36, nullable: true },
+      configKey: { type: 'varchar', length: 32, nullable: true },
     },
     indices: [
       { name: 'IDX_experiments_dataset_status', columns: ['datasetName', 'status'] },
@@ -82,6 +83,7 @@ export function entitySchemas(dialect: DbDialect): EntitySchema[] {
     indices: [
       { name: 'UQ_experiment_metrics_point', columns: ['experimentId', 'epoch', 'split', 'name'], unique: true },
       { name: 'IDX_experiment_metrics_ranking', columns: ['split', 'name', 'epoch', 'value', 'experimentId'] },
+      { name: 'IDX_experiment_metrics_final', columns: ['experimentId', 'name', 'split', 'epoch', 'value'], where: '"epoch" = 0' },
     ],
   });
 
