@@ -8,7 +8,7 @@ import { RankGroup, type RankTransport, SoloCollective } from '@tfleet/parallel'
 import { RANK_ENTRY_POINTS } from '../../workers/rank-entry-points';
 import { readSpec, specWorkload } from './spec-workload';
 import { type WorkloadRankArgs, type WorkloadRankResult, workloadRankResultSchema } from './workload.rank';
-import { buildWorkload, isWorkloadName, summedSoftmaxCrossEntropy, Workload, WORKLOAD_NAMES, WorkloadName } from './workloads';
+import { ANY_WORKLOAD_NAMES, buildWorkload, isWorkloadName, summedSoftmaxCrossEntropy, Workload, WORKLOAD_NAMES, WorkloadName } from './workloads';
 
 /*
  * npm run bench -- --workload <name|all> [--ranks 1,2] [--transport threads|processes]
@@ -78,7 +78,7 @@ export interface BenchLine {
 }
 
 function usage(message: string): never {
-  process.stderr.write(`${message}\nusage: bench --workload <${WORKLOAD_NAMES.join('|')}|all> [--ranks 1,2] [--transport threads|processes] [--backend auto|webgpu|wasm|cpu|tensorflow|tensorflow-gpu] [--batch-scale K] [--seconds S] [--warmup S] [--json] [--compare-stock] [--leak-check [steps]] [--spec file.json]\n`);
+  process.stderr.write(`${message}\nusage: bench --workload <${ANY_WORKLOAD_NAMES.join('|')}|all> [--ranks 1,2] [--transport threads|processes] [--backend auto|webgpu|wasm|cpu|tensorflow|tensorflow-gpu] [--batch-scale K] [--seconds S] [--warmup S] [--json] [--compare-stock] [--leak-check [steps]] [--spec file.json]\n`);
   process.exit(2);
 }
 

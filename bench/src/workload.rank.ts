@@ -4,7 +4,7 @@ import { initBackend, shardRange, Trainer } from '@tfleet/ml';
 import type { Collective } from '@tfleet/parallel';
 import { z } from 'zod';
 import { readSpec, specWorkload } from './spec-workload';
-import { buildWorkload, summedSoftmaxCrossEntropy, WORKLOAD_NAMES } from './workloads';
+import { ANY_WORKLOAD_NAMES, buildWorkload, summedSoftmaxCrossEntropy } from './workloads';
 
 /*
  * Rank body of `npm run bench -- --ranks N`: every rank builds the same workload, takes its
@@ -14,7 +14,7 @@ import { buildWorkload, summedSoftmaxCrossEntropy, WORKLOAD_NAMES } from './work
 
 const workloadRankArgsSchema = z.strictObject({
   /** A reference workload name, or 'spec' with `specFile`. */
-  workload: z.union([z.enum(WORKLOAD_NAMES), z.literal('spec')]),
+  workload: z.union([z.enum(ANY_WORKLOAD_NAMES), z.literal('spec')]),
   specFile: z.string().nullable(),
   seconds: z.number().positive(),
   warmupSteps: z.int().min(0),

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '@tfleet/ml';
 import { largestWaitPerStep } from './main';
-import { buildWorkload, WORKLOAD_NAMES, type WorkloadName } from './workloads';
+import { ANY_WORKLOAD_NAMES, buildWorkload, WORKLOAD_NAMES, type WorkloadName } from './workloads';
 
 /**
  * The reference workloads as WORKLOADS.md defines them, pinned by their parameter counts, input
@@ -23,6 +23,8 @@ const DEFINITIONS: Record<WorkloadName, { params: number; input: Array<number | 
   'lstm-lm': { params: 92_736, input: [null, 32], inputDtype: 'int32', output: [null, 64], globalBatch: 64 },
   'gru-lm': { params: 72_128, input: [null, 32], inputDtype: 'int32', output: [null, 64], globalBatch: 64 },
   'transformer-enc': { params: 289_600, input: [null, 64], inputDtype: 'int32', output: [null, 64], globalBatch: 32 },
+  'simple-rnn-lm': { params: 30_912, input: [null, 32], inputDtype: 'int32', output: [null, 64], globalBatch: 64 },
+  'simple-rnn-lm-stock': { params: 30_912, input: [null, 32], inputDtype: 'int32', output: [null, 64], globalBatch: 64 },
 };
 
 describe('reference workloads', () => {
@@ -36,11 +38,12 @@ describe('reference workloads', () => {
     await tf.setBackend('cpu');
   });
 
-  it('are the four of WORKLOADS.md', () => {
-    expect([...WORKLOAD_NAMES].sort()).toEqual(Object.keys(DEFINITIONS).sort());
+  it('are the four of WORKLOADS.md, and the extra ones by name', () => {
+    expect([...WORKLOAD_NAMES].sort()).toEqual(['cnn-mnist', 'gru-lm', 'lstm-lm', 'transformer-enc']);
+    expect([...ANY_WORKLOAD_NAMES].sort()).toEqual(Object.keys(DEFINITIONS).sort());
   });
 
-  it.each([...WORKLOAD_NAMES])('%s has its definition: parameter count, shapes, global batch, and a batch that fits', (name) => {
+  it.each([...ANY_WORKLOAD_NAMES])('%s has its definition: parameter count, shapes, global batch, and a batch that fits', (name) => {
     const before = tf.memory().numTensors;
     const workload = buildWorkload(name);
     const expected = DEFINITIONS[name];

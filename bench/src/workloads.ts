@@ -1,12 +1,20 @@
 import * as tf from '@tensorflow/tfjs';
-import { FusedAdam, FusedGRU, FusedLayerNormalization, FusedLSTM, MultiHeadAttention, PositionEmbedding, SeededRandom, sparseSoftmaxCrossEntropy } from '@tfleet/ml';
+import { FusedAdam, FusedGRU, FusedLayerNormalization, FusedLSTM, FusedSimpleRNN, MultiHeadAttention, PositionEmbedding, SeededRandom, sparseSoftmaxCrossEntropy } from '@tfleet/ml';
 
 /**
  * The four reference workloads, built as the project's WORKLOADS.md describes them (the same
  * models the PyTorch peer builds): float32, logits out, softmax cross-entropy, Adam 1e-3.
  */
 export const WORKLOAD_NAMES = ['cnn-mnist', 'lstm-lm', 'gru-lm', 'transformer-enc'] as const;
-export type WorkloadName = (typeof WORKLOAD_NAMES)[number];
+/**
+ * Workloads beyond the four reference ones, run by name (`all` stays the four):
+ * `simple-rnn-lm` is lstm-lm's shape with a SimpleRNN (tanh), as the peer's `nn.RNN`, on
+ * FusedSimpleRNN; `simple-rnn-lm-stock` is the same model on tfjs-layers' own SimpleRNN loop,
+ * for an A/B of the layer in one run.
+ */
+export const EXTRA_WORKLOAD_NAMES = ['simple-rnn-lm', 'simple-rnn-lm-stock'] as const;
+export const ANY_WORKLOAD_NAMES = [...WORKLOAD_NAMES, ...EXTRA_WORKLOAD_NAMES] as const;
+export type WorkloadName = (typeof ANY_WORKLOAD_NAMES)[number];
 
 export interface Workload {
   name: string;
@@ -21,7 +29,7 @@ export interface Workload {
 }
 
 export function isWorkloadName(name: string): name is WorkloadName {
-  return (WORKLOAD_NAMES as readonly string[]).includes(name);
+  return (ANY_WORKLOAD_NAMES as readonly string[]).includes(name);
 }
 
 function randomTokens(shape: [number, number], vocab: number, rng: SeededRandom): tf.Tensor2D {
@@ -63,18 +71,26 @@ function cnnMnist(): Workload {
   };
 }
 
-function recurrentLm(kind: 'lstm' | 'gru'): Workload {
+function recurrentLm(kind: 'lstm' | 'gru' | 'simple-rnn' | 'simple-rnn-stock'): Workload {
   const input = tf.input({ shape: [32], dtype: 'int32' });
   const embedded = tf.layers.embedding({ inputDim: 64, outputDim: 32 }).apply(input) as tf.SymbolicTensor;
   // Sigmoid gates, as PyTorch's LSTM and GRU (the peer) compute them; tfjs-layers' default is
   // the cheaper hardSigmoid, which would flatter the comparison.
   const rnnArgs = { units: 128, returnSequences: false, recurrentActivation: 'sigmoid' as const };
   // tfjs-layers' LSTM/GRU math, weights and defaults otherwise, run as whole-sequence kernels.
-  const rnn = kind === 'lstm' ? new FusedLSTM(rnnArgs) : new FusedGRU(rnnArgs);
+  // SimpleRNN: tanh, as tfjs-layers' default and PyTorch's nn.RNN.
+  const rnn =
+    kind === 'lstm'
+      ? new FusedLSTM(rnnArgs)
+      : kind === 'gru'
+        ? new FusedGRU(rnnArgs)
+        : kind === 'simple-rnn'
+          ? new FusedSimpleRNN({ units: 128, returnSequences: false })
+          : tf.layers.simpleRNN({ units: 128, returnSequences: false });
   const last = rnn.apply(embedded) as tf.SymbolicTensor;
   const logits = tf.layers.dense({ units: 64 }).apply(last) as tf.SymbolicTensor;
   return {
-    name: `${kind}-lm`,
+    name: kind === 'simple-rnn-stock' ? 'simple-rnn-lm-stock' : `${kind}-lm`,
     model: tf.model({ inputs: input, outputs: logits }),
     globalBatch: 64,
     makeBatch(batch, seed) {
@@ -128,6 +144,10 @@ export function buildWorkload(name: WorkloadName): Workload {
       return recurrentLm('gru');
     case 'transformer-enc':
       return transformerEncoder();
+    case 'simple-rnn-lm':
+      return recurrentLm('simple-rnn');
+    case 'simple-rnn-lm-stock':
+      return recurrentLm('simple-rnn-stock');
   }
 }
 

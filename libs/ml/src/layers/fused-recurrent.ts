@@ -66,7 +66,7 @@ function cellOf(layer: RnnLayer): RecurrentCell {
   return layer.cell as unknown as RecurrentCell;
 }
 
-function asTensorList(value: unknown): tf.Tensor[] | undefined {
+export function asTensorList(value: unknown): tf.Tensor[] | undefined {
   if (value == null) return undefined;
   const list = Array.isArray(value) ? value : [value];
   if (!list.every((t) => t instanceof tf.Tensor)) throw new Error('initialState must be tensors');
@@ -74,7 +74,7 @@ function asTensorList(value: unknown): tf.Tensor[] | undefined {
 }
 
 /** [B, T] (or [B, T, 1]) mask, nonzero = real step, as float32 [T, B] in processing order. */
-function timeMajorMask(mask: unknown, batch: number, steps: number, goBackwards: boolean): tf.Tensor2D | null {
+export function timeMajorMask(mask: unknown, batch: number, steps: number, goBackwards: boolean): tf.Tensor2D | null {
   const m = Array.isArray(mask) ? mask[0] : mask;
   if (!(m instanceof tf.Tensor)) return null;
   if (m.size !== batch * steps) throw new Error(`mask of shape [${m.shape}] does not fit input [${batch}, ${steps}, ...]`);

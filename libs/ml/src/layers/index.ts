@@ -3,3 +3,4 @@ export * from './position-embedding';
 export * from './fused-recurrent';
 export * from './fused-layer-norm';
 export * from './seeded-dropout';
+export * from './fused-simple-rnn';

@@ -23,9 +23,10 @@ const SimpleRnnBase = tf.layers.simpleRNN({ units: 1 }).constructor as (new (arg
  * the next recurrent layer that takes an initial state sees a stale one and throws "When inputs
  * is an array, neither initialState or constants should be provided" (and the caller's object is
  * modified). These subclasses hand each call its own copy. Used for decoder layers, the ones
- * whose initial state comes from the encoder. The model zoo now builds LSTM and GRU layers as
- * FusedLSTM / FusedGRU (layers/fused-recurrent.ts, which copy their kwargs the same way);
- * StateInitLSTM and StateInitGRU stay registered so models saved with them still load.
+ * whose initial state comes from the encoder. The model zoo now builds its recurrent layers as
+ * FusedSimpleRNN / FusedLSTM / FusedGRU (layers/fused-simple-rnn.ts, layers/fused-recurrent.ts,
+ * which copy their kwargs the same way); these stay registered so models saved with them still
+ * load.
  */
 class StateInitLSTM extends LstmBase {
   static className = 'TfleetStateInitLSTM';

@@ -82,6 +82,18 @@ describe('recurrent models', () => {
     model.dispose();
   });
 
+  it.each(['sequence-classification', 'language-modelling', 'seq2seq'] as const)('simple-rnn on %s runs on the fused SimpleRNN kernels', async (task) => {
+    const info = tinyTaskInfo(task);
+    const model = buildModel(tinySpec('simple-rnn', { bidirectional: task === 'sequence-classification' }), info, 2);
+    const batch = randomBatch(info, 2, 3);
+    const profile = await tf.profile(() => tf.dispose(model.predict(batch.inputs) as tf.Tensor));
+    const names = new Set(profile.kernels.map((k) => k.name));
+    expect(names.has('TfleetSimpleRnnSequence')).toBe(true);
+    expect(model.layers.map((l) => l.getClassName())).not.toContain('SimpleRNN');
+    model.dispose();
+    disposeBatch(batch);
+  });
+
   it('a stacked seq2seq decoder runs in training mode with one reused kwargs object, leaving it unchanged', () => {
     const info = tinyTaskInfo('seq2seq');
     const model = buildModel(tinySpec('gru', { layers: 2 }), info, 5);

@@ -2,13 +2,15 @@ import * as tf from '@tensorflow/tfjs';
 import type { ModelSpec } from '@tfleet/contracts';
 import type { TaskInfo } from '../data/dataset';
 import { FusedGRU, FusedLSTM } from '../layers/fused-recurrent';
+import { FusedSimpleRNN } from '../layers/fused-simple-rnn';
 import { MultiHeadAttention, TokenPaddingMask } from '../layers/multi-head-attention';
 import { SeededDropout } from '../layers/seeded-dropout';
 import { call, expectInputs, inputVocabulary, isTokenInput, modelInput, vocabularyRows } from './common';
 import { outputUnits } from './heads';
 import { SeededInitializers } from './initializers';
 import { Identity } from './pooling';
-import { StateInitSimpleRNN } from './recurrent-layers';
+// Registers the StateInit* classes, so models saved with them still load.
+import './recurrent-layers';
 
 export type RecurrentSpec = Extract<ModelSpec, { family: 'simple-rnn' | 'lstm' | 'gru' }>;
 
@@ -61,7 +63,6 @@ function recurrentLayer(
   units: number,
   returnSequences: boolean,
   returnState: boolean,
-  takesInitialState = false,
 ): tf.layers.RNN {
   const args = {
     units,
@@ -70,11 +71,12 @@ function recurrentLayer(
     kernelInitializer: init.glorotUniform(),
     recurrentInitializer: init.orthogonal(),
   };
-  // FusedLSTM / FusedGRU: tfjs-layers' LSTM / GRU (same weights, initialisers, math) run as
-  // whole-sequence kernels on cpu and wasm; they also copy their kwargs like StateInit*.
+  // FusedSimpleRNN / FusedLSTM / FusedGRU: tfjs-layers' SimpleRNN / LSTM / GRU (same weights,
+  // initialisers, math) run as whole-sequence kernels on cpu and wasm; they also copy their
+  // kwargs like StateInit*, so a decoder layer can take its initial state in training mode.
   switch (spec.family) {
     case 'simple-rnn':
-      return takesInitialState ? new StateInitSimpleRNN(args) : tf.layers.simpleRNN(args);
+      return new FusedSimpleRNN(args);
     case 'lstm':
       return new FusedLSTM({ ...args, recurrentActivation: spec.recurrentActivation, unitForgetBias: true });
     case 'gru':
@@ -199,7 +201,7 @@ function buildRecurrentSeq2Seq(spec: RecurrentSpec, info: TaskInfo, init: Seeded
     decoderIds,
   );
   for (let i = 0; i < spec.layers; i++) {
-    const rnn = recurrentLayer(spec, init, decoderUnits, true, false, true);
+    const rnn = recurrentLayer(spec, init, decoderUnits, true, false);
     y = call(rnn, y, { initialState: encoder.states[i] });
     if (spec.dropout > 0) y = call(new SeededDropout({ rate: spec.dropout }), y);
   }

@@ -57,19 +57,19 @@ interface SequenceAttrs {
 }
 
 /** A strided matrix inside a tensor: element (i, j) at offset + i * rowStride + j * colStride. */
-interface Operand {
+export interface Operand {
   info: tf.TensorInfo;
   offset: number;
   rowStride: number;
   colStride: number;
 }
 
-function rows(info: tf.TensorInfo, offset: number, rowStride: number): Operand {
+export function rows(info: tf.TensorInfo, offset: number, rowStride: number): Operand {
   return { info, offset, rowStride, colStride: 1 };
 }
 
 /** The transpose of a row-major block: (i, j) of the result is (j, i) of the block. */
-function transposed(info: tf.TensorInfo, offset: number, rowStride: number): Operand {
+export function transposed(info: tf.TensorInfo, offset: number, rowStride: number): Operand {
   return { info, offset, rowStride: 1, colStride: rowStride };
 }
 
@@ -78,7 +78,7 @@ function transposed(info: tf.TensorInfo, offset: number, rowStride: number): Ope
  * timestep): on wasm packed once into the GEMM's panel layout, so the time loop does not pack
  * it again at every step. Release it with `Machine.release`.
  */
-interface FixedOperand {
+export interface FixedOperand {
   readonly operand: Operand;
   readonly k: number;
   readonly n: number;
@@ -91,13 +91,13 @@ function isFixed(b: Operand | FixedOperand): b is FixedOperand {
 }
 
 /** The SIMD gate arithmetic (rnn-simd) and the heap byte address of a tensor element. */
-interface GateKernels {
+export interface GateKernels {
   k: RnnKernelExports;
   at(info: tf.TensorInfo, elementOffset?: number): number;
 }
 
 /** The backend operations a sequence kernel needs: buffers, a strided product and a vector sigmoid. */
-interface Machine {
+export interface Machine {
   /** wasm with units a multiple of 4: the gate loops as SIMD kernels; else null (the JS loops below). */
   gateKernels(units: number): GateKernels | null;
   /** An uninitialised float32 tensor; every element must be written. */
@@ -124,7 +124,7 @@ const wasmSigmoid = perBackend((backend: WasmBackend) => backend.wasm.cwrap('Sig
  * of the recurrent kernel need no copies; about twice XNNPACK's speed at these sizes), the
  * sigmoid on the backend's own (XNNPACK, vectorised) Sigmoid over heap views.
  */
-class WasmMachine implements Machine {
+export class WasmMachine implements Machine {
   private readonly views: HeapViews;
   private readonly simd: SimdKernels;
   private readonly sigmoidFn: ReturnType<typeof wasmSigmoid>;
@@ -221,7 +221,7 @@ interface CpuBackend {
   disposeIntermediateTensorInfo(info: tf.TensorInfo): void;
 }
 
-function asCpuBackend(backend: unknown): CpuBackend {
+export function asCpuBackend(backend: unknown): CpuBackend {
   const b = backend as Partial<CpuBackend> | null;
   if (!b || typeof b.readSync !== 'function' || typeof b.makeTensorInfo !== 'function' || typeof b.disposeIntermediateTensorInfo !== 'function') {
     throw new Error('tfleet recurrent kernels need the tfjs cpu backend (readSync, makeTensorInfo)');
@@ -230,7 +230,7 @@ function asCpuBackend(backend: unknown): CpuBackend {
 }
 
 /** cpu: the same operations as plain loops (the cpu backend is the tests' reference, not fast). */
-class CpuMachine implements Machine {
+export class CpuMachine implements Machine {
   private row = new Float64Array(0);
 
   constructor(private readonly backend: CpuBackend) {}
@@ -300,9 +300,9 @@ class CpuMachine implements Machine {
  * backward GEMMs 15x slower per call). 1e-30 is far below any value that could change a float32
  * weight update, and it keeps every product of stored values with weights in the normal range.
  */
-const GRADIENT_FLOOR = 1e-30;
+export const GRADIENT_FLOOR = 1e-30;
 
-function flushTiny(x: number): number {
+export function flushTiny(x: number): number {
   return x > -GRADIENT_FLOOR && x < GRADIENT_FLOOR ? 0 : x;
 }
 
@@ -338,9 +338,9 @@ function readAttrs(attrs: KernelArgs['attrs']): SequenceAttrs {
   };
 }
 
-type Inputs = Record<string, tf.TensorInfo | undefined>;
+export type Inputs = Record<string, tf.TensorInfo | undefined>;
 
-function required(inputs: Inputs, name: string): tf.TensorInfo {
+export function required(inputs: Inputs, name: string): tf.TensorInfo {
   const t = inputs[name];
   if (!t) throw new Error(`recurrent kernel input ${name} is missing`);
   if (t.dtype !== 'float32') throw new Error(`recurrent kernel input ${name} must be float32 (got ${t.dtype})`);
@@ -348,7 +348,7 @@ function required(inputs: Inputs, name: string): tf.TensorInfo {
 }
 
 /** Copies row `row` of a [rows, bu] tensor into `dst`. */
-function copyRow(m: Machine, src: tf.TensorInfo, row: number, bu: number, dst: tf.TensorInfo): void {
+export function copyRow(m: Machine, src: tf.TensorInfo, row: number, bu: number, dst: tf.TensorInfo): void {
   m.f32(dst).set(m.f32(src).subarray(row * bu, (row + 1) * bu));
 }
 
