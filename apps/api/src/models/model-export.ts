@@ -12,6 +12,7 @@ const STOCK_EQUIVALENTS: Readonly<Record<string, string>> = {
   TfleetDropout: 'Dropout',
   TfleetFusedLSTM: 'LSTM',
   TfleetFusedGRU: 'GRU',
+  TfleetFusedSimpleRNN: 'SimpleRNN',
   TfleetFusedLayerNormalization: 'LayerNormalization',
 };
 
