@@ -286,6 +286,9 @@ describe('checkpoints in the store, resumed after faults (real API, workers, Red
       expect(holderOutput).toMatch(/handed back at step \d+/);
       expect(exit.code).toBe(0);
       expect(exit.ms).toBeLessThan(30_000);
+      // Its last beat said it stopped: listed as stopped, not lost.
+      const workers = (await stack.request('GET', '/api/workers')).body as { workers: { id: string; state: string }[] };
+      expect(workers.workers.find((w) => w.id === holder)?.state).toBe('stopped');
 
       const done = await settled(stack, id, 300_000);
       expect(done.status).toBe('completed');

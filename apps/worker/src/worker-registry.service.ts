@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
 import { WorkerHost } from '@nestjs/bullmq';
 import type { Job } from 'bullmq';
@@ -22,7 +22,7 @@ import { WorkerVitals } from './worker-vitals';
  * skipped: the next one says it all again.
  */
 @Injectable()
-export class WorkerRegistry implements OnApplicationBootstrap, OnApplicationShutdown {
+export class WorkerRegistry implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(WorkerRegistry.name);
   private readonly startedAt = new Date().toISOString();
   private readonly current = new Set<string>();
@@ -58,7 +58,9 @@ export class WorkerRegistry implements OnApplicationBootstrap, OnApplicationShut
     this.timer.unref();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  // Before, not on, application shutdown: WorkerRedisCloser disconnects the Redis clients in
+  // onApplicationShutdown, and a beat sent in the same pass was lost (the worker read as lost).
+  async beforeApplicationShutdown(): Promise<void> {
     await this.sayStopped();
   }
 
