@@ -237,9 +237,9 @@ describe('the dashboard in a real browser (Debian chromium via playwright-core; 
         .map((el) => el.outerHTML.slice(0, 80))`);
       expect(unnamed).toEqual([]);
     }
-    // This API has no sweeps yet: the page says so instead of failing.
+    // No sweep was posted in this test: the page says so (dashboard-predict-sweeps.e2e-spec.ts shows real ones).
     await page.goto(`${stack.baseUrl}/#/sweeps`);
-    await page.getByText('this API has no sweeps endpoint yet').waitFor();
+    await page.getByText('No sweeps yet.').waitFor();
     await page.goto(`${stack.baseUrl}/#/experiments`);
     await page.locator('tbody tr[data-status]').first().waitFor();
     await shot('experiments-phone');
