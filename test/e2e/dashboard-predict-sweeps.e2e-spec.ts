@@ -13,7 +13,7 @@ const mnistRun = {
   model: { family: 'cnn', blocks: [{ filters: 8 }], denseUnits: [32] },
   training: { epochs: 1, batchSize: 32, seed: 3, ranks: 1 },
 };
-/** Two tiny trials (200 digits, one dense layer of 8, one epoch), as in sweeps.e2e-spec.ts. */
+/** Tiny trials (200 digits, one dense layer of 8, one epoch), as in sweeps.e2e-spec.ts. */
 const sweepOf = (name: string, seeds: number[]) => ({
   name,
   base: { dataset: { name: 'mnist', samples: 200 }, model: { family: 'cnn', blocks: [], denseUnits: [8], dropout: 0 }, training: { epochs: 1, batchSize: 16, ranks: 1 } },
@@ -21,11 +21,22 @@ const sweepOf = (name: string, seeds: number[]) => ({
   space: { 'training.learningRate': { values: [0.01, 0.1] } },
   seeds,
 });
+/**
+ * Four trials of two epochs under ASHA (one rung, at epoch 1). One worker runs them in plan
+ * order; the two learning rates of 1e-6 barely move the loss, so they rank below the first two
+ * at the rung and stop there (as in sweeps.e2e-spec.ts's ASHA test).
+ */
+const ashaSweep = {
+  ...sweepOf('asha over four learning rates', [1]),
+  base: { ...sweepOf('', [1]).base, training: { epochs: 2, batchSize: 16, ranks: 1 } },
+  space: { 'training.learningRate': { values: [0.01, 0.005, 0.000001, 0.000002] } },
+  earlyStopping: { method: 'asha', metric: 'loss', mode: 'min', gracePeriod: 1, reductionFactor: 2, maxEpochs: 2 },
+};
 
 interface SweepBody {
   id: string;
   status: string;
-  trials: { id: string; status: string }[];
+  trials: { id: string; status: string; assignment: Record<string, number>; stop: { rung: number; epoch: number; metric: string; value: number; cutoff: number } | null }[];
   counts: Record<string, number>;
   epochsSpent: number;
 }
@@ -46,7 +57,7 @@ describe('the dashboard: predict box and sweeps (Debian chromium via playwright-
     stack = await startTestStack();
     const run = await stack.request('POST', '/api/experiments', mnistRun);
     runId = (run.body as { id: string }).id;
-    const created = await stack.request('POST', '/api/sweeps', sweepOf('two learning rates', [1]));
+    const created = await stack.request('POST', '/api/sweeps', ashaSweep);
     expect(created.status).toBe(201);
     sweepId = (created.body as SweepBody).id;
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
@@ -125,28 +136,38 @@ describe('the dashboard: predict box and sweeps (Debian chromium via playwright-
     await page.setViewportSize({ width: 1280, height: 900 });
   });
 
-  it('lists a real sweep and shows its trials with their statuses, epochs spent and the best', async () => {
+  it('lists a real sweep and shows its trials: statuses, which stopped early and why, epochs spent, the best', async () => {
     const ended = await eventually(async () => {
       const body = await sweep(sweepId);
       return body.status !== 'running' ? body : undefined;
     }, 180_000, 'the sweep to end', 1_000);
-    expect(ended.trials).toHaveLength(2);
+    expect(ended.trials).toHaveLength(4);
+    const slow = ended.trials.filter((t) => t.assignment['training.learningRate']! < 0.001);
+    for (const t of slow) expect(t.status).toBe('stopped');
     await page.goto(`${stack.baseUrl}/#/sweeps`);
     const listed = page.getByRole('table', { name: 'Sweeps' }).locator(`tr[data-id="${sweepId}"]`);
     await listed.waitFor();
     expect(await listed.getAttribute('data-status')).toBe(ended.status);
-    await listed.getByRole('link', { name: 'two learning rates' }).click();
+    await listed.getByRole('link', { name: 'asha over four learning rates' }).click();
     const trials = page.getByRole('table', { name: 'Trials' }).locator('tbody tr');
-    await trials.nth(1).waitFor();
-    expect(await trials.count()).toBe(2);
+    await trials.nth(3).waitFor();
+    expect(await trials.count()).toBe(4);
     const shown = await trials.evaluateAll((rows) => rows.map((r) => [r.getAttribute('data-id'), r.getAttribute('data-status')]));
     expect(shown).toEqual(ended.trials.map((t) => [t.id, t.status]));
-    expect(ended.trials.map((t) => t.status)).toEqual(['completed', 'completed']);
+    // Why each slow trial stopped: the rung, its value and the cutoff, as the API recorded them.
+    for (const t of slow) {
+      const why = await page.locator(`tr[data-id="${t.id}"] td.why`).textContent();
+      expect(why).toMatch(/^rung 0 \(epoch 1\): loss [\d.]+ vs cutoff [\d.]+$/);
+      const [value, cutoff] = [...why!.matchAll(/([\d.]+)(?: vs|$)/g)].map((m) => Number(m[1]));
+      expect(value).toBeCloseTo(t.stop!.value, 3);
+      expect(cutoff).toBeCloseTo(t.stop!.cutoff, 3);
+    }
+    expect(await page.getByRole('heading', { name: /^Trials/ }).textContent()).toBe(`Trials (4, ${ended.trials.filter((t) => t.status === 'stopped').length} stopped early)`);
     const facts = await page.locator('dl.facts').textContent();
     expect(facts).toContain(`epochs spent${ended.epochsSpent}`);
-    expect(ended.epochsSpent).toBe(2);
-    expect(facts).toMatch(/best so far[0-9a-f]{8} \{"training.learningRate":0\.\d+\} seed 1: test \d/);
-    // An ended sweep cannot be cancelled; with nothing failed there is nothing to re-run.
+    expect(ended.epochsSpent).toBeLessThan(4 * 2);
+    expect(facts).toMatch(/best so far[0-9a-f]{8} \{"training.learningRate":0\.0\d+\} seed 1: test \d/);
+    // An ended sweep cannot be cancelled; with nothing failed or cancelled there is nothing to re-run.
     expect(await page.getByRole('button', { name: 'Cancel sweep' }).isDisabled()).toBe(true);
     expect(await page.getByRole('button', { name: 'Re-run failed trials' }).isDisabled()).toBe(true);
     await shot('sweep');
