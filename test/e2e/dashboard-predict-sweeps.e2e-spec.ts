@@ -173,6 +173,39 @@ describe('the dashboard: predict box and sweeps (Debian chromium via playwright-
     await shot('sweep');
   }, 240_000);
 
+  it("shows a shootout's claims, its metric as mean ± std over seeds, and its trials", async () => {
+    interface ShootoutBody {
+      id: string;
+      status: string;
+      metric: { name: string };
+      trials: { id: string; label: string; seed: number; status: string }[];
+      spread: Record<string, Record<string, { n: number; mean: number; std: number | null }>>;
+      claims: { id: string; statement: string; verdict: string }[];
+    }
+    const created = await stack.request('POST', '/api/shootouts', { suite: 'sequence-speed', seeds: [1, 2], only: ['gru'] });
+    expect(created.status).toBe(201);
+    const id = (created.body as ShootoutBody).id;
+    await eventually(async () => ((await sweep(id)).status !== 'running' ? true : undefined), 240_000, 'the shootout to end', 1_000);
+    const report = (await stack.request('GET', `/api/shootouts/${id}`)).body as ShootoutBody;
+    const metric = report.metric.name;
+    await page.goto(`${stack.baseUrl}/#/sweeps?shootout=${id}`);
+    const claims = page.getByRole('table', { name: 'Claims' }).locator('tbody tr');
+    await claims.first().waitFor();
+    expect(await claims.evaluateAll((rows) => rows.map((r) => r.getAttribute('data-verdict')))).toEqual(report.claims.map((c) => c.verdict));
+    expect(await claims.first().textContent()).toContain(report.claims[0]!.statement);
+    const spread = page.getByRole('table', { name: `${metric} mean ± std` }).locator('tbody tr', { hasText: 'gru' });
+    const cells = await spread.locator('td').allTextContents();
+    const expected = report.spread['gru']![metric]!;
+    expect(cells[1]).toBe('2');
+    const [mean, std] = cells[2]!.split(' ± ').map(Number);
+    expect(mean).toBeCloseTo(expected.mean, 3);
+    expect(std).toBeCloseTo(expected.std!, 3);
+    const trialStatuses = await page.getByRole('table', { name: 'Shootout trials' }).locator('tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-status')));
+    expect(trialStatuses).toEqual(report.trials.map((t) => t.status));
+    expect(trialStatuses).toEqual(['completed', 'completed']);
+    await shot('shootout');
+  }, 300_000);
+
   it('cancels a sweep from its page and re-runs its cancelled trials to completion', async () => {
     expect((await stack.request('POST', '/api/queue/pause')).status).toBe(200);
     let resumed = false;
