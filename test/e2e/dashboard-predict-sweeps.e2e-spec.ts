@@ -13,6 +13,13 @@ const mnistRun = {
   model: { family: 'cnn', blocks: [{ filters: 8 }], denseUnits: [32] },
   training: { epochs: 1, batchSize: 32, seed: 3, ranks: 1 },
 };
+/** A tiny grapheme-to-phoneme model (as in export-predict.e2e-spec.ts): words of at most 6 letters. */
+const cmudictRun = {
+  name: 'phonemes to predict',
+  dataset: { name: 'cmudict', samples: 300, maxWordLength: 6 },
+  model: { family: 'gru', units: 16, embeddingDim: 8 },
+  training: { epochs: 1, batchSize: 32, ranks: 1 },
+};
 /** Tiny trials (200 digits, one dense layer of 8, one epoch), as in sweeps.e2e-spec.ts. */
 const sweepOf = (name: string, seeds: number[]) => ({
   name,
@@ -47,6 +54,7 @@ describe('the dashboard: predict box and sweeps (Debian chromium via playwright-
   let page: Page;
   let runId: string;
   let sweepId: string;
+  let cmudictId: string;
   const pageErrors: string[] = [];
 
   const shot = (name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
@@ -60,6 +68,7 @@ describe('the dashboard: predict box and sweeps (Debian chromium via playwright-
     const created = await stack.request('POST', '/api/sweeps', ashaSweep);
     expect(created.status).toBe(201);
     sweepId = (created.body as SweepBody).id;
+    cmudictId = ((await stack.request('POST', '/api/experiments', cmudictRun)).body as { id: string }).id;
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.on('pageerror', (error) => pageErrors.push(error.message));
@@ -171,6 +180,26 @@ describe('the dashboard: predict box and sweeps (Debian chromium via playwright-
     expect(await page.getByRole('button', { name: 'Cancel sweep' }).isDisabled()).toBe(true);
     expect(await page.getByRole('button', { name: 'Re-run failed trials' }).isDisabled()).toBe(true);
     await shot('sweep');
+  }, 240_000);
+
+  it("predicts a word's phonemes from the text box, and shows a too-long word's 400 beside it", async () => {
+    await finishedExperiment(stack, cmudictId, 180_000);
+    await page.goto(`${stack.baseUrl}/#/experiments/${cmudictId}`);
+    const word = page.getByLabel('Word', { exact: true });
+    await word.fill('cat');
+    await page.getByRole('button', { name: 'Predict', exact: true }).click();
+    const shown = page.locator('.predicted-sequence');
+    await shown.waitFor();
+    // Greedy decoding: the API gives the same phonemes for the same word.
+    const answer = (await stack.request('POST', `/api/experiments/${cmudictId}/predict`, { word: 'cat' })).body as { prediction: { kind: string; output: string[] } };
+    expect(answer.prediction.kind).toBe('sequence');
+    expect(await shown.textContent()).toBe(answer.prediction.output.length > 0 ? answer.prediction.output.join(' ') : '(empty: the end token came first)');
+    await word.fill('abcdefghij');
+    await page.getByRole('button', { name: 'Predict', exact: true }).click();
+    const error = page.locator('.field-error[role="alert"]').filter({ hasText: 'at most 6 letters' });
+    await error.waitFor();
+    expect(await error.textContent()).toMatch(/^400: word: /);
+    expect(await word.getAttribute('aria-invalid')).toBe('true');
   }, 240_000);
 
   it("shows a shootout's claims, its metric as mean ± std over seeds, and its trials", async () => {

@@ -129,7 +129,7 @@ function showPrediction(p: Prediction): HTMLElement {
     case 'continuation':
       return h('div', {}, h('p', {}, 'Generated: ', h('strong', { className: 'predicted-text' }, p.text)), h('p', { className: 'muted' }, `next: ${p.next.join(' ')}`));
     case 'sequence':
-      return h('p', {}, 'Output: ', h('strong', { className: 'predicted-sequence' }, p.output.join(' ')));
+      return h('p', {}, 'Output: ', h('strong', { className: 'predicted-sequence' }, p.output.length > 0 ? p.output.join(' ') : '(empty: the end token came first)'));
     case 'value':
       return h('p', {}, 'Value: ', h('strong', { className: 'predicted-value' }, num(p.value, 4)));
   }
