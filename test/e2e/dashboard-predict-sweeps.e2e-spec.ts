@@ -180,6 +180,10 @@ describe('the dashboard: predict box and sweeps (Debian chromium via playwright-
     expect(await page.getByRole('button', { name: 'Cancel sweep' }).isDisabled()).toBe(true);
     expect(await page.getByRole('button', { name: 'Re-run failed trials' }).isDisabled()).toBe(true);
     await shot('sweep');
+    // At a phone's width the trials table scrolls inside its card; the page itself does not.
+    await page.setViewportSize({ width: 390, height: 844 });
+    expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
+    await page.setViewportSize({ width: 1280, height: 900 });
   }, 240_000);
 
   it("predicts a word's phonemes from the text box, and shows a too-long word's 400 beside it", async () => {

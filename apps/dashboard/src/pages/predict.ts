@@ -26,6 +26,9 @@ const TASKS: Record<string, { example: unknown; text?: TextInput; drawing?: bool
   adding: { example: { sequence: [[0.3, 0], [0.8, 1], [0.1, 0], [0.5, 1]] } },
 };
 
+/** Data sets whose recurrent models are encoder-decoders, which the API does not export as model.json (README). */
+const ENCODER_DECODERS = ['cmudict', 'copy'];
+
 /** MNIST's size: the drawing is averaged down to 28 x 28 grey levels in [0, 1] (1 = ink). */
 const SIDE = 28;
 const SCALE = 8;
@@ -106,6 +109,7 @@ export function predictSection(id: string, dataset: string): HTMLElement | null 
     h('div', { className: 'predict-grid' }, h('div', {}, ...inputs, error), answer),
     h('h3', {}, 'Export'),
     h('p', { className: 'muted' }, 'The model (tfjs layers format) needs the key header, so fetch it like this ($KEY: your API key):'),
+    ENCODER_DECODERS.includes(dataset) ? h('p', { className: 'muted' }, "A recurrent encoder-decoder on this task has no model.json (409: tfjs-layers cannot carry the encoder's state to the decoder); task.json and predict serve it.") : null,
     h('pre', { className: 'spec', 'aria-label': 'Export snippet' }, exportSnippet),
   );
 }
