@@ -83,8 +83,9 @@ export function renderSweeps(root: HTMLElement, path: string[], query: URLSearch
   root.append(h('h1', {}, 'Sweeps and shootouts'), h('section', { className: 'card' }, shootoutForm), out);
   let timer: ReturnType<typeof setTimeout> | undefined;
   let closed = false;
-  /** A running sweep is read again every 2 s until it ends. */
+  /** A running sweep is read again every 2 s until it ends (one timer: a button's reload replaces the pending one). */
   const again = (load: () => void) => {
+    clearTimeout(timer);
     if (!closed) timer = setTimeout(load, 2_000);
   };
   const shootout = query.get('shootout');
