@@ -187,8 +187,11 @@ describe('the dashboard in a real browser (Debian chromium via playwright-core; 
   it('ranks the board and groups it by family with mean ± std', async () => {
     await page.goto(`${stack.baseUrl}/#/boards`);
     await page.getByRole('table', { name: 'Leaderboard by accuracy' }).waitFor();
-    // The board with two completed runs (the seeded and the watched one): sortable by any column.
-    const boardKey = ((await stack.request('GET', `/api/experiments/${seededId}`)).body as { boardKey: string }).boardKey;
+    // The board with two completed runs (the form's and the watched one, both 10,000 digits; the
+    // seeded run's 2,000 are another board): sortable by any column.
+    const listed = (await stack.request('GET', '/api/experiments?pageSize=100')).body as { items: { id: string; name: string | null }[] };
+    const formRunId = listed.items.find((e) => e.name === 'from the form')!.id;
+    const boardKey = ((await stack.request('GET', `/api/experiments/${formRunId}`)).body as { boardKey: string }).boardKey;
     await page.getByLabel('Board', { exact: true }).selectOption(boardKey);
     const board = page.getByRole('table', { name: 'Leaderboard by accuracy' });
     await page.waitForFunction('document.querySelectorAll("table tbody tr").length === 2');
@@ -237,9 +240,9 @@ describe('the dashboard in a real browser (Debian chromium via playwright-core; 
         .map((el) => el.outerHTML.slice(0, 80))`);
       expect(unnamed).toEqual([]);
     }
-    // This API has no sweeps yet: the page says so instead of failing.
+    // No sweep was posted in this test: the page says so (dashboard-predict-sweeps.e2e-spec.ts shows real ones).
     await page.goto(`${stack.baseUrl}/#/sweeps`);
-    await page.getByText('this API has no sweeps endpoint yet').waitFor();
+    await page.getByText('No sweeps yet.').waitFor();
     await page.goto(`${stack.baseUrl}/#/experiments`);
     await page.locator('tbody tr[data-status]').first().waitFor();
     await shot('experiments-phone');

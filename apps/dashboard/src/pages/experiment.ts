@@ -7,6 +7,7 @@ import type { Checkpoint, Experiment, LiveEpoch, LiveProgress, MetricHistory } f
 import { TERMINAL } from '../types.js';
 import type { Cleanup } from '../types.js';
 import { progressCell, statusBadge } from './experiments.js';
+import { predictSection } from './predict.js';
 
 type Epochs = MetricHistory['epochs'];
 
@@ -27,10 +28,14 @@ export function renderExperiment(root: HTMLElement, path: string[]): Cleanup {
   const checkpoints = h('div', { className: 'table-wrap' });
   const specView = h('pre', { className: 'spec' });
   const error = h('p', { className: 'error', role: 'alert' });
+  /** Shown once the run has completed, for data sets that take predictions. */
+  const predictSlot = h('div');
+  let predictShown = false;
   root.append(
     heading,
     error,
     h('section', { className: 'card' }, status, progress),
+    predictSlot,
     h('section', { className: 'card', 'aria-label': 'Curves' }, h('h2', {}, 'Curves'), charts),
     h('section', { className: 'card' }, h('h2', {}, 'Throughput (samples/s, live)'), throughputChart),
     h('section', { className: 'card' }, h('h2', {}, 'What it ran on'), facts),
@@ -76,6 +81,11 @@ export function renderExperiment(root: HTMLElement, path: string[]): Cleanup {
     ];
     facts.replaceChildren(...rows.filter(([, v]) => v !== undefined && v !== null).flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, json(v))]));
     specView.textContent = JSON.stringify(x.spec, null, 2);
+    if (x.status === 'completed' && !predictShown) {
+      predictShown = true;
+      const section = predictSection(x.id, x.dataset);
+      if (section) predictSlot.replaceChildren(section);
+    }
   }
 
   /** One chart per metric, train and validation as two lines over epochs; loss first. */
