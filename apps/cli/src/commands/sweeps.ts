@@ -8,10 +8,10 @@ import { readDocument } from '../tfleet-spec-file';
 const FEATURE = 'sweeps';
 const sweepPath = (id: string) => `/api/sweeps/${encodeURIComponent(id)}`;
 
-/** A trial's configuration as `path=value, ...` (its seed apart). */
+/** A trial's configuration as `path=value, ...` (its seed apart), values as the sweep gave them. */
 function assignment(values: Record<string, unknown>): string {
   const text = Object.entries(values)
-    .map(([k, v]) => `${k}=${typeof v === 'number' ? num(v) : JSON.stringify(v)}`)
+    .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
     .join(', ');
   return text === '' ? '-' : text;
 }
@@ -190,5 +190,5 @@ async function printShootout(ctx: CommandContext, id: string, opts: { json?: boo
       value.trials.map((t) => [t.label, t.seed, t.status, num(t.test?.[value.metric.name])]),
     ),
   );
-  ctx.output.out(table(['claim', 'verdict', 'evidence'], value.claims.map((c) => [c.statement, c.verdict, c.checks.map((k) => k.evidence).join('; ') || '-'])));
+  ctx.output.out(table(['claim', 'verdict', 'evidence'], value.claims.map((c) => [c.statement, c.verdict, c.checks.map((k) => k.evidence).join('; ') || '-']), [50, 14, 50]));
 }
