@@ -102,7 +102,7 @@ export class EventStreamUpdates implements ExperimentUpdates {
     const path = `/api/experiments/${encodeURIComponent(id)}/events`;
     const stream = await this.client.eventStream(path, signal);
     if (stream === null) return this.fallback.follow(id, onView, signal);
-    // Held in an object: TypeScript does not see assignments inside `for await` when narrowing a local.
+    // Held in an object: a plain local is narrowed to its initial null inside this `for await` loop (tsc 5).
     const last: { view: ExperimentShape | null } = { view: null };
     try {
       for await (const event of serverSentEvents(stream)) {
