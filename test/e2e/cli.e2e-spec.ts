@@ -1,5 +1,6 @@
+import * as tf from '@tensorflow/tfjs';
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../apps/launcher/src/redis-server';
@@ -144,6 +145,117 @@ describe('tfleet CLI (the built command against a running API, worker, Redis and
     expect(body.sameBoard).toBe(false);
   });
 
+  it('sweep submit --watch runs a 2-trial sweep from a file to its end; sweep get, ls, rerun-failed and cancel read and act on it', async () => {
+    const sweepFile = {
+      name: 'cli-sweep',
+      base: { dataset: { name: 'mnist', samples: 300 }, model: { family: 'cnn', blocks: [{ filters: 4 }], denseUnits: [16], dropout: 0 }, training: { epochs: 2, batchSize: 32, ranks: 1 } },
+      method: 'grid',
+      space: { 'training.learningRate': { values: [0.01, 0.002] } },
+      seeds: [3],
+      objective: { metric: 'accuracy', mode: 'max' },
+    };
+    writeFileSync(join(dir, 'sweep.json'), JSON.stringify(sweepFile));
+    const run = await tfleet(['sweep', 'submit', join(dir, 'sweep.json'), '--watch'], env);
+    expect({ code: run.code, stderr: run.stderr }).toMatchObject({ code: 0 });
+    const submitted = /^submitted sweep ([0-9a-f-]{36}) \(cli-sweep\): 2 trial\(s\)$/m.exec(run.stdout);
+    expect(submitted).not.toBeNull();
+    const sweepId = submitted![1]!;
+    // Piped: one line per change of the counts, the last one the end.
+    expect(lines(run.stderr).at(-1)).toBe(`sweep ${sweepId.slice(0, 8)}: completed, 2 completed, 4 epoch(s) spent`);
+
+    const get = await tfleet(['sweep', 'get', sweepId, '--json'], env);
+    expect(get.code).toBe(0);
+    interface SweepJson {
+      id: string;
+      status: string;
+      trials: { id: string; status: string; epochs: number; assignment: Record<string, unknown>; test: number | null }[];
+      counts: Record<string, number>;
+      epochsSpent: number;
+      best: { id: string; test: number } | null;
+    }
+    const body = JSON.parse(get.stdout) as SweepJson;
+    expect(body).toEqual((await stack.request('GET', `/api/sweeps/${sweepId}`)).body);
+    expect(body).toMatchObject({ id: sweepId, status: 'completed', counts: { completed: 2 }, epochsSpent: 4 });
+    expect(body.trials.map((t) => [t.assignment['training.learningRate'], t.status, t.epochs])).toEqual([
+      [0.01, 'completed', 2],
+      [0.002, 'completed', 2],
+    ]);
+    // Each trial's test value is its experiment's recorded test accuracy; the best is the higher one.
+    for (const trial of body.trials) expect(trial.test).toBe(((await stack.request('GET', `/api/experiments/${trial.id}`)).body as ExperimentBody).metrics!['accuracy']);
+    const best = [...body.trials].sort((a, b) => b.test! - a.test!)[0]!;
+    expect(body.best).toMatchObject({ id: best.id, test: best.test });
+
+    // The table printed after the watch: both trials, the best and the epochs spent.
+    for (const trial of body.trials) expect(run.stdout).toContain(trial.id.slice(0, 8));
+    expect(run.stdout).toContain(`best so far by test accuracy (higher is better): ${best.id.slice(0, 8)}`);
+    expect(run.stdout).toContain('epochs spent: 4');
+
+    const ls = JSON.parse((await tfleet(['sweep', 'ls', '--json'], env)).stdout) as { items: { id: string; status: string }[] };
+    expect(ls.items).toEqual(expect.arrayContaining([expect.objectContaining({ id: sweepId, status: 'completed' })]));
+    const rerun = await tfleet(['sweep', 'rerun-failed', sweepId, '--json'], env);
+    expect(rerun.code).toBe(0);
+    expect((JSON.parse(rerun.stdout) as { requeued: string[] }).requeued).toEqual([]);
+    // A sweep that has ended cannot be cancelled: the API's 409, exit 6.
+    const cancel = await tfleet(['sweep', 'cancel', sweepId], env);
+    expect(cancel.code).toBe(6);
+    expect(lines(cancel.stderr)).toHaveLength(1);
+  });
+
+  it('shootout runs a suite on the fleet; shootout get prints its claims as the API reports them', async () => {
+    const created = await tfleet(['shootout', 'sequence-speed', '--seeds', '1', '--only', 'gru', '--json'], env);
+    expect(created.code).toBe(0);
+    const { id, trials } = JSON.parse(created.stdout) as { id: string; trials: { label: string; seed: number }[] };
+    expect(trials.map((t) => [t.label, t.seed])).toEqual([['gru', 1]]);
+    await eventually(async () => (((await stack.request('GET', `/api/sweeps/${id}`)).body as { status: string }).status === 'running' ? undefined : true), 240_000, 'the shootout to end');
+    const json = await tfleet(['shootout', 'get', id, '--json'], env);
+    const report = JSON.parse(json.stdout) as { trials: { status: string }[]; claims: { statement: string; verdict: string }[] };
+    expect(report).toEqual((await stack.request('GET', `/api/shootouts/${id}`)).body);
+    expect(report.trials.map((t) => t.status)).toEqual(['completed']);
+    const printed = await tfleet(['shootout', 'get', id], env);
+    expect(printed.code).toBe(0);
+    // Only the GRU ran, so the claim comparing it with the other models is not measured.
+    expect(report.claims).toEqual([expect.objectContaining({ verdict: 'not measured' })]);
+    expect(printed.stdout).toContain(report.claims[0]!.statement.slice(0, 40));
+    expect(printed.stdout).toContain('not measured');
+    const bad = await tfleet(['shootout', 'no-such-suite'], env);
+    expect(bad.code).toBe(2);
+  });
+
+  it('export writes what the API serves, and stock tfjs loads it from disk and predicts what the API predicts', async () => {
+    const target = join(dir, 'exported');
+    const run = await tfleet(['export', tinyId, target], env);
+    expect({ code: run.code, stderr: run.stderr }).toMatchObject({ code: 0 });
+    expect(readdirSync(target).sort()).toEqual(['model.json', 'task.json', 'weights.bin']);
+    const served = async (name: string) => Buffer.from(await (await fetch(`${stack.baseUrl}/api/experiments/${tinyId}/model/${name}`, { headers: { authorization: `Bearer ${stack.apiKey}` } })).arrayBuffer());
+    for (const name of ['model.json', 'weights.bin', 'task.json']) {
+      const bytes = readFileSync(join(target, name));
+      expect(run.stdout).toContain(`${join(target, name)} (${bytes.length.toLocaleString('en-US')} bytes)`);
+      if (name === 'model.json') expect(JSON.parse(bytes.toString())).toEqual(JSON.parse((await served(name)).toString()));
+      else expect(bytes.equals(await served(name))).toBe(true);
+    }
+
+    // The exported files, read from disk into stock tfjs (cpu backend, no project class registered).
+    const modelJson = JSON.parse(readFileSync(join(target, 'model.json'), 'utf8')) as { modelTopology: object; weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[] };
+    const weights = readFileSync(join(target, modelJson.weightsManifest[0]!.paths[0]!));
+    await tf.setBackend('cpu');
+    const model = await tf.loadLayersModel(
+      tf.io.fromMemory({ modelTopology: modelJson.modelTopology, weightSpecs: modelJson.weightsManifest.flatMap((g) => g.weights), weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.length) }),
+    );
+    const image = Array.from({ length: 28 }, (_, r) => Array.from({ length: 28 }, (_, c) => ((r * 28 + c) % 7) / 7));
+    const logits = model.predict(tf.tensor4d(image.flat(), [1, 28, 28, 1])) as tf.Tensor;
+    const local = Array.from(await tf.softmax(logits).data());
+
+    const predicted = await tfleet(['predict', tinyId, '--json', JSON.stringify({ image }), '--raw'], env);
+    expect({ code: predicted.code, stderr: predicted.stderr }).toMatchObject({ code: 0 });
+    const answer = JSON.parse(predicted.stdout) as { prediction: { kind: string; label: string; probabilities: { label: string; probability: number }[] } };
+    expect(answer.prediction.kind).toBe('classes');
+    expect(answer.prediction.probabilities).toHaveLength(10);
+    for (const { label, probability } of answer.prediction.probabilities) expect(Math.abs(probability - local[Number(label)]!)).toBeLessThan(1e-4);
+    expect(answer.prediction.label).toBe(String(local.indexOf(Math.max(...local))));
+    const line = await tfleet(['predict', tinyId, '--json', JSON.stringify({ image })], env);
+    expect(line.stdout).toMatch(new RegExp(`^${answer.prediction.label} \\(top: ${answer.prediction.label} [0-9.e-]+, `));
+  });
+
   it('workers and queue --json read the fleet; queue pause and resume change it', async () => {
     const workers = JSON.parse((await tfleet(['workers', '--json'], env)).stdout) as { workers: { id: string; state: string }[] };
     expect(workers.workers).toEqual([expect.objectContaining({ id: 'worker-1', state: 'live' })]);
@@ -211,7 +323,7 @@ describe('tfleet CLI (the built command against a running API, worker, Redis and
     it('a wrong key: exit 4, says which key was refused and how to give the right one', async () => {
       const run = await tfleet(['ls'], { ...env, TFLEET_API_KEY: 'not-the-key-0123456789' });
       expect(run.code).toBe(4);
-      expect(oneLine(run)).toBe(`tfleet: the API at ${stack.baseUrl} refused the key from TFLEET_API_KEY (wrong API key): pass the key the API printed at start with --key or TFLEET_API_KEY`);
+      expect(oneLine(run)).toBe(`tfleet: the API at ${stack.baseUrl} refused the key from TFLEET_API_KEY (unknown or revoked API key): pass the key the API printed at start with --key or TFLEET_API_KEY`);
       const flag = await tfleet(['ls', '--key', 'not-the-key-0123456789'], env);
       expect(flag.code).toBe(4);
       expect(oneLine(flag)).toContain('refused the key from --key');
@@ -236,13 +348,28 @@ describe('tfleet CLI (the built command against a running API, worker, Redis and
       expect(oneLine(run)).toBe('tfleet: experiment 00000000-0000-4000-8000-000000000000 not found');
     });
 
-    it('sweep and export on a server without them (or with them, for an unknown id): exit 5', async () => {
+    it('sweep, shootout, export and predict for an unknown id: exit 5 with the API\'s 404 message', async () => {
       const sweep = await tfleet(['sweep', 'get', 'no-such-sweep'], env);
       expect(sweep.code).toBe(5);
-      expect(oneLine(sweep)).toMatch(/^tfleet: (sweeps is not available on this server \(GET \/api\/sweeps\/no-such-sweep: 404\)|.*not found)/);
+      expect(oneLine(sweep)).toBe('tfleet: sweep no-such-sweep not found');
+      const shootout = await tfleet(['shootout', 'get', '00000000-0000-4000-8000-000000000000'], env);
+      expect(shootout.code).toBe(5);
+      expect(oneLine(shootout)).toMatch(/^tfleet: .*00000000-0000-4000-8000-000000000000 not found$/);
       const exported = await tfleet(['export', '00000000-0000-4000-8000-000000000000', join(dir, 'model')], env);
       expect(exported.code).toBe(5);
-      expect(oneLine(exported)).toMatch(/^tfleet: (model export is not available on this server|.*not found)/);
+      expect(oneLine(exported)).toBe('tfleet: experiment 00000000-0000-4000-8000-000000000000 not found');
+      const predicted = await tfleet(['predict', '00000000-0000-4000-8000-000000000000', '--json', '{"image": []}'], env);
+      expect(predicted.code).toBe(5);
+      expect(oneLine(predicted)).toBe('tfleet: experiment 00000000-0000-4000-8000-000000000000 not found');
+    });
+
+    it('a predict body that does not fit the data set: exit 2 naming the field; one that is not JSON: exit 2', async () => {
+      const unfit = await tfleet(['predict', tinyId, '--json', '{"image": [[0, 1]]}'], env);
+      expect(unfit.code).toBe(2);
+      expect(oneLine(unfit)).toMatch(/^tfleet: .*image: expected 28 rows/);
+      const broken = await tfleet(['predict', tinyId, '--json', '{image'], env);
+      expect(broken.code).toBe(2);
+      expect(oneLine(broken)).toMatch(/^tfleet: --json is not valid JSON \(.*\): quote the body/);
     });
 
     it('a usage error: exit 2', async () => {

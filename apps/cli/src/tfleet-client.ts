@@ -25,6 +25,9 @@ function errorMessage(body: unknown, fallback: string): string {
 /** Nest's answer for a route that does not exist ("Cannot GET /api/sweeps"), as opposed to an unknown id. */
 const isMissingRoute = (message: string) => /^Cannot (GET|POST|PUT|PATCH|DELETE) /.test(message);
 
+/** A 404 for a route this server does not have (an older API), as opposed to an unknown id. */
+class MissingRouteError extends CliError {}
+
 /** The REST API as the CLI calls it: every failure becomes one CliError line that says what to do. */
 export class TfleetClient {
   constructor(readonly connection: Connection) {}
@@ -46,9 +49,24 @@ export class TfleetClient {
     return Buffer.from(await response.arrayBuffer());
   }
 
-  private async send(method: string, path: string, options: RequestOptions): Promise<Response> {
+  /**
+   * Opens a server-sent events stream (no time limit: it lasts as long as what it follows; `signal`
+   * ends it). Null when this server has no such route (404 "Cannot GET"), so the caller can poll.
+   */
+  async eventStream(path: string, signal: AbortSignal): Promise<ReadableStream<Uint8Array> | null> {
+    try {
+      const response = await this.send('GET', path, { feature: 'events' }, { accept: 'text/event-stream', signal });
+      if (response.body === null) throw new CliError(`${this.connection.url} answered GET ${path} with no body: is --url the tfleet API?`, ExitCode.ServerError);
+      return response.body;
+    } catch (error) {
+      if (error instanceof MissingRouteError) return null;
+      throw error;
+    }
+  }
+
+  private async send(method: string, path: string, options: RequestOptions, how: { accept: string; signal: AbortSignal } = { accept: 'application/json', signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) }): Promise<Response> {
     const { url, key } = this.connection;
-    const headers: Record<string, string> = { authorization: `Bearer ${key}`, accept: 'application/json' };
+    const headers: Record<string, string> = { authorization: `Bearer ${key}`, accept: how.accept };
     if (options.body !== undefined) headers['content-type'] = 'application/json';
     let response: Response;
     try {
@@ -56,9 +74,10 @@ export class TfleetClient {
         method,
         headers,
         body: options.body === undefined ? undefined : JSON.stringify(options.body),
-        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+        signal: how.signal,
       });
     } catch (error) {
+      if (how.signal.aborted && how.signal.reason instanceof CliError) throw how.signal.reason;
       throw this.unreachable(error);
     }
     if (response.ok) return response;
@@ -104,7 +123,7 @@ export class TfleetClient {
         return new CliError(`the API at ${url} refused the key from ${keySource} (${message}): pass the key the API printed at start with --key or TFLEET_API_KEY`, ExitCode.Unauthorized);
       case 404:
         if (options.feature !== undefined && isMissingRoute(message)) {
-          return new CliError(`${options.feature} is not available on this server (${method} ${path}: 404): it needs a newer tfleet API`, ExitCode.NotFound);
+          return new MissingRouteError(`${options.feature} is not available on this server (${method} ${path}: 404): it needs a newer tfleet API`, ExitCode.NotFound);
         }
         return new CliError(message, ExitCode.NotFound);
       case 409:

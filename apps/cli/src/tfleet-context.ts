@@ -2,7 +2,7 @@ import { TfleetClient } from './tfleet-client';
 import { type ConnectionFlags, resolveConnection } from './tfleet-connection';
 import type { ExitCodeValue } from './tfleet-errors';
 import type { Output } from './tfleet-output';
-import { type ExperimentUpdates, PollingUpdates } from './tfleet-watch';
+import { EventStreamUpdates, type ExperimentUpdates, PollingUpdates } from './tfleet-watch';
 
 /** What every command gets: the output, whether stderr is a terminal, and (lazily) the API client. */
 export class CommandContext {
@@ -23,7 +23,8 @@ export class CommandContext {
     return this.clientInstance;
   }
 
+  /** Server-sent events, with polling where the server has none or the stream breaks. */
   updates(): ExperimentUpdates {
-    return new PollingUpdates(this.client());
+    return new EventStreamUpdates(this.client(), new PollingUpdates(this.client()));
   }
 }

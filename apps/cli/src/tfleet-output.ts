@@ -16,9 +16,12 @@ export function printJson(output: Output, value: unknown): void {
   output.out(JSON.stringify(value, null, 2));
 }
 
-/** A table with a header row; cells are shown as given. No colours, so piped output stays plain. */
-export function table(head: string[], rows: (string | number)[][]): string {
-  const t = new Table({ head, style: { head: [], border: [], compact: true } });
+/**
+ * A table with a header row; cells are shown as given. No colours, so piped output stays plain.
+ * `widths` (with wrapping) keeps columns of prose, such as a claim, readable in a terminal.
+ */
+export function table(head: string[], rows: (string | number)[][], widths?: number[]): string {
+  const t = new Table({ head, style: { head: [], border: [], compact: true }, ...(widths ? { colWidths: widths, wordWrap: true } : {}) });
   t.push(...rows.map((r) => r.map((c) => (typeof c === 'number' ? String(c) : c))));
   return t.toString();
 }

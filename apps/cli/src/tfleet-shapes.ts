@@ -16,6 +16,9 @@ export const progressShape = z.looseObject({
 });
 export type ProgressShape = z.output<typeof progressShape>;
 
+/** A `progress` server-sent event: the worker's report with the server's estimate of the seconds left. */
+export const liveProgressShape = progressShape.extend({ experimentId: z.string(), etaSeconds: z.number().nullable() });
+
 export const experimentShape = z.looseObject({
   id: z.string(),
   name: z.string().nullable(),
@@ -107,12 +110,62 @@ export const workersShape = z.looseObject({
 
 export const queueShape = z.looseObject({ paused: z.boolean(), counts: z.record(z.string(), z.number()) });
 
-export const sweepShape = z.looseObject({
+/** Why ASHA stopped a trial: the rung (0-based), its epoch, the trial's value and the rung's cutoff. */
+const trialStopShape = z.looseObject({ rung: z.number(), epoch: z.number(), metric: z.string(), value: z.number(), cutoff: z.number() });
+
+export const trialShape = z.looseObject({
   id: z.string(),
-  name: z.string().nullable().optional(),
-  status: z.string().optional(),
-  trials: z.array(z.looseObject({ id: z.string(), status: z.string() })).optional(),
+  index: z.number(),
+  seed: z.number(),
+  assignment: z.record(z.string(), z.unknown()),
+  status: z.string(),
+  epochs: z.number(),
+  metric: z.number().nullable(),
+  test: z.number().nullable(),
+  stop: trialStopShape.nullable(),
+  error: z.string().nullable(),
 });
+export type TrialShape = z.output<typeof trialShape>;
+
+const sweepSummaryShape = z.looseObject({
+  id: z.string(),
+  name: z.string().nullable(),
+  kind: z.string(),
+  status: z.string(),
+  method: z.string(),
+  createdAt: z.string(),
+  finishedAt: z.string().nullable(),
+});
+
+export const sweepPageShape = z.looseObject({ items: z.array(sweepSummaryShape), total: z.number(), page: z.number(), pageSize: z.number() });
+
+/** GET /api/sweeps/:id: the trials in plan order, counts by status, epochs spent, the best completed trial. */
+export const sweepShape = sweepSummaryShape.extend({
+  metric: z.looseObject({ name: z.string(), mode: z.enum(['min', 'max']) }),
+  trials: z.array(trialShape),
+  counts: z.record(z.string(), z.number()),
+  epochsSpent: z.number(),
+  best: z.looseObject({ id: z.string(), assignment: z.record(z.string(), z.unknown()), seed: z.number(), test: z.number().nullable() }).nullable(),
+  stoppedBy: z.looseObject({ trialId: z.string(), metric: z.string() }).nullable(),
+});
+export type SweepShape = z.output<typeof sweepShape>;
+
+export const rerunShape = z.looseObject({ requeued: z.array(z.string()), sweep: sweepShape });
+
+/** GET /api/shootouts/:id: the suite's trials, rows and claim verdicts. */
+export const shootoutShape = z.looseObject({
+  id: z.string(),
+  status: z.string(),
+  suite: z.string(),
+  seeds: z.array(z.number()),
+  metric: z.looseObject({ name: z.string() }),
+  trials: z.array(z.looseObject({ id: z.string(), label: z.string(), seed: z.number(), status: z.string(), test: z.record(z.string(), z.number()).nullable() })),
+  claims: z.array(z.looseObject({ id: z.string(), statement: z.string(), verdict: z.string(), checks: z.array(z.looseObject({ holds: z.boolean().nullable(), evidence: z.string() })) })),
+  markdown: z.string(),
+});
+
+/** POST /api/experiments/:id/predict: the prediction, whose shape follows the task. */
+export const predictionShape = z.looseObject({ prediction: z.looseObject({ kind: z.string() }) });
 
 /** A tfjs LayersModel artifact (model.json): the weight files it names are fetched next to it. */
 export const modelJsonShape = z.looseObject({

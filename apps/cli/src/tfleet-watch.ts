@@ -2,14 +2,16 @@ import { MultiBar, Presets, type SingleBar } from 'cli-progress';
 import type { TfleetClient } from './tfleet-client';
 import { CliError, ExitCode, type ExitCodeValue } from './tfleet-errors';
 import { duration, int, metricList, num, type Output } from './tfleet-output';
-import { type ExperimentShape, experimentShape } from './tfleet-shapes';
+import type { z } from 'zod';
+import { formatIssues, parseWith } from '@tfleet/contracts';
+import { type ExperimentShape, experimentShape, liveProgressShape } from './tfleet-shapes';
 
 /** Statuses after which an experiment changes no more. */
 export const FINISHED_STATUSES: ReadonlySet<string> = new Set(['completed', 'failed', 'cancelled', 'stopped']);
 
 /**
- * A source of an experiment's successive states. Polling is the one there is; a server-sent
- * events source (GET /api/experiments/:id/events) can take its place behind this interface.
+ * A source of an experiment's successive states: the server-sent events of
+ * GET /api/experiments/:id/events, or polling where a server has no such route.
  */
 export interface ExperimentUpdates {
   /** Calls `onView` with each state until the experiment finishes; resolves with the last one. */
@@ -43,6 +45,102 @@ export class PollingUpdates implements ExperimentUpdates {
   }
 }
 
+/** One server-sent event: its `event:` name and its `data:` lines joined. Comments (heartbeats) are skipped. */
+export interface ServerSentEvent {
+  type: string;
+  data: string;
+}
+
+/** Splits a text/event-stream into events as its bytes arrive (the WHATWG format: blank-line separated, `field: value`). */
+export async function* serverSentEvents(stream: ReadableStream<Uint8Array>): AsyncGenerator<ServerSentEvent> {
+  const decoder = new TextDecoder();
+  let buffer = '';
+  let type = 'message';
+  let data: string[] = [];
+  const reader = stream.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      buffer += decoder.decode(value, { stream: true });
+      let end: number;
+      while ((end = buffer.search(/\r?\n/)) >= 0) {
+        const line = buffer.slice(0, end);
+        buffer = buffer.slice(end + (buffer[end] === '\r' ? 2 : 1));
+        if (line === '') {
+          if (data.length > 0) yield { type, data: data.join('\n') };
+          type = 'message';
+          data = [];
+          continue;
+        }
+        if (line.startsWith(':')) continue;
+        const colon = line.indexOf(':');
+        const field = colon < 0 ? line : line.slice(0, colon);
+        const text = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
+        if (field === 'event') type = text;
+        else if (field === 'data') data.push(text);
+      }
+    }
+  } finally {
+    reader.releaseLock();
+    await stream.cancel().catch(() => undefined);
+  }
+}
+
+/**
+ * Follows GET /api/experiments/:id/events: `snapshot` and `experiment` give the whole view,
+ * `progress` the live step, loss, samples/s and the server's ETA. Where the server has no such
+ * route, or the stream breaks before the run ends (an API restart), polling takes over.
+ */
+export class EventStreamUpdates implements ExperimentUpdates {
+  constructor(
+    private readonly client: TfleetClient,
+    private readonly fallback: ExperimentUpdates,
+  ) {}
+
+  async follow(id: string, onView: (view: ExperimentShape) => void, signal: AbortSignal): Promise<ExperimentShape> {
+    const path = `/api/experiments/${encodeURIComponent(id)}/events`;
+    const stream = await this.client.eventStream(path, signal);
+    if (stream === null) return this.fallback.follow(id, onView, signal);
+    // Held in an object: a plain local is narrowed to its initial null inside this `for await` loop (tsc 5).
+    const last: { view: ExperimentShape | null } = { view: null };
+    try {
+      for await (const event of serverSentEvents(stream)) {
+        if (event.type === 'snapshot' || event.type === 'experiment') {
+          const next: ExperimentShape = this.parse(experimentShape, event, path);
+          // A status change carries no live progress: a run still running keeps the last one.
+          const before = last.view;
+          last.view = { ...next, progress: next.progress ?? (next.status === 'running' && before?.status === 'running' ? before.progress : null) };
+        } else if (event.type === 'progress' && last.view !== null) {
+          last.view = { ...last.view, progress: this.parse(liveProgressShape, event, path) };
+        } else {
+          continue;
+        }
+        onView(last.view);
+        if (FINISHED_STATUSES.has(last.view.status)) return last.view;
+      }
+    } catch (error) {
+      if (signal.aborted) throw signal.reason;
+      if (error instanceof CliError) throw error;
+      // The connection broke (the API went away): polling rides out a restart.
+    }
+    signal.throwIfAborted();
+    return this.fallback.follow(id, onView, signal);
+  }
+
+  private parse<S extends z.ZodType>(schema: S, event: ServerSentEvent, path: string): z.output<S> {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(event.data);
+    } catch {
+      raw = undefined;
+    }
+    const parsed = parseWith(schema, raw);
+    if (!parsed.ok) throw new CliError(`unexpected '${event.type}' event from ${this.client.connection.url}${path} (${formatIssues(parsed.issues)}): is it a tfleet API of this version?`, ExitCode.ServerError);
+    return parsed.value;
+  }
+}
+
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -60,7 +158,10 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 /** Seconds left at the current speed: the remaining steps' samples over samples/s. */
 export function etaSeconds(view: ExperimentShape): number | null {
   const p = view.progress;
-  if (p === null || p.samplesPerSecond <= 0) return null;
+  if (p === null) return null;
+  // The events stream sends the server's own estimate with each progress report.
+  if (typeof p.etaSeconds === 'number') return p.etaSeconds;
+  if (p.samplesPerSecond <= 0) return null;
   return ((p.totalSteps - p.step) * view.spec.training.batchSize) / p.samplesPerSecond;
 }
 

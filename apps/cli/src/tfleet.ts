@@ -2,7 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerBoardCommands } from './commands/boards';
 import { registerExperimentCommands } from './commands/experiments';
-import { registerExportCommand } from './commands/export';
+import { registerExportCommand, registerPredictCommand } from './commands/export';
 import { registerFleetCommands } from './commands/fleet';
 import { registerSweepCommands } from './commands/sweeps';
 import { CommandContext } from './tfleet-context';
@@ -25,8 +25,10 @@ export function tfleetProgram(output: Output, tty: boolean, env: NodeJS.ProcessE
   registerFleetCommands(program, ctx);
   registerSweepCommands(program, ctx);
   registerExportCommand(program, ctx);
-  // Subcommands inherit the error handling (exitOverride) and output of the program.
-  for (const command of program.commands) command.copyInheritedSettings(program);
+  registerPredictCommand(program, ctx);
+  // Every subcommand, nested ones too, took the program's error handling (exitOverride) and
+  // output when `.command()` created it (commander copies the parent's settings), so nothing is
+  // copied again here: that would also undo a subcommand's own settings (shootout's positional options).
   return { program, ctx };
 }
 

@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { runTfleet } from '../tfleet';
 
 /**
- * `tfleet export` against an HTTP server that answers with the artifact layout the export
- * endpoints serve (GET /api/experiments/:id/model/model.json, its weight files, task.json),
- * until those endpoints are in this branch; the e2e test covers the 404 of a server without them.
+ * `tfleet export` against a stand-in HTTP server, for what the real API never serves: a
+ * manifest whose weight path leaves the directory, a missing task.json, an API without the
+ * export routes. The e2e test (test/e2e/cli.e2e-spec.ts) exports a real run from the real API.
  */
 describe('tfleet export', () => {
   const KEY = 'export-test-key-0123';

@@ -3,8 +3,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CliError, ExitCode } from '../tfleet-errors';
 import type { CommandContext } from '../tfleet-context';
-import { int } from '../tfleet-output';
-import { modelJsonShape } from '../tfleet-shapes';
+import { int, num, printJson } from '../tfleet-output';
+import { modelJsonShape, predictionShape } from '../tfleet-shapes';
 
 const FEATURE = 'model export';
 
@@ -39,5 +39,38 @@ export function registerExportCommand(program: Command, ctx: CommandContext): vo
         ctx.output.err(`no task.json for ${id} (${error.message}); the model was exported without it`);
       }
       for (const [name, bytes] of written) ctx.output.out(`${join(target, name)} (${int(bytes)} bytes)`);
+    });
+}
+
+/** One line per kind of prediction the API gives (README "Export and prediction"); JSON for any other. */
+function describePrediction(prediction: Record<string, unknown>): string | null {
+  const { kind } = prediction;
+  if (kind === 'classes' && Array.isArray(prediction['probabilities'])) {
+    const top = (prediction['probabilities'] as { label: unknown; probability: unknown }[]).slice(0, 3).map((p) => `${String(p.label)} ${num(typeof p.probability === 'number' ? p.probability : null)}`);
+    return `${String(prediction['label'])} (top: ${top.join(', ')})`;
+  }
+  if (kind === 'value' && typeof prediction['value'] === 'number') return num(prediction['value']);
+  if (kind === 'continuation' && typeof prediction['text'] === 'string') return prediction['text'];
+  if (kind === 'sequence' && Array.isArray(prediction['output'])) return (prediction['output'] as unknown[]).map(String).join(' ');
+  return null;
+}
+
+export function registerPredictCommand(program: Command, ctx: CommandContext): void {
+  program
+    .command('predict')
+    .description("ask a completed experiment's model for a prediction (POST /api/experiments/:id/predict)")
+    .argument('<id>', 'experiment id')
+    .requiredOption('--json <body>', 'the input as JSON, shaped by the data set: {"image": [[...]]}, {"prompt": "..."}, {"word": "cat"}, ... (README "Export and prediction")')
+    .option('--raw', "print the API's whole answer as JSON instead of one line")
+    .action(async (id: string, opts: { json: string; raw?: boolean }) => {
+      let body: unknown;
+      try {
+        body = JSON.parse(opts.json);
+      } catch (error) {
+        throw new CliError(`--json is not valid JSON (${error instanceof Error ? error.message : String(error)}): quote the body, e.g. --json '{"word":"cat"}'`, ExitCode.BadInput);
+      }
+      const { value, raw } = await ctx.client().json('POST', `/api/experiments/${encodeURIComponent(id)}/predict`, predictionShape, { body, feature: 'prediction' });
+      if (opts.raw) return printJson(ctx.output, raw);
+      ctx.output.out(describePrediction(value.prediction) ?? JSON.stringify(value.prediction));
     });
 }
