@@ -1,7 +1,11 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { ExperimentsProcessor } from './experiments.processor';
 import { EXPERIMENTS_PROCESSOR } from './tokens';
 import { TrainingRunService } from './training-run.service';
+
+/** Taking jobs from the experiments queue; paused without waiting for the active ones. */
+export interface JobIntake {
+  pause(): Promise<void>;
+}
 
 /**
  * The first half of a graceful stop (SIGTERM, SIGINT), before the application closes its
@@ -14,13 +18,13 @@ export class WorkerShutdown {
   private readonly logger = new Logger(WorkerShutdown.name);
 
   constructor(
-    @Inject(EXPERIMENTS_PROCESSOR) private readonly processor: ExperimentsProcessor,
+    @Inject(EXPERIMENTS_PROCESSOR) private readonly intake: JobIntake,
     private readonly training: TrainingRunService,
   ) {}
 
   async drain(): Promise<void> {
     // Paused without waiting: the active jobs end through the hand-back below.
-    await this.processor.worker.pause(true);
+    await this.intake.pause();
     await this.training.handBackAll();
     this.logger.log('no job in progress: closing');
   }

@@ -8,7 +8,8 @@ import { CheckpointStore } from '@tfleet/artifacts';
 import { RANK_ENTRY_POINTS } from '../../../workers/rank-entry-points';
 import { CancellationService } from './cancellation.service';
 import { ExecutionCounter } from './executions';
-import { experimentsProcessorFor } from './experiments.processor';
+import { type ExperimentsProcessor, experimentsProcessorFor } from './experiments.processor';
+import type { JobIntake } from './shutdown';
 import { JobLocks } from './job-lock';
 import { WorkerRedisCloser, workerRedisProviders } from './redis.providers';
 import { RankGroupFactory } from './rank-group.factory';
@@ -51,7 +52,10 @@ export class WorkerModule {
         { provide: CheckpointStore, useValue: new CheckpointStore(config.artifactsDir) },
         RunCheckpoints,
         processor,
-        { provide: EXPERIMENTS_PROCESSOR, useExisting: processor },
+        // Not `useExisting`: @nestjs/bullmq starts a queue worker for every provider whose instance
+        // is a processor, an alias included: that was a second BullMQ worker on the same queue
+        // (twice the concurrency, and events the registry and recycling never saw).
+        { provide: EXPERIMENTS_PROCESSOR, inject: [processor], useFactory: (p: ExperimentsProcessor): JobIntake => ({ pause: () => p.worker.pause(true) }) },
         WorkerShutdown,
         DiscoveryService,
         WorkerRegistry,
