@@ -84,7 +84,7 @@ describe('operators: /metrics, the queue board at /queues, JSON logs (real API, 
   it("reports experiments by status as the database holds them, a running run's speed from its job, live workers, and both queues' BullMQ counts", async () => {
     const tiny = await stack.request('POST', '/api/experiments', { dataset: { name: 'mnist', samples: 200 }, model: { family: 'cnn', blocks: [], denseUnits: [8] }, training: { epochs: 1, batchSize: 16, ranks: 1 } });
     expect((await finishedExperiment<ExperimentBody>(stack, (tiny.body as ExperimentBody).id, 120_000)).status).toBe('completed');
-    const long = await stack.request('POST', '/api/experiments', { name: 'metrics-long', dataset: { name: 'mnist', samples: 4000 }, model: { family: 'cnn' }, training: { epochs: 30, batchSize: 32, ranks: 1 } });
+    const long = await stack.request('POST', '/api/experiments', { name: 'metrics-long', dataset: { name: 'mnist', samples: 4000 }, model: { family: 'cnn' }, training: { epochs: 30, batchSize: 32, ranks: 2 } });
     const id = (long.body as ExperimentBody).id;
     await eventually(
       async () => {
@@ -104,6 +104,10 @@ describe('operators: /metrics, the queue board at /queues, JSON logs (real API, 
     expect(sps).toBeGreaterThan(0);
     // Step time is the global batch (32) over samples/s, from the same progress report.
     expect(value(samples, 'tfleet_experiment_step_seconds', { experiment_id: id })).toBeCloseTo(32 / sps!, 9);
+    // Two thread ranks all-reduce their gradients every step: a share of the step, neither none nor all of it.
+    const share = value(samples, 'tfleet_experiment_allreduce_share', { experiment_id: id, family: 'cnn' });
+    expect(share).toBeGreaterThan(0);
+    expect(share).toBeLessThan(1);
     expect(value(samples, 'tfleet_workers', { state: 'live' })).toBe(1);
     const queue = (await stack.request('GET', '/api/queue')).body as { counts: Record<string, number> };
     expect(value(samples, 'bullmq_job_count', { queue: 'experiments', state: 'active' })).toBe(1);
@@ -128,6 +132,7 @@ describe('operators: /metrics, the queue board at /queues, JSON logs (real API, 
     expect(value(after, 'tfleet_experiments', { status: 'running' })).toBe(0);
     expect(value(after, 'tfleet_experiments', { status: 'cancelled' })).toBe(1);
     expect(value(after, 'tfleet_experiment_step_seconds', { experiment_id: id })).toBeUndefined();
+    expect(value(after, 'tfleet_experiment_allreduce_share', { experiment_id: id })).toBeUndefined();
   });
 
   describe('the queue board at /queues', () => {

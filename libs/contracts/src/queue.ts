@@ -29,6 +29,8 @@ export const trainingProgressSchema = z.strictObject({
   totalSteps: z.int().min(1),
   loss: z.number().nullable(),
   samplesPerSecond: z.number().min(0),
+  /** Share of the step time since the last report spent in the gradient all-reduce (0 on one rank). */
+  allReduceShare: z.number().min(0).max(1).optional(),
 });
 export type TrainingProgress = z.infer<typeof trainingProgressSchema>;
 

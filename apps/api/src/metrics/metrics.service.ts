@@ -17,6 +17,8 @@ export interface RunningSpeed {
   samplesPerSecond: number;
   /** The global batch over samples/s: the wall time of one optimizer step at the current speed. */
   stepSeconds: number | null;
+  /** Share of the step time in the gradient all-reduce, as the run last reported it (null: not reported). */
+  allReduceShare: number | null;
 }
 
 /**
@@ -67,13 +69,14 @@ export class MetricsService implements OnApplicationShutdown {
       const progress = trainingProgressSchema.safeParse(job.progress);
       const data = trainExperimentJobDataSchema.safeParse(job.data);
       if (!progress.success || !data.success) continue;
-      const { samplesPerSecond } = progress.data;
+      const { samplesPerSecond, allReduceShare } = progress.data;
       const batch = data.data.spec.training.batchSize;
       speeds.push({
         experimentId: data.data.experimentId,
         family: data.data.spec.model.family,
         samplesPerSecond,
         stepSeconds: samplesPerSecond > 0 ? batch / samplesPerSecond : null,
+        allReduceShare: allReduceShare ?? null,
       });
     }
     return speeds;
@@ -84,6 +87,7 @@ export class MetricsService implements OnApplicationShutdown {
     const byStatus = new Gauge({ name: 'tfleet_experiments', help: 'Experiments in the database by status', labelNames: ['status'], registers: [registry] });
     const samples = new Gauge({ name: 'tfleet_experiment_samples_per_second', help: 'Training samples per second of each running experiment (its job progress)', labelNames: ['experiment_id', 'family'], registers: [registry] });
     const step = new Gauge({ name: 'tfleet_experiment_step_seconds', help: 'Seconds per optimizer step of each running experiment: global batch over samples per second', labelNames: ['experiment_id', 'family'], registers: [registry] });
+    const allReduce = new Gauge({ name: 'tfleet_experiment_allreduce_share', help: 'Share of each running experiment\'s step time spent in the gradient all-reduce since its last progress report (0 on one rank)', labelNames: ['experiment_id', 'family'], registers: [registry] });
     const workersLive = new Gauge({ name: 'tfleet_workers', help: 'Workers in the registry by state (live, lost, stopped)', labelNames: ['state'], registers: [registry] });
     const scrapeErrors = new Gauge({ name: 'tfleet_metrics_source_up', help: '1 when the source answered this scrape, 0 when it did not (its metrics are then missing)', labelNames: ['source'], registers: [registry] });
 
@@ -98,6 +102,7 @@ export class MetricsService implements OnApplicationShutdown {
       for (const s of speeds.value) {
         samples.set({ experiment_id: s.experimentId, family: s.family }, s.samplesPerSecond);
         if (s.stepSeconds !== null) step.set({ experiment_id: s.experimentId, family: s.family }, s.stepSeconds);
+        if (s.allReduceShare !== null) allReduce.set({ experiment_id: s.experimentId, family: s.family }, s.allReduceShare);
       }
     }
     if (workers.status === 'fulfilled') {

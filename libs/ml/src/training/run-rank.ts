@@ -140,6 +140,8 @@ export async function runTrainingRank(task: RankTask, collective: Collective, re
           return;
         }
         if (isLead && performance.now() - lastReportAt >= PROGRESS_INTERVAL_MS) {
+          const timings = trainer.takeTimings();
+          const stepMs = timings.computeMs + timings.allReduceMs + timings.applyMs;
           report({
             kind: 'progress',
             progress: {
@@ -149,6 +151,7 @@ export async function runTrainingRank(task: RankTask, collective: Collective, re
               totalSteps,
               loss: lossSinceReport / stepsSinceReport,
               samplesPerSecond: throughput(cursor),
+              ...(stepMs > 0 ? { allReduceShare: Math.min(1, timings.allReduceMs / stepMs) } : {}),
             },
           });
           lossSinceReport = 0;
