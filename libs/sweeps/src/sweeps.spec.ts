@@ -83,6 +83,16 @@ describe('sweep plans', () => {
     expect(issuesOf({ base, method: 'grid', space: { 'training.learningRate': { values: [-1] } } })).toEqual(['trials[0].training.learningRate']);
   });
 
+  it('a grid too large is refused from its counts, before any configuration is listed (10^9 trials, an int range of 2^53)', () => {
+    const thousand = { values: Array.from({ length: 1_000 }, (_, i) => i + 1) };
+    const huge = planSweep(request({ base, method: 'grid', space: { 'training.epochs': thousand, 'training.batchSize': thousand, 'model.denseUnits.0': thousand } }));
+    expect(huge).toEqual({ ok: false, issues: [{ field: 'space', message: '1000000000 trials (configurations × seeds) is more than 1000' }] });
+    const range = planSweep(request({ base, method: 'grid', space: { 'training.epochs': { int: [1, 1_000_000_000] } }, seeds: [1, 2] }));
+    expect(range).toEqual({ ok: false, issues: [{ field: 'space', message: '2000000000 trials (configurations × seeds) is more than 1000' }] });
+    const widest = planSweep(request({ base, method: 'grid', space: { 'training.epochs': { int: [-(2 ** 52), 2 ** 52] } } }));
+    expect(widest.ok).toBe(false);
+  });
+
   it('withPath sets inside arrays that exist and refuses to walk through a scalar', () => {
     expect(withPath({ model: { blocks: [{ filters: 8 }] } }, 'model.blocks.0.filters', 4)).toEqual({ model: { blocks: [{ filters: 4 }] } });
     expect(withPath({ model: { blocks: [] } }, 'model.blocks.3.filters', 4)).toBeNull();
