@@ -93,6 +93,17 @@ describe('sweep plans', () => {
     expect(widest.ok).toBe(false);
   });
 
+  it('a base or a listed value nested thousands deep is refused naming it, before anything recurses into it (found by the fuzz test)', () => {
+    const nested = (depth: number): unknown => JSON.parse('{"a":'.repeat(depth) + '1' + '}'.repeat(depth));
+    for (const depth of [33, 10_000, 100_000]) {
+      expect(issuesOf({ base: nested(depth), method: 'grid', space: { 'training.learningRate': { values: [0.1] } } })).toEqual(['base']);
+      expect(issuesOf({ base, method: 'grid', space: { 'training.learningRate': { values: [0.1, nested(depth)] } } })).toEqual(['space.training.learningRate.values.1']);
+    }
+    // 32 levels pass the schema (the trial's spec check then judges the value itself).
+    expect(parseWith(sweepRequestSchema, { base, method: 'grid', space: { 'training.learningRate': { values: [nested(31)] } } }).ok).toBe(true);
+    expect(issuesOf({ base, method: 'grid', space: { 'training.learningRate': { values: [nested(31)] } } })).toEqual(['trials[0].training.learningRate']);
+  });
+
   it('withPath sets inside arrays that exist and refuses to walk through a scalar', () => {
     expect(withPath({ model: { blocks: [{ filters: 8 }] } }, 'model.blocks.0.filters', 4)).toEqual({ model: { blocks: [{ filters: 4 }] } });
     expect(withPath({ model: { blocks: [] } }, 'model.blocks.3.filters', 4)).toBeNull();

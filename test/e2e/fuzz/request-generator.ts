@@ -337,7 +337,7 @@ function validSweepBody(rand: Rand): Record<string, unknown> {
 
 const thousandValues = () => ({ values: Array.from({ length: 1_000 }, (_, i) => i + 1) });
 
-/** Sweeps whose space is far over the trial limit (10^9 configurations, an int range of 2^53): a 400, never an allocation. */
+/** Sweeps far over the limits (10^9 configurations, an int range of 2^53, JSON nested 10^4 deep): a 400, never an allocation or a stack overflow. */
 function hugeSweepBody(rand: Rand): Record<string, unknown> {
   const base = { dataset: { name: 'mnist' }, model: { family: 'cnn' } };
   return pick(rand, [
@@ -347,6 +347,9 @@ function hugeSweepBody(rand: Rand): Record<string, unknown> {
     { base, method: 'grid', space: { 'training.epochs': { int: [1, 1_000] }, 'training.batchSize': { int: [1, 1_000] } }, seeds: [1, 2, 3] },
     { base, method: 'random', samples: 1_000, space: { 'training.learningRate': { uniform: [0, 1] } }, seeds: Array.from({ length: 100 }, (_, i) => i) },
     { base, method: 'random', samples: 1e9, space: { 'training.learningRate': { uniform: [0, 1] } } },
+    // Deep where the schema takes any JSON: a listed value, and the base spec.
+    { base, method: 'grid', space: { 'training.learningRate': { values: [0.1, JSON.parse(deepNesting(rand, pick(rand, [64, 10_000, 20_000])))] } } },
+    { base: { ...base, model: JSON.parse(deepNesting(rand, pick(rand, [64, 10_000, 20_000]))) }, method: 'grid', space: { 'training.learningRate': { values: [0.1] } } },
   ]);
 }
 
