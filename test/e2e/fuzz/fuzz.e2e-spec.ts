@@ -9,8 +9,8 @@ import { finishedExperiment, startTestStack, TEST_REDIS_URL, type TestStack } fr
 import { ENDPOINTS, type FuzzRequest, nextRequest, seededRandom } from './request-generator';
 import { controllerRoutes, expressMounts } from './route-table';
 
-/** At least this many requests (the issue asks for 5,000), within the time bound below. */
-const REQUESTS = 6_000;
+/** At least this many requests (the issue asks for 5,000; TFLEET_FUZZ_REQUESTS for a longer search), within the time bound below. */
+const REQUESTS = Math.max(5_000, Number(process.env['TFLEET_FUZZ_REQUESTS'] ?? 6_000));
 const TIME_BOUND_MS = 240_000;
 const CONCURRENCY = 16;
 /** A request unanswered this long is a finding (something hangs). */
@@ -203,6 +203,16 @@ describe('fuzz: generated bad requests to every endpoint (real API process, Redi
       // Nor a file from outside the static directories (a path that escaped them).
       const leaks = outcomes.filter((o) => /\n\s+at |SQLITE_|QueryFailedError|SELECT .* FROM|INSERT INTO|root:x:0:0|"devDependencies"/.test(o.body));
       expect(leaks.slice(0, 5).map((o) => `seed ${seed}: ${describeRequest(o.request)} -> ${o.status} ${o.body}`)).toEqual([]);
+
+      // Predict bodies reached the completed run's model and were refused for what they are (a 400
+      // naming the input; a 415 for an encoding nobody accepts; Node's 431 for a request head over
+      // its limit), not for the id or the key.
+      const predictions = outcomes.filter((o) => o.request.endpoint === 'POST /api/experiments/:id/predict' && o.request.path.startsWith(`/api/experiments/${completed}/predict`) && o.request.headers['authorization'] === `Bearer ${stack.apiKey}`);
+      expect(predictions.length).toBeGreaterThan(50);
+      expect(predictions.filter((o) => ![400, 415, 431, -1].includes(o.status)).map((o) => `seed ${seed}: ${describeRequest(o.request)} -> ${o.status} ${o.body}`)).toEqual([]);
+      // Live streams were opened (and closed by the client), on the list and on single experiments.
+      expect(byEndpoint['GET /api/experiments/events']?.[200] ?? 0).toBeGreaterThan(0);
+      expect(byEndpoint['GET /api/experiments/:id/events']?.[200] ?? 0).toBeGreaterThan(0);
 
       const api = stack.processes.get('api');
       expect(api?.exitCode ?? null).toBeNull();

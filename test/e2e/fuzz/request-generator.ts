@@ -347,9 +347,9 @@ function hugeSweepBody(rand: Rand): Record<string, unknown> {
     { base, method: 'grid', space: { 'training.epochs': { int: [1, 1_000] }, 'training.batchSize': { int: [1, 1_000] } }, seeds: [1, 2, 3] },
     { base, method: 'random', samples: 1_000, space: { 'training.learningRate': { uniform: [0, 1] } }, seeds: Array.from({ length: 100 }, (_, i) => i) },
     { base, method: 'random', samples: 1e9, space: { 'training.learningRate': { uniform: [0, 1] } } },
-    // Deep where the schema takes any JSON: a listed value, and the base spec.
-    { base, method: 'grid', space: { 'training.learningRate': { values: [0.1, JSON.parse(deepNesting(rand, pick(rand, [64, 10_000, 20_000])))] } } },
-    { base: { ...base, model: JSON.parse(deepNesting(rand, pick(rand, [64, 10_000, 20_000]))) }, method: 'grid', space: { 'training.learningRate': { values: [0.1] } } },
+    // Deep where the schema takes any JSON: a listed value, and the base spec (spliced in as text: no recursion here either).
+    { base, method: 'grid', space: { 'training.learningRate': { values: [0.1, '__NESTED__'] } } },
+    { base: { ...base, model: '__NESTED__' }, method: 'grid', space: { 'training.learningRate': { values: [0.1] } } },
   ]);
 }
 
@@ -511,7 +511,7 @@ export function nextRequest(rand: Rand, keys: FuzzKeys, ids: FuzzIds, bodyLimitB
     const { base, required } = bodyBase(rand, endpoint as Endpoint);
     const roll = rand();
     if (isPredict && roll < 0.75) body = invalidPredictBody(rand);
-    else if (endpoint === 'POST /api/sweeps' && roll < 0.25) body = JSON.stringify(hugeSweepBody(rand));
+    else if (endpoint === 'POST /api/sweeps' && roll < 0.25) body = JSON.stringify(hugeSweepBody(rand)).replace('"__NESTED__"', deepNesting(rand, pick(rand, [64, 10_000, 20_000])));
     else if (roll < 0.4) body = malformedJson(rand, base);
     else if (roll < 0.97) body = invalidJsonBody(rand, base, required);
     else body = JSON.stringify({ ...base, name: 'x'.repeat(bodyLimitBytes + 1_000) });
