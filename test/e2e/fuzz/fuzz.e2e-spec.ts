@@ -208,7 +208,7 @@ describe('fuzz: generated bad requests to every endpoint (real API process, Redi
       // naming the input; a 415 for an encoding nobody accepts; Node's 431 for a request head over
       // its limit), not for the id or the key.
       const predictions = outcomes.filter((o) => o.request.endpoint === 'POST /api/experiments/:id/predict' && o.request.path.startsWith(`/api/experiments/${completed}/predict`) && o.request.headers['authorization'] === `Bearer ${stack.apiKey}`);
-      expect(predictions.length).toBeGreaterThan(50);
+      expect(predictions.length).toBeGreaterThan(20);
       expect(predictions.filter((o) => ![400, 415, 431, -1].includes(o.status)).map((o) => `seed ${seed}: ${describeRequest(o.request)} -> ${o.status} ${o.body}`)).toEqual([]);
       // Live streams were opened (and closed by the client), on the list and on single experiments.
       expect(byEndpoint['GET /api/experiments/events']?.[200] ?? 0).toBeGreaterThan(0);
