@@ -3,12 +3,37 @@ import { z } from 'zod';
 /** Most trials (configurations × seeds) one sweep may hold. */
 export const MAX_TRIALS = 1_000;
 
+/** Deepest nesting of objects and arrays a base spec or a listed value may have: far above any spec's, far below what recursion survives. */
+export const MAX_NESTING = 32;
+
+/** Whether `value` nests objects and arrays at most `limit` deep; iterative, so a body nested 10^5 deep cannot overflow the stack here. */
+export function nestedAtMost(value: unknown, limit: number): boolean {
+  const pending: [unknown, number][] = [[value, 0]];
+  while (pending.length > 0) {
+    const [node, depth] = pending.pop()!;
+    if (node === null || typeof node !== 'object') continue;
+    if (depth >= limit) return false;
+    for (const child of Object.values(node)) pending.push([child, depth + 1]);
+  }
+  return true;
+}
+
+/**
+ * Checked before anything recurses into the value (zod's z.json, the canonical key, cloning):
+ * each of those overflows the stack a few thousand levels down, which would be a 500.
+ */
+const shallow = <T extends z.ZodType>(schema: T) =>
+  z
+    .unknown()
+    .refine((v) => nestedAtMost(v, MAX_NESTING), { message: `nested deeper than ${MAX_NESTING} levels` })
+    .pipe(schema);
+
 const range = (name: string, schema: z.ZodNumber) =>
   z.tuple([schema, schema]).refine(([lo, hi]) => lo < hi, { message: `${name} needs [lo, hi] with lo < hi` });
 
 /** One dimension of the search space: listed values, or a range to sample. */
 export const spaceDimensionSchema = z.union([
-  z.strictObject({ values: z.array(z.json()).min(1, 'values needs at least one value') }),
+  z.strictObject({ values: z.array(shallow(z.json())).min(1, 'values needs at least one value') }),
   z.strictObject({ uniform: range('uniform', z.number()) }),
   z.strictObject({ logUniform: range('logUniform', z.number().positive()) }),
   z.strictObject({ int: range('int', z.int()) }),
@@ -44,7 +69,7 @@ export const sweepRequestSchema = z
   .strictObject({
     name: z.string().min(1).max(120).optional(),
     /** An experiment spec (as POST /api/experiments takes it); each trial is it with the space's values set. */
-    base: z.record(z.string(), z.unknown()),
+    base: shallow(z.record(z.string(), z.unknown())),
     space: z.record(z.string(), spaceDimensionSchema).refine((s) => Object.keys(s).length > 0, { message: 'the space is empty: give at least one spec path' }),
     method: z.enum(['grid', 'random']),
     /** Random search: how many configurations to draw. */

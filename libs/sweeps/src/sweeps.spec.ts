@@ -83,6 +83,27 @@ describe('sweep plans', () => {
     expect(issuesOf({ base, method: 'grid', space: { 'training.learningRate': { values: [-1] } } })).toEqual(['trials[0].training.learningRate']);
   });
 
+  it('a grid too large is refused from its counts, before any configuration is listed (10^9 trials, an int range of 2^53)', () => {
+    const thousand = { values: Array.from({ length: 1_000 }, (_, i) => i + 1) };
+    const huge = planSweep(request({ base, method: 'grid', space: { 'training.epochs': thousand, 'training.batchSize': thousand, 'model.denseUnits.0': thousand } }));
+    expect(huge).toEqual({ ok: false, issues: [{ field: 'space', message: '1000000000 trials (configurations × seeds) is more than 1000' }] });
+    const range = planSweep(request({ base, method: 'grid', space: { 'training.epochs': { int: [1, 1_000_000_000] } }, seeds: [1, 2] }));
+    expect(range).toEqual({ ok: false, issues: [{ field: 'space', message: '2000000000 trials (configurations × seeds) is more than 1000' }] });
+    const widest = planSweep(request({ base, method: 'grid', space: { 'training.epochs': { int: [-(2 ** 52), 2 ** 52] } } }));
+    expect(widest.ok).toBe(false);
+  });
+
+  it('a base or a listed value nested thousands deep is refused naming it, before anything recurses into it (found by the fuzz test)', () => {
+    const nested = (depth: number): unknown => JSON.parse('{"a":'.repeat(depth) + '1' + '}'.repeat(depth));
+    for (const depth of [33, 10_000, 100_000]) {
+      expect(issuesOf({ base: nested(depth), method: 'grid', space: { 'training.learningRate': { values: [0.1] } } })).toEqual(['base']);
+      expect(issuesOf({ base, method: 'grid', space: { 'training.learningRate': { values: [0.1, nested(depth)] } } })).toEqual(['space.training.learningRate.values.1']);
+    }
+    // 32 levels pass the schema (the trial's spec check then judges the value itself).
+    expect(parseWith(sweepRequestSchema, { base, method: 'grid', space: { 'training.learningRate': { values: [nested(31)] } } }).ok).toBe(true);
+    expect(issuesOf({ base, method: 'grid', space: { 'training.learningRate': { values: [nested(31)] } } })).toEqual(['trials[0].training.learningRate']);
+  });
+
   it('withPath sets inside arrays that exist and refuses to walk through a scalar', () => {
     expect(withPath({ model: { blocks: [{ filters: 8 }] } }, 'model.blocks.0.filters', 4)).toEqual({ model: { blocks: [{ filters: 4 }] } });
     expect(withPath({ model: { blocks: [] } }, 'model.blocks.3.filters', 4)).toBeNull();

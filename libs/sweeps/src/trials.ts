@@ -45,6 +45,19 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
+/** How many values a grid dimension has, without listing them (an int range may span 2^53). */
+function gridSize(dimension: SpaceDimension): number {
+  if ('values' in dimension) return dimension.values.length;
+  if ('int' in dimension) return dimension.int[1] - dimension.int[0] + 1;
+  throw new Error('a grid dimension must list values or an int range');
+}
+
+/** Configurations × seeds, counted before anything is expanded: a grid of 10^9 is refused, not allocated. */
+function trialCount(request: SweepRequest): number {
+  const configurations = request.method === 'grid' ? Object.values(request.space).reduce((n, d) => n * gridSize(d), 1) : (request.samples ?? 1);
+  return configurations * request.seeds.length;
+}
+
 /** Every value of a grid dimension (values, or an int range's integers). */
 function gridValues(dimension: SpaceDimension): unknown[] {
   if ('values' in dimension) return dimension.values;
@@ -120,6 +133,8 @@ export function withPath(base: Record<string, unknown>, path: string, value: unk
  * with issues named `trials[<index>].<field>` (the first invalid configuration's, per seed once).
  */
 export function planSweep(request: SweepRequest): PlanResult {
+  const counted = trialCount(request);
+  if (counted > MAX_TRIALS) return { ok: false, issues: [{ field: 'space', message: `${counted} trials (configurations × seeds) is more than ${MAX_TRIALS}` }] };
   const key = sweepKeyOf(request);
   const assignments = assignmentsOf(request);
   const total = assignments.length * request.seeds.length;
