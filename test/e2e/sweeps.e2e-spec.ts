@@ -134,6 +134,10 @@ describe('sweeps over the fleet (real API, three workers, Redis, SQLite)', () =>
         method: 'grid',
         space: { 'training.learningRate': { values: [0.01, 0.005, 0.003, 0.000001, 0.000002, 0.000003] } },
         seeds: [1],
+        // ASHA is asynchronous: a trial is judged against those that reached its rung before it.
+        // Three at a time, the fast three (first in grid order) reach the first rung before any
+        // slow one starts, so each slow one is judged against them, whatever the machine's speed.
+        maxConcurrent: 3,
         earlyStopping: { method: 'asha', metric: 'loss', mode: 'min', gracePeriod: 1, reductionFactor: 2, maxEpochs: 4 },
       },
       201,
