@@ -35,10 +35,12 @@ const CHECKPOINT_EVERY = 10;
  * A GRU run of a few epochs on one wasm rank (150 steps an epoch), with a checkpoint every 10
  * steps: long enough (tens of seconds) to be stopped in its second epoch.
  */
+// Long enough that progress is still being reported after 45% of the steps even on an idle
+// machine (with 64 units it could finish before the next once-a-second report).
 const resumableRun = (name: string, epochs = 3) => ({
   name,
   dataset: { name: 'adding', samples: 6_000, sequenceLength: 60 },
-  model: { family: 'gru', units: 64 },
+  model: { family: 'gru', units: 160 },
   training: { epochs, ranks: 1, batchSize: 32, checkpointEverySteps: CHECKPOINT_EVERY, seed: 7 },
 });
 
