@@ -6,7 +6,6 @@ import { TfleetLogger } from '@tfleet/logging';
 import { initBackend } from '@tfleet/ml';
 import { WorkerShutdown } from './shutdown';
 import { WorkerModule } from './worker.module';
-import { WorkerRegistry } from './worker-registry.service';
 import { describeRecycle, WorkerVitals } from './worker-vitals';
 
 /**
@@ -29,7 +28,6 @@ async function startWorker(config: TfleetConfig): Promise<INestApplicationContex
     .whenRecycleDue()
     .then(async (reason) => {
       logger.log(`worker ${config.workerId}: recycling (${describeRecycle(reason)}); exiting for the supervisor to restart it`);
-      await app.get(WorkerRegistry).sayStopped();
       await app.close();
       process.exit(0);
     });

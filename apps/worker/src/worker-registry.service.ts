@@ -64,10 +64,7 @@ export class WorkerRegistry implements OnApplicationBootstrap, BeforeApplication
     await this.sayStopped();
   }
 
-  /**
-   * The last beat, with `stoppedAt`: the API lists the worker as stopped, not lost. A worker
-   * that recycles says it before closing, while its Redis clients are surely open.
-   */
+  /** The last beat, with `stoppedAt`: the API lists the worker as stopped, not lost. */
   async sayStopped(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;

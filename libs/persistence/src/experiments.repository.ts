@@ -48,12 +48,6 @@ export interface ListQuery {
   filter?: string;
 }
 
-export interface RankedSpec {
-  id: string;
-  value: number;
-  spec: ExperimentSpec;
-}
-
 /** A ranked run as grouping needs it: its value and its values of the grouping paths, in order. */
 export interface RankedGroupRow {
   id: string;
@@ -453,15 +447,6 @@ export class ExperimentsRepository {
   }
 
   /**
-   * The runs `leaderboard` ranks, as ids, values and specs only, in no particular order (for
-   * grouping every run of a board: no entity is built, so thousands of runs stay cheap).
-   */
-  async rankedSpecs(query: LeaderboardQuery): Promise<RankedSpec[]> {
-    const rows = await this.rankingQuery(query, 'specs').getRawMany<{ id: string; spec: string | ExperimentSpec; metric_value: number | string }>();
-    return rows.map((r) => ({ id: r.id, value: Number(r.metric_value), spec: parseSpec(r.spec) }));
-  }
-
-  /**
    * The runs `leaderboard` ranks (every one: `limit` is ignored), each with its value and its
    * values of the grouping, read in SQL: spec paths through the filter fields' expressions
    * (json_extract / jsonb), `config` from the configKey column. No spec leaves the database, so
@@ -498,9 +483,8 @@ export class ExperimentsRepository {
    * `metric_value`. `window` (final values only) ranks only the runs among the metric's `window`
    * best final values (see windowedLeaderboard).
    */
-  private rankingQuery(query: LeaderboardQuery, shape: 'entities' | 'specs' | 'ids', window: number | null = null) {
+  private rankingQuery(query: LeaderboardQuery, shape: 'entities' | 'ids', window: number | null = null) {
     const qb = this.experiments.createQueryBuilder('e');
-    if (shape === 'specs') qb.select('e.id', 'id').addSelect('e.spec', 'spec');
     if (shape === 'ids') qb.select('e.id', 'id');
     if ((query.value ?? 'final') === 'final' && window !== null) {
       qb.innerJoin(
