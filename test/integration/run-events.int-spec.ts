@@ -211,6 +211,17 @@ describe('run events into SQLite (real file, migrations applied)', () => {
     expect((await repository.findById(id))!).toMatchObject({ status: 'running', attempt: 2 });
   });
 
+  it('an epoch of the completed attempt that arrives after `completed` is still recorded, once, and the run stays completed', async () => {
+    const id = await newExperiment();
+    await service.apply(event(id, 1, { type: 'started', runtime, paramCount: 1 }));
+    await service.apply(event(id, 1, { type: 'completed', test: { accuracy: 0.5 }, baselines: {}, steps: 2, epochs: 1, samplesPerSecond: 1, wallTimeMs: 1, scalingEfficiency: null }));
+    const late = event(id, 1, { type: 'epoch', epoch: 1, step: 2, train: { loss: 1.5 }, validation: { loss: 1.2 }, samplesPerSecond: 100, wallTimeMs: 1000 });
+    expect(await service.apply(late)).toBe('applied');
+    expect(await service.apply(late)).toBe('applied');
+    expect((await repository.metricHistory(id)).filter((m) => m.epoch === 1).map((m) => `${m.split}/${m.name}=${m.value}`).sort()).toEqual(['train/loss=1.5', 'validation/loss=1.2']);
+    expect((await repository.findById(id))!.status).toBe('completed');
+  });
+
   it('ranks by the metric in the asked order', async () => {
     const ids: string[] = [];
     for (const loss of [0.3, 0.1, 0.2]) {

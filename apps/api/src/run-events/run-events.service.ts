@@ -99,6 +99,10 @@ export class RunEventsService {
   private reasonToDrop(event: RunEvent, experiment: ExperimentEntity): string | null {
     // A run cancelled while it trained saves a checkpoint at the step it stopped: POST /resume continues from it.
     if (event.type === 'checkpoint' && experiment.status === 'cancelled' && event.attempt === experiment.attempt && event.checkpoint.kind !== 'final') return null;
+    // An epoch of the attempt that completed, applied late: its run-events job was in flight in an
+    // API that died, and came back from BullMQ's stalled check after `completed`. Still that
+    // attempt's history (points are upserts).
+    if (event.type === 'epoch' && experiment.status === 'completed' && event.attempt === experiment.attempt) return null;
     if (TERMINAL_STATUSES.includes(experiment.status)) return `the experiment is already ${experiment.status}`;
     if (event.attempt < experiment.attempt) return `attempt ${experiment.attempt} has started since`;
     // Queued again after attempt N (POST /resume, a requeue): N's late events (its `cancelled`
