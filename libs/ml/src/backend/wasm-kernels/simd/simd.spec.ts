@@ -283,6 +283,72 @@ describe('gemm on strided operands', () => {
     tf.dispose([b, packed]);
   });
 
+  // A that is not row-major is packed into 4-row micro-panels (zero padded past m) before the
+  // micro-kernel; a row-major A is read in place. Both must add the same products in the same
+  // order: the results are bit-identical, whatever m, n and k (odd, over the blocks), the
+  // accumulate flag, the bias, or the entry point.
+  it.each([
+    [1, 1, 1, 1],
+    [1, 3, 5, 7],
+    [1, 13, 12, 128],
+    [1, 67, 9, 300],
+    [2, 130, 21, 40],
+    [3, 5, 530, 3],
+    [1, 64, 256, 128],
+  ])('batch %i m %i n %i k %i: a transposed or strided A gives the row-major result bit for bit', (batch, m, n, k) => {
+    const kernels = simdKernels(backend);
+    const aValues = randomValues(batch * m * k);
+    // the same A three ways: row-major [m, k], transposed [k, m], and every element two floats apart
+    const transposed = new Float32Array(batch * m * k);
+    const spread = new Float32Array(2 * batch * m * k);
+    for (let s = 0; s < batch; s++) {
+      for (let i = 0; i < m; i++) {
+        for (let p = 0; p < k; p++) {
+          const v = aValues[s * m * k + i * k + p];
+          transposed[s * m * k + p * m + i] = v;
+          spread[2 * (s * m * k + i * k + p)] = v;
+        }
+      }
+    }
+    const a = tf.tensor1d(aValues);
+    const aT = tf.tensor1d(transposed);
+    const aSpread = tf.tensor1d(spread);
+    const b = tf.tensor1d(randomValues(k * n));
+    const bias = tf.tensor1d(randomValues(n));
+    const start = randomValues(batch * m * n);
+    const scratch = (): number => kernels.scratch(kernels.exports.scratch_bytes(n, k));
+    const run = (at: number, aBatch: number, rsA: number, csA: number, accumulate: number, biasAt: number): number[] => {
+      const out = tf.tensor1d(start);
+      kernels.exports.gemm_bias(batch, m, n, k, at, aBatch, rsA, csA, offsetOf(b), 0, n, 1, offsetOf(out), m * n, n, accumulate, biasAt, scratch());
+      const values = Array.from(out.dataSync());
+      out.dispose();
+      return values;
+    };
+    for (const [accumulate, biasAt] of [
+      [0, 0],
+      [1, 0],
+      [0, offsetOf(bias)],
+    ]) {
+      const rowMajor = run(offsetOf(a), m * k, k, 1, accumulate, biasAt);
+      expect(run(offsetOf(aT), m * k, 1, m, accumulate, biasAt)).toEqual(rowMajor);
+      expect(run(offsetOf(aSpread), 2 * m * k, 2 * k, 2, accumulate, biasAt)).toEqual(rowMajor);
+    }
+    // and the row-major result is the product
+    const product = referenceGemm(m, n, k, aValues, 0, k, 1, b.dataSync() as Float32Array, 0, n, 1);
+    expect(relativeError(Float32Array.from(run(offsetOf(a), m * k, k, 1, 0, 0).slice(0, m * n)), Float32Array.from(product))).toBeLessThan(1e-5 * Math.max(1, Math.sqrt(k)));
+    if (batch === 1) {
+      // gemm_packed with a transposed A: the same bits as gemm
+      const packed = tf.tensor1d(new Float32Array(kernels.exports.packed_bytes(n, k) / 4 + 4));
+      const packedAt = (offsetOf(packed) + 15) & ~15;
+      kernels.exports.pack_b(offsetOf(b), n, 1, k, n, packedAt);
+      const out = tf.tensor1d(start);
+      kernels.exports.gemm_packed(m, n, k, offsetOf(aT), 1, m, packedAt, offsetOf(out), n, 1, kernels.scratch(kernels.exports.scratch_bytes(0, 0)));
+      expect(Array.from(out.dataSync())).toEqual(run(offsetOf(a), m * k, k, 1, 1, 0));
+      tf.dispose([packed, out]);
+    }
+    tf.dispose([a, aT, aSpread, b, bias]);
+  });
+
   it('leaves the elements around the output untouched', () => {
     // C is the middle [3, 5] of a bigger buffer: a guard band before and after must survive.
     const guard = 16;
