@@ -79,7 +79,7 @@
 
   ;; Packs A(i, p) for i < mc, p < kc (a points at A(0, 0); strides in bytes) into micro-panels
   ;; of 4 rows: micro-panel g holds, for each p, A(4g .. 4g+3, p) as 4 floats (16 bytes), zero
-  ;; past row mc. gemm packs every A that is not row-major: read in place, a transposed A was a
+  ;; past row mc. gemm packs a transposed A of 512 rows or more (see gemm_core): in place, it is a
   ;; 4-byte load from a new cache line, often a new page, per depth step (2048 x 128 x 256 with A
   ;; transposed: 28 GFLOPS in place, 47 packed).
   (func $pack_a (param $a i32) (param $rsA i32) (param $csA i32) (param $mc i32) (param $kc i32) (param $dst i32)
@@ -293,8 +293,9 @@
         (v128.store offset=112 (local.get $tmp) (local.get $c31))
         (call $store_partial (local.get $tmp) (local.get $c) (local.get $ldc) (local.get $rows) (local.get $nr) (local.get $acc) (local.get $bias)))))
 
-  ;; The micro-kernels for a row-major A (column stride 4 bytes), read in place: packing such an
-  ;; A measured 2-4% slower than these on the recurrent shapes ([64, 128] x [128, 256]).
+  ;; The micro-kernels for an A read in place (row-major, or transposed with fewer than 512
+  ;; rows): packing a row-major A measured 2-4% slower on the recurrent shapes ([64, 128] x
+  ;; [128, 256]), and see gemm_core for the transposed ones.
   ;; C[0..4, 0..nr) (+)= A[0..4, 0..kc) . panel. a points at A(0, 0); rsA, csA, ldc in bytes.
   ;; acc: 0 stores the products, 1 adds them to C, 2 adds them to the bias row at `bias`.
   (func $kernel4x8_rows (param $a i32) (param $rsA i32) (param $csA i32) (param $panel i32) (param $kc i32)
@@ -1041,9 +1042,16 @@
             ;; A(ic, pc) and C(ic, jc)
             (local.set $aBlock (i32.add (local.get $aS) (i32.add (i32.mul (local.get $ic) (local.get $rsA)) (i32.mul (local.get $pc) (local.get $csA)))))
             (local.set $cBlock (i32.add (local.get $cS) (i32.add (i32.mul (local.get $ic) (local.get $ldc)) (i32.shl (local.get $jc) (i32.const 2)))))
-            ;; a row-major A is read in place; any other A (transposed: a new cache line, often a
-            ;; new page, per depth step) is packed into 4-row micro-panels first
-            (if (i32.eq (local.get $csA) (i32.const 4))
+            ;; A is read in place unless it is not row-major, B has 64 columns or more (8 panels
+            ;; or more to spread the packing over), and either A's depth stride is 2 KiB or more
+            ;; (a transposed A of 512 rows or more: a new cache line, and every few steps a new
+            ;; page, per depth step) or A has fewer than 4 rows (the 1 x 8 kernel is
+            ;; latency-bound on its two accumulators): then it is packed into 4-row micro-panels
+            ;; first. Packing every transposed A lost up to a third on the per-head attention
+            ;; products (m 13 to 128, n 32) and on [800, 64]^T x [64, 10]; measured with
+            ;; bench:gemm.
+            (if (i32.eqz (i32.and (i32.and (i32.ne (local.get $csA) (i32.const 4)) (i32.ge_s (local.get $n) (i32.const 64)))
+                                  (i32.or (i32.ge_u (local.get $csA) (i32.const 2048)) (i32.lt_s (local.get $m) (i32.const 4)))))
               (then
                 (local.set $q (i32.const 0))
                 (local.set $panel (local.get $panels))

@@ -283,18 +283,25 @@ describe('gemm on strided operands', () => {
     tf.dispose([b, packed]);
   });
 
-  // A that is not row-major is packed into 4-row micro-panels (zero padded past m) before the
-  // micro-kernel; a row-major A is read in place. Both must add the same products in the same
+  // A not row-major, with 512 rows or more (transposed) or fewer than 4, times a B of 64 columns
+  // or more, is packed into 4-row micro-panels (zero padded past m) before the micro-kernel; any
+  // other A is read in place. Both must add the same products in the same
   // order: the results are bit-identical, whatever m, n and k (odd, over the blocks), the
   // accumulate flag, the bias, or the entry point.
   it.each([
     [1, 1, 1, 1],
     [1, 3, 5, 7],
+    [1, 3, 70, 9], // fewer than 4 rows, 64 columns or more: packed
     [1, 13, 12, 128],
     [1, 67, 9, 300],
     [2, 130, 21, 40],
     [3, 5, 530, 3],
     [1, 64, 256, 128],
+    [1, 517, 9, 70], // fewer than 64 columns: in place
+    // transposed with 512 rows or more and 64 columns or more: packed (m 517: the last row
+    // block has 5 rows, one partial group; k 260: two depth blocks)
+    [1, 517, 64, 70],
+    [2, 600, 65, 260],
   ])('batch %i m %i n %i k %i: a transposed or strided A gives the row-major result bit for bit', (batch, m, n, k) => {
     const kernels = simdKernels(backend);
     const aValues = randomValues(batch * m * k);
