@@ -10,7 +10,8 @@ import { buildWorkload, summedSoftmaxCrossEntropy, type Workload, WORKLOAD_NAMES
 /*
  * `npm run bench:gemm`: the GEMM roofline. Run it pinned to one core:
  *
- *     taskset -c 0 npm run bench:gemm -- [--seconds 0.3] [--source workloads|zoo|all] [--markdown]
+ *     taskset -c 0 npm run bench:gemm -- [--seconds 0.3] [--source workloads|zoo|all] [--big-only]
+ *                                        [--shape m,k,n[,ta][,tb]]... [--markdown]
  *
  * 1. Peak: a wasm module that does nothing but independent 128-bit SIMD arithmetic in registers
  *    (f32x4.mul + f32x4.add chains, and f32x4.relaxed_madd chains), at several chain counts; the
@@ -31,10 +32,22 @@ interface Args {
   markdown: boolean;
   /** Only the shapes with m, n and k all above 64. */
   bigOnly: boolean;
+  /** `--shape m,k,n[,ta][,tb]` (repeatable): time these instead of recording the models'. */
+  shapes: Shape[];
+}
+
+function parseShape(text: string): Shape {
+  const parts = text.split(',');
+  const [m, k, n] = parts.slice(0, 3).map(Number);
+  const flags = parts.slice(3);
+  if (![m, k, n].every((d) => Number.isInteger(d) && d > 0) || flags.some((f) => f !== 'ta' && f !== 'tb')) {
+    throw new Error(`--shape ${text}: expected m,k,n with optional ,ta (A transposed) and ,tb (B transposed)`);
+  }
+  return { batch: 1, m, k, n, transA: flags.includes('ta'), transB: flags.includes('tb'), aBatched: false, bBatched: false, packed: false, im2col: false };
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { seconds: 0.3, source: 'all', markdown: false, bigOnly: false };
+  const args: Args = { seconds: 0.3, source: 'all', markdown: false, bigOnly: false, shapes: [] };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = (): string => {
@@ -49,12 +62,14 @@ function parseArgs(argv: string[]): Args {
       const v = value();
       if (v !== 'workloads' && v !== 'zoo' && v !== 'all') throw new Error('--source is workloads, zoo or all');
       args.source = v;
+    } else if (flag === '--shape') {
+      args.shapes.push(parseShape(value()));
     } else if (flag === '--big-only') {
       args.bigOnly = true;
     } else if (flag === '--markdown') {
       args.markdown = true;
     } else {
-      throw new Error(`unknown flag ${flag} (--seconds S, --source workloads|zoo|all, --big-only, --markdown)`);
+      throw new Error(`unknown flag ${flag} (--seconds S, --source workloads|zoo|all, --big-only, --shape m,k,n[,ta][,tb], --markdown)`);
     }
   }
   return args;
@@ -342,7 +357,7 @@ async function main(): Promise<void> {
   const peak = Math.max(...peaks.map((p) => p.gflops));
   const peakMulAdd = Math.max(...peaks.filter((p) => p.variant === 'muladd').map((p) => p.gflops));
 
-  const table = collectShapes(backend, args.source);
+  const table = args.shapes.length ? new Map(args.shapes.map((shape) => [shapeKey(shape), { shape, uses: new Map([['--shape', 1]]) }])) : collectShapes(backend, args.source);
   const rows = [...table.values()].sort((x, y) => {
     const fx = x.shape.batch * x.shape.m * x.shape.n * x.shape.k;
     const fy = y.shape.batch * y.shape.m * y.shape.n * y.shape.k;
