@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { SeededRandom } from '../../../data/rng';
 import { initBackend } from '../../backend';
 import { asWasmBackend, WasmBackend } from '../wasm-internals';
-import { instantiateSimdKernels, relaxedSimdSupported, SimdKernels, SimdKernelsBuild, simdKernels } from './index';
+import { GemmCall, instantiateSimdKernels, recordGemmCalls, relaxedSimdSupported, SimdKernels, SimdKernelsBuild, simdKernels } from './index';
 import { KERNELS_PORTABLE_WASM_BASE64, KERNELS_RELAXED_WASM_BASE64 } from './kernels-wasm';
 import { buildKernels, compileWat, GENERATED_FILE_NAME, portableSource, simdSourceDir } from './wat-compiler';
 import { relativeError } from '@tfleet/testing';
@@ -86,6 +86,29 @@ describe('simdKernels loader', () => {
     kernels.exports.fill_rows(offsetOf(dst), 2, 3, offsetOf(src));
     expect(Array.from(dst.dataSync())).toEqual([1, 2, 3, 1, 2, 3]);
     tf.dispose([src, dst]);
+  });
+
+  it('recordGemmCalls reports each GEMM call (sizes, strides) and, switched off, leaves the exports as they were', () => {
+    const kernels = simdKernels(backend);
+    const raw = kernels.exports;
+    const a = tf.tensor1d(randomValues(3 * 4));
+    const b = tf.tensor1d(randomValues(5 * 4));
+    const viaRecorder = tf.zeros([15]);
+    const direct = tf.zeros([15]);
+    const calls: GemmCall[] = [];
+    recordGemmCalls(backend, (call) => calls.push(call));
+    try {
+      expect(kernels.exports).not.toBe(raw);
+      // A [3, 4] row-major times B transposed (stored [5, 4])
+      kernels.exports.gemm(1, 3, 5, 4, offsetOf(a), 0, 4, 1, offsetOf(b), 0, 1, 4, offsetOf(viaRecorder), 0, 5, 0, kernels.scratch(kernels.exports.scratch_bytes(5, 4)));
+    } finally {
+      recordGemmCalls(backend, null);
+    }
+    expect(kernels.exports).toBe(raw);
+    kernels.exports.gemm(1, 3, 5, 4, offsetOf(a), 0, 4, 1, offsetOf(b), 0, 1, 4, offsetOf(direct), 0, 5, 0, kernels.scratch(kernels.exports.scratch_bytes(5, 4)));
+    expect(calls).toEqual([{ entry: 'gemm', batch: 1, m: 3, n: 5, k: 4, aRowStride: 4, aColStride: 1, bRowStride: 1, bColStride: 4, aBatched: 0, bBatched: 0 }]);
+    expect(Array.from(viaRecorder.dataSync())).toEqual(Array.from(direct.dataSync()));
+    tf.dispose([a, b, viaRecorder, direct]);
   });
 
   it('fails with a clear error when the backend internals are not there', () => {
