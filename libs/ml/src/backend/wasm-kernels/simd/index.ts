@@ -194,15 +194,68 @@ function kernelsModule(build: SimdKernelsBuild): object {
   return module;
 }
 
+/**
+ * One GEMM call as the roofline bench records it: sizes, and each operand's element strides
+ * (a transposed operand has row stride 1). `packed` calls multiply by a B that pack_b packed.
+ */
+export interface GemmCall {
+  entry: 'gemm' | 'gemm_bias' | 'gemm_packed';
+  batch: number;
+  m: number;
+  n: number;
+  k: number;
+  aRowStride: number;
+  aColStride: number;
+  /** B's strides; 0 and 0 for gemm_packed (its B was packed by an earlier pack_b). */
+  bRowStride: number;
+  bColStride: number;
+  /** 0 when every slice shares A or B (a broadcast batch), else 1. */
+  aBatched: number;
+  bBatched: number;
+}
+
 class LoadedSimdKernels implements SimdKernels {
   private scratchPointer = 0;
   private scratchBytes = 0;
+  /** The instance's own exports; `exports` is these, or a recording wrapper of them. */
+  readonly raw: SimdKernelExports;
+  exports: SimdKernelExports;
 
   constructor(
-    readonly exports: SimdKernelExports,
+    exports: SimdKernelExports,
     readonly build: SimdKernelsBuild,
     private readonly heap: Required<Pick<EmscriptenHeap, '_malloc' | '_free'>>,
-  ) {}
+  ) {
+    this.raw = exports;
+    this.exports = exports;
+  }
+
+  /**
+   * Reports every gemm, gemm_bias and gemm_packed call to `onCall` (null stops). Only the
+   * roofline bench records; callers read `exports` at each call, so they see the wrapper.
+   */
+  recordGemm(onCall: ((call: GemmCall) => void) | null): void {
+    if (!onCall) {
+      this.exports = this.raw;
+      return;
+    }
+    const raw = this.raw;
+    // The instance's exports object is frozen: copy its functions, replacing the three GEMMs.
+    const wrapped: SimdKernelExports = { ...raw };
+    wrapped.gemm = (batch, m, n, k, a, aB, rsA, csA, b, bB, rsB, csB, c, cB, ldc, acc, scratch) => {
+      onCall({ entry: 'gemm', batch, m, n, k, aRowStride: rsA, aColStride: csA, bRowStride: rsB, bColStride: csB, aBatched: aB ? 1 : 0, bBatched: bB ? 1 : 0 });
+      raw.gemm(batch, m, n, k, a, aB, rsA, csA, b, bB, rsB, csB, c, cB, ldc, acc, scratch);
+    };
+    wrapped.gemm_bias = (batch, m, n, k, a, aB, rsA, csA, b, bB, rsB, csB, c, cB, ldc, acc, bias, scratch) => {
+      onCall({ entry: 'gemm_bias', batch, m, n, k, aRowStride: rsA, aColStride: csA, bRowStride: rsB, bColStride: csB, aBatched: aB ? 1 : 0, bBatched: bB ? 1 : 0 });
+      raw.gemm_bias(batch, m, n, k, a, aB, rsA, csA, b, bB, rsB, csB, c, cB, ldc, acc, bias, scratch);
+    };
+    wrapped.gemm_packed = (m, n, k, a, rsA, csA, packed, c, ldc, acc, scratch) => {
+      onCall({ entry: 'gemm_packed', batch: 1, m, n, k, aRowStride: rsA, aColStride: csA, bRowStride: 0, bColStride: 0, aBatched: 0, bBatched: 0 });
+      raw.gemm_packed(m, n, k, a, rsA, csA, packed, c, ldc, acc, scratch);
+    };
+    this.exports = wrapped;
+  }
 
   scratch(bytes: number): number {
     if (bytes > this.scratchBytes) {
@@ -218,10 +271,19 @@ class LoadedSimdKernels implements SimdKernels {
   }
 }
 
-const instances = new WeakMap<object, SimdKernels>();
+const instances = new WeakMap<object, LoadedSimdKernels>();
+
+/** Bench hook: reports this backend's GEMM calls to `onCall` until called with null. */
+export function recordGemmCalls(backend: WasmBackend, onCall: ((call: GemmCall) => void) | null): void {
+  simdKernelsInstance(backend).recordGemm(onCall);
+}
 
 /** This backend's instance of the SIMD kernels, instantiated on first use. */
 export function simdKernels(backend: WasmBackend): SimdKernels {
+  return simdKernelsInstance(backend);
+}
+
+function simdKernelsInstance(backend: WasmBackend): LoadedSimdKernels {
   let kernels = instances.get(backend);
   if (!kernels) {
     kernels = instantiateSimdKernels(backend, simdKernelsBuild());
@@ -231,7 +293,7 @@ export function simdKernels(backend: WasmBackend): SimdKernels {
 }
 
 /** A new instance of the given build on this backend's heap (tests compare the two builds). */
-export function instantiateSimdKernels(backend: WasmBackend, build: SimdKernelsBuild): SimdKernels {
+export function instantiateSimdKernels(backend: WasmBackend, build: SimdKernelsBuild): LoadedSimdKernels {
   const heap = backend.wasm as unknown as EmscriptenHeap;
   const memory = backendMemory(backend);
   if (!memory || typeof heap._malloc !== 'function' || typeof heap._free !== 'function') {

@@ -15,12 +15,16 @@
 ;;
 ;; Blocking (GotoBLAS order): columns in blocks of NC=512, depth in blocks of KC=256, rows in
 ;; blocks of MC=64. Each NC x KC block of B is packed into the scratch buffer as 8-column panels
-;; (k-major, zero padded to 8 columns), which makes the micro-kernel's B loads contiguous
-;; whatever B's strides are. The micro-kernel keeps a 4 x 8 tile of C in eight f32x4
-;; accumulators (V8 has 16 xmm registers on x64, one reserved as scratch): per depth step it
-;; loads two B vectors, splats four A values and does 8 multiplies and 8 adds. Rows left over
-;; (m mod 4) go through a 1 x 8 kernel; columns left over (n mod 8) are computed on the zero
-;; padding and only the valid columns are stored.
+;; (k-major, zero padded to 8 columns), and each MC x KC block of A into 4-row micro-panels
+;; (k-major, zero padded to 4 rows), which makes every micro-kernel load contiguous whatever the
+;; operands' strides are. The micro-kernel keeps a 4 x 8 tile of C in eight f32x4 accumulators
+;; (V8 has 16 xmm registers on x64, one reserved as scratch): per depth step it loads two B
+;; vectors, splats four A values and does 8 fused multiply-adds. Rows left over (m mod 4) are computed on the zero padding of
+;; the packed A and columns left over (n mod 8) on the zero padding of the panel; only the valid
+;; rows and columns are stored.
+;;
+;; Per C element the products are added in depth order, one f32 rounding (relaxed build: FMA)
+;; per step, so the result does not depend on the blocking, the packing or the unrolling.
 ;;
 ;; The micro-kernels multiply-add with f32x4.relaxed_madd (relaxed SIMD): V8 emits one FMA
 ;; instruction where the CPU has FMA3, 1.25-1.3x the GFLOPS of a separate mul and add. Engines
@@ -28,7 +32,7 @@
 ;; every (f32x4.relaxed_madd a b c) as (f32x4.add c (f32x4.mul a b)); see wat-compiler.ts.
 ;;
 ;; Scratch: scratch_bytes(n, k) bytes, 16-byte aligned: a 128-byte tile for partial stores,
-;; then the packed panels.
+;; the packed A block (MC x KC floats, 64 KiB), then the packed B panels.
 ;;
 ;; Packed once, used many times: pack_b packs all of B (every NC x KC block, in gemm's block
 ;; order) into packed_bytes(n, k) bytes, and gemm_packed multiplies by it without packing again.
@@ -47,7 +51,7 @@
   ;; Bytes of scratch that gemm needs for an n-column, depth-k product.
   (func (export "scratch_bytes") (param $n i32) (param $k i32) (result i32)
     (i32.add
-      (i32.const 128)
+      (i32.const 65664)
       (i32.mul
         (i32.mul (call $min (local.get $k) (global.get $KC)) (i32.const 32))
         (i32.shr_u
@@ -72,6 +76,44 @@
     (local.set $t1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r2) (local.get $r3)))
     (v128.store offset=64 (local.get $dst) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t1)))
     (v128.store offset=96 (local.get $dst) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t1))))
+
+  ;; Packs A(i, p) for i < mc, p < kc (a points at A(0, 0); strides in bytes) into micro-panels
+  ;; of 4 rows: micro-panel g holds, for each p, A(4g .. 4g+3, p) as 4 floats (16 bytes), zero
+  ;; past row mc. gemm packs a transposed A of 512 rows or more (see gemm_core): in place, it is a
+  ;; 4-byte load from a new cache line, often a new page, per depth step (2048 x 128 x 256 with A
+  ;; transposed: 28 GFLOPS in place, 47 packed).
+  (func $pack_a (param $a i32) (param $rsA i32) (param $csA i32) (param $mc i32) (param $kc i32) (param $dst i32)
+    (local $g i32) (local $p i32) (local $r i32) (local $rows i32) (local $src i32) (local $end i32)
+    (local.set $g (i32.const 0))
+    (loop $groups
+      (local.set $rows (call $min (i32.const 4) (i32.sub (local.get $mc) (local.get $g))))
+      (local.set $src (i32.add (local.get $a) (i32.mul (local.get $g) (local.get $rsA))))
+      (local.set $p (i32.const 0))
+      (if (i32.and (i32.eq (local.get $rows) (i32.const 4)) (i32.eq (local.get $rsA) (i32.const 4)))
+        (then
+          ;; A transposed (the 4 rows contiguous at each depth): one vector per depth step
+          (loop $copy
+            (v128.store (i32.add (local.get $dst) (i32.shl (local.get $p) (i32.const 4))) (v128.load (local.get $src)))
+            (local.set $src (i32.add (local.get $src) (local.get $csA)))
+            (br_if $copy (i32.lt_s (local.tee $p (i32.add (local.get $p) (i32.const 1))) (local.get $kc)))))
+        (else
+          ;; a partial group (zero padded) or other strides, element by element (a row-major A
+          ;; never comes here: gemm reads it in place)
+          (block $restDone
+            (br_if $restDone (i32.ge_s (local.get $p) (local.get $kc)))
+            (loop $rest
+              (local.set $end (i32.add (local.get $dst) (i32.shl (local.get $p) (i32.const 4))))
+              (v128.store (local.get $end) (v128.const i32x4 0 0 0 0))
+              (local.set $r (i32.const 0))
+              (loop $row
+                (f32.store
+                  (i32.add (local.get $end) (i32.shl (local.get $r) (i32.const 2)))
+                  (f32.load (i32.add (i32.add (local.get $a) (i32.mul (i32.add (local.get $g) (local.get $r)) (local.get $rsA)))
+                                     (i32.mul (local.get $p) (local.get $csA)))))
+                (br_if $row (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (local.get $rows))))
+              (br_if $rest (i32.lt_s (local.tee $p (i32.add (local.get $p) (i32.const 1))) (local.get $kc)))))))
+      (local.set $dst (i32.add (local.get $dst) (i32.shl (local.get $kc) (i32.const 4))))
+      (br_if $groups (i32.lt_s (local.tee $g (i32.add (local.get $g) (i32.const 4))) (local.get $mc)))))
 
   ;; Packs B(p, j) for p < kc, j < nc (b points at B(0, 0); strides in bytes) into panels of
   ;; 8 columns: panel q holds, for each p, B(p, 8q .. 8q+7), zero past column nc.
@@ -170,9 +212,93 @@
       (local.set $c (i32.add (local.get $c) (local.get $ldc)))
       (br_if $row (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (local.get $rows)))))
 
+  ;; C[0..rows, 0..nr) (+)= A[0..4, 0..kc) . panel, A as pack_a's micro-panel at pa (4 floats per
+  ;; depth step). ldc in bytes. acc: 0 stores the products, 1 adds them to C, 2 adds them to the
+  ;; bias row at `bias`. Rows past `rows` (zero padding of the packed A) are computed, not stored.
+  ;; Every load is at an immediate offset from the two panel pointers (the unpacked A needed four
+  ;; row addresses computed per step). Unrolling the depth loop by two ran at half the speed
+  ;; under Node 20's V8 (measured, 2026-12-05; cause not found), so it is one step per iteration.
+  (func $kernel4x8 (param $pa i32) (param $panel i32) (param $kc i32)
+                   (param $c i32) (param $ldc i32) (param $acc i32) (param $nr i32) (param $rows i32) (param $tmp i32) (param $bias i32)
+    (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128)
+    (local $c20 v128) (local $c21 v128) (local $c30 v128) (local $c31 v128)
+    (local $b0 v128) (local $b1 v128) (local $av v128)
+    (local $dst i32)
+    (loop $depth
+      (local.set $b0 (v128.load (local.get $panel)))
+      (local.set $b1 (v128.load offset=16 (local.get $panel)))
+      (local.set $av (v128.load32_splat (local.get $pa)))
+      (local.set $c00 (f32x4.relaxed_madd (local.get $av) (local.get $b0) (local.get $c00)))
+      (local.set $c01 (f32x4.relaxed_madd (local.get $av) (local.get $b1) (local.get $c01)))
+      (local.set $av (v128.load32_splat offset=4 (local.get $pa)))
+      (local.set $c10 (f32x4.relaxed_madd (local.get $av) (local.get $b0) (local.get $c10)))
+      (local.set $c11 (f32x4.relaxed_madd (local.get $av) (local.get $b1) (local.get $c11)))
+      (local.set $av (v128.load32_splat offset=8 (local.get $pa)))
+      (local.set $c20 (f32x4.relaxed_madd (local.get $av) (local.get $b0) (local.get $c20)))
+      (local.set $c21 (f32x4.relaxed_madd (local.get $av) (local.get $b1) (local.get $c21)))
+      (local.set $av (v128.load32_splat offset=12 (local.get $pa)))
+      (local.set $c30 (f32x4.relaxed_madd (local.get $av) (local.get $b0) (local.get $c30)))
+      (local.set $c31 (f32x4.relaxed_madd (local.get $av) (local.get $b1) (local.get $c31)))
+      (local.set $pa (i32.add (local.get $pa) (i32.const 16)))
+      (local.set $panel (i32.add (local.get $panel) (i32.const 32)))
+      (br_if $depth (local.tee $kc (i32.sub (local.get $kc) (i32.const 1)))))
+    (if (i32.and (i32.eq (local.get $nr) (i32.const 8)) (i32.eq (local.get $rows) (i32.const 4)))
+      (then
+        (local.set $dst (local.get $c))
+        (if (i32.eq (local.get $acc) (i32.const 2))
+          (then
+            (local.set $b0 (v128.load (local.get $bias)))
+            (local.set $b1 (v128.load offset=16 (local.get $bias)))
+            (local.set $c00 (f32x4.add (local.get $c00) (local.get $b0)))
+            (local.set $c01 (f32x4.add (local.get $c01) (local.get $b1)))
+            (local.set $c10 (f32x4.add (local.get $c10) (local.get $b0)))
+            (local.set $c11 (f32x4.add (local.get $c11) (local.get $b1)))
+            (local.set $c20 (f32x4.add (local.get $c20) (local.get $b0)))
+            (local.set $c21 (f32x4.add (local.get $c21) (local.get $b1)))
+            (local.set $c30 (f32x4.add (local.get $c30) (local.get $b0)))
+            (local.set $c31 (f32x4.add (local.get $c31) (local.get $b1)))))
+        (if (i32.eq (local.get $acc) (i32.const 1))
+          (then
+            (local.set $c00 (f32x4.add (local.get $c00) (v128.load (local.get $dst))))
+            (local.set $c01 (f32x4.add (local.get $c01) (v128.load offset=16 (local.get $dst))))
+            (local.set $dst (i32.add (local.get $dst) (local.get $ldc)))
+            (local.set $c10 (f32x4.add (local.get $c10) (v128.load (local.get $dst))))
+            (local.set $c11 (f32x4.add (local.get $c11) (v128.load offset=16 (local.get $dst))))
+            (local.set $dst (i32.add (local.get $dst) (local.get $ldc)))
+            (local.set $c20 (f32x4.add (local.get $c20) (v128.load (local.get $dst))))
+            (local.set $c21 (f32x4.add (local.get $c21) (v128.load offset=16 (local.get $dst))))
+            (local.set $dst (i32.add (local.get $dst) (local.get $ldc)))
+            (local.set $c30 (f32x4.add (local.get $c30) (v128.load (local.get $dst))))
+            (local.set $c31 (f32x4.add (local.get $c31) (v128.load offset=16 (local.get $dst))))
+            (local.set $dst (local.get $c))))
+        (v128.store (local.get $dst) (local.get $c00))
+        (v128.store offset=16 (local.get $dst) (local.get $c01))
+        (local.set $dst (i32.add (local.get $dst) (local.get $ldc)))
+        (v128.store (local.get $dst) (local.get $c10))
+        (v128.store offset=16 (local.get $dst) (local.get $c11))
+        (local.set $dst (i32.add (local.get $dst) (local.get $ldc)))
+        (v128.store (local.get $dst) (local.get $c20))
+        (v128.store offset=16 (local.get $dst) (local.get $c21))
+        (local.set $dst (i32.add (local.get $dst) (local.get $ldc)))
+        (v128.store (local.get $dst) (local.get $c30))
+        (v128.store offset=16 (local.get $dst) (local.get $c31)))
+      (else
+        (v128.store offset=0 (local.get $tmp) (local.get $c00))
+        (v128.store offset=16 (local.get $tmp) (local.get $c01))
+        (v128.store offset=32 (local.get $tmp) (local.get $c10))
+        (v128.store offset=48 (local.get $tmp) (local.get $c11))
+        (v128.store offset=64 (local.get $tmp) (local.get $c20))
+        (v128.store offset=80 (local.get $tmp) (local.get $c21))
+        (v128.store offset=96 (local.get $tmp) (local.get $c30))
+        (v128.store offset=112 (local.get $tmp) (local.get $c31))
+        (call $store_partial (local.get $tmp) (local.get $c) (local.get $ldc) (local.get $rows) (local.get $nr) (local.get $acc) (local.get $bias)))))
+
+  ;; The micro-kernels for an A read in place (row-major, or transposed with fewer than 512
+  ;; rows): packing a row-major A measured 2-4% slower on the recurrent shapes ([64, 128] x
+  ;; [128, 256]), and see gemm_core for the transposed ones.
   ;; C[0..4, 0..nr) (+)= A[0..4, 0..kc) . panel. a points at A(0, 0); rsA, csA, ldc in bytes.
   ;; acc: 0 stores the products, 1 adds them to C, 2 adds them to the bias row at `bias`.
-  (func $kernel4x8 (param $a i32) (param $rsA i32) (param $csA i32) (param $panel i32) (param $kc i32)
+  (func $kernel4x8_rows (param $a i32) (param $rsA i32) (param $csA i32) (param $panel i32) (param $kc i32)
                    (param $c i32) (param $ldc i32) (param $acc i32) (param $nr i32) (param $tmp i32) (param $bias i32)
     (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128)
     (local $c20 v128) (local $c21 v128) (local $c30 v128) (local $c31 v128)
@@ -250,7 +376,7 @@
         (call $store_partial (local.get $tmp) (local.get $c) (local.get $ldc) (i32.const 4) (local.get $nr) (local.get $acc) (local.get $bias)))))
 
   ;; One row: C[0, 0..nr) (+)= A[0, 0..kc) . panel.
-  (func $kernel1x8 (param $a i32) (param $csA i32) (param $panel i32) (param $kc i32)
+  (func $kernel1x8_rows (param $a i32) (param $csA i32) (param $panel i32) (param $kc i32)
                    (param $c i32) (param $acc i32) (param $nr i32) (param $tmp i32) (param $bias i32)
     (local $c0 v128) (local $c1 v128) (local $av v128)
     (loop $depth
@@ -843,7 +969,7 @@
       (local.get $accumulate) (local.get $bias) (local.get $scratch) (i32.const 0)))
 
   ;; One product C (m x n, row stride ldc) (+)= A (m x k) * B with B as pack_b left it at
-  ;; `packed`; scratch needs only its 128-byte tile.
+  ;; `packed`; scratch needs scratch_bytes(0, 0) bytes (the tile and the packed A block).
   (func (export "gemm_packed")
     (param $m i32) (param $n i32) (param $k i32)
     (param $a i32) (param $rsA i32) (param $csA i32)
@@ -867,7 +993,7 @@
     (local $ic i32) (local $mc i32) (local $i i32) (local $iEnd i32) (local $q i32) (local $nr i32)
     (local $acc i32) (local $panels i32) (local $panel i32) (local $packed i32) (local $oneBlock i32)
     (local $aS i32) (local $bS i32) (local $cS i32) (local $aBlock i32) (local $cBlock i32)
-    (local $aRow i32) (local $cTile i32) (local $biasTile i32)
+    (local $aRow i32) (local $cTile i32) (local $biasTile i32) (local $apack i32)
     (if (i32.or (i32.or (i32.le_s (local.get $batch) (i32.const 0)) (i32.le_s (local.get $m) (i32.const 0)))
                 (i32.or (i32.le_s (local.get $n) (i32.const 0)) (i32.le_s (local.get $k) (i32.const 0))))
       (then (return)))
@@ -880,7 +1006,9 @@
     (local.set $csB (i32.shl (local.get $csB) (i32.const 2)))
     (local.set $cBatch (i32.shl (local.get $cBatch) (i32.const 2)))
     (local.set $ldc (i32.shl (local.get $ldc) (i32.const 2)))
-    (local.set $panels (i32.add (local.get $scratch) (i32.const 128)))
+    ;; scratch: the 128-byte tile, the packed A block (MC x KC floats), the packed B panels
+    (local.set $apack (i32.add (local.get $scratch) (i32.const 128)))
+    (local.set $panels (i32.add (local.get $scratch) (i32.const 65664)))
     ;; B shared by all slices and packed in one block: pack it once
     (local.set $oneBlock
       (i32.and (i32.eqz (local.get $bBatch))
@@ -914,35 +1042,66 @@
             ;; A(ic, pc) and C(ic, jc)
             (local.set $aBlock (i32.add (local.get $aS) (i32.add (i32.mul (local.get $ic) (local.get $rsA)) (i32.mul (local.get $pc) (local.get $csA)))))
             (local.set $cBlock (i32.add (local.get $cS) (i32.add (i32.mul (local.get $ic) (local.get $ldc)) (i32.shl (local.get $jc) (i32.const 2)))))
-            (local.set $q (i32.const 0))
-            (local.set $panel (local.get $panels))
-            (loop $panelLoop
-              (local.set $nr (call $min (i32.const 8) (i32.sub (local.get $nc) (i32.shl (local.get $q) (i32.const 3)))))
-              (local.set $aRow (local.get $aBlock))
-              (local.set $cTile (i32.add (local.get $cBlock) (i32.shl (local.get $q) (i32.const 5))))
-              (local.set $biasTile (i32.add (local.get $bias) (i32.shl (i32.add (local.get $jc) (i32.shl (local.get $q) (i32.const 3))) (i32.const 2))))
-              (local.set $i (i32.const 0))
-              (local.set $iEnd (i32.sub (local.get $mc) (i32.const 3)))
-              (block $fourDone
-                (loop $fourRows
-                  (br_if $fourDone (i32.ge_s (local.get $i) (local.get $iEnd)))
-                  (call $kernel4x8 (local.get $aRow) (local.get $rsA) (local.get $csA) (local.get $panel) (local.get $kc)
-                                   (local.get $cTile) (local.get $ldc) (local.get $acc) (local.get $nr) (local.get $scratch) (local.get $biasTile))
-                  (local.set $aRow (i32.add (local.get $aRow) (i32.shl (local.get $rsA) (i32.const 2))))
-                  (local.set $cTile (i32.add (local.get $cTile) (i32.shl (local.get $ldc) (i32.const 2))))
-                  (local.set $i (i32.add (local.get $i) (i32.const 4)))
-                  (br $fourRows)))
-              (block $oneDone
-                (loop $oneRows
-                  (br_if $oneDone (i32.ge_s (local.get $i) (local.get $mc)))
-                  (call $kernel1x8 (local.get $aRow) (local.get $csA) (local.get $panel) (local.get $kc)
-                                   (local.get $cTile) (local.get $acc) (local.get $nr) (local.get $scratch) (local.get $biasTile))
-                  (local.set $aRow (i32.add (local.get $aRow) (local.get $rsA)))
-                  (local.set $cTile (i32.add (local.get $cTile) (local.get $ldc)))
-                  (local.set $i (i32.add (local.get $i) (i32.const 1)))
-                  (br $oneRows)))
-              (local.set $panel (i32.add (local.get $panel) (i32.shl (local.get $kc) (i32.const 5))))
-              (br_if $panelLoop (i32.lt_s (i32.shl (local.tee $q (i32.add (local.get $q) (i32.const 1))) (i32.const 3)) (local.get $nc))))
+            ;; A is read in place unless it is not row-major, B has 64 columns or more (8 panels
+            ;; or more to spread the packing over), and either A's depth stride is 2 KiB or more
+            ;; (a transposed A of 512 rows or more: a new cache line, and every few steps a new
+            ;; page, per depth step) or A has fewer than 4 rows (the 1 x 8 kernel is
+            ;; latency-bound on its two accumulators): then it is packed into 4-row micro-panels
+            ;; first. Packing every transposed A lost up to a third on the per-head attention
+            ;; products (m 13 to 128, n 32) and on [800, 64]^T x [64, 10]; measured with
+            ;; bench:gemm.
+            (if (i32.eqz (i32.and (i32.and (i32.ne (local.get $csA) (i32.const 4)) (i32.ge_s (local.get $n) (i32.const 64)))
+                                  (i32.or (i32.ge_u (local.get $csA) (i32.const 2048)) (i32.lt_s (local.get $m) (i32.const 4)))))
+              (then
+                (local.set $q (i32.const 0))
+                (local.set $panel (local.get $panels))
+                (loop $panelLoop
+                  (local.set $nr (call $min (i32.const 8) (i32.sub (local.get $nc) (i32.shl (local.get $q) (i32.const 3)))))
+                  (local.set $aRow (local.get $aBlock))
+                  (local.set $cTile (i32.add (local.get $cBlock) (i32.shl (local.get $q) (i32.const 5))))
+                  (local.set $biasTile (i32.add (local.get $bias) (i32.shl (i32.add (local.get $jc) (i32.shl (local.get $q) (i32.const 3))) (i32.const 2))))
+                  (local.set $i (i32.const 0))
+                  (local.set $iEnd (i32.sub (local.get $mc) (i32.const 3)))
+                  (block $fourDone
+                    (loop $fourRows
+                      (br_if $fourDone (i32.ge_s (local.get $i) (local.get $iEnd)))
+                      (call $kernel4x8_rows (local.get $aRow) (local.get $rsA) (local.get $csA) (local.get $panel) (local.get $kc)
+                                       (local.get $cTile) (local.get $ldc) (local.get $acc) (local.get $nr) (local.get $scratch) (local.get $biasTile))
+                      (local.set $aRow (i32.add (local.get $aRow) (i32.shl (local.get $rsA) (i32.const 2))))
+                      (local.set $cTile (i32.add (local.get $cTile) (i32.shl (local.get $ldc) (i32.const 2))))
+                      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+                      (br $fourRows)))
+                  (block $oneDone
+                    (loop $oneRows
+                      (br_if $oneDone (i32.ge_s (local.get $i) (local.get $mc)))
+                      (call $kernel1x8_rows (local.get $aRow) (local.get $csA) (local.get $panel) (local.get $kc)
+                                       (local.get $cTile) (local.get $acc) (local.get $nr) (local.get $scratch) (local.get $biasTile))
+                      (local.set $aRow (i32.add (local.get $aRow) (local.get $rsA)))
+                      (local.set $cTile (i32.add (local.get $cTile) (local.get $ldc)))
+                      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                      (br $oneRows)))
+                  (local.set $panel (i32.add (local.get $panel) (i32.shl (local.get $kc) (i32.const 5))))
+                  (br_if $panelLoop (i32.lt_s (i32.shl (local.tee $q (i32.add (local.get $q) (i32.const 1))) (i32.const 3)) (local.get $nc)))))
+              (else
+                (call $pack_a (local.get $aBlock) (local.get $rsA) (local.get $csA) (local.get $mc) (local.get $kc) (local.get $apack))
+                (local.set $q (i32.const 0))
+                (local.set $panel (local.get $panels))
+                (loop $panelLoop
+                  (local.set $nr (call $min (i32.const 8) (i32.sub (local.get $nc) (i32.shl (local.get $q) (i32.const 3)))))
+                  (local.set $aRow (local.get $apack))
+                  (local.set $cTile (i32.add (local.get $cBlock) (i32.shl (local.get $q) (i32.const 5))))
+                  (local.set $biasTile (i32.add (local.get $bias) (i32.shl (i32.add (local.get $jc) (i32.shl (local.get $q) (i32.const 3))) (i32.const 2))))
+                  ;; every 4 rows (the last group zero padded in the packed A) through the 4 x 8 kernel
+                  (local.set $i (i32.const 0))
+                  (loop $fourRows
+                    (call $kernel4x8 (local.get $aRow) (local.get $panel) (local.get $kc)
+                                     (local.get $cTile) (local.get $ldc) (local.get $acc) (local.get $nr)
+                                     (call $min (i32.const 4) (i32.sub (local.get $mc) (local.get $i))) (local.get $scratch) (local.get $biasTile))
+                    (local.set $aRow (i32.add (local.get $aRow) (i32.shl (local.get $kc) (i32.const 4))))
+                    (local.set $cTile (i32.add (local.get $cTile) (i32.shl (local.get $ldc) (i32.const 2))))
+                    (br_if $fourRows (i32.lt_s (local.tee $i (i32.add (local.get $i) (i32.const 4))) (local.get $mc))))
+                  (local.set $panel (i32.add (local.get $panel) (i32.shl (local.get $kc) (i32.const 5))))
+                  (br_if $panelLoop (i32.lt_s (i32.shl (local.tee $q (i32.add (local.get $q) (i32.const 1))) (i32.const 3)) (local.get $nc))))))
             (br_if $rowBlocks (i32.lt_s (local.tee $ic (i32.add (local.get $ic) (global.get $MC))) (local.get $m))))
           ;; prepacked: the next block follows this one
           (if (local.get $prepacked)

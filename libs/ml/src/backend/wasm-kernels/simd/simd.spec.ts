@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { SeededRandom } from '../../../data/rng';
 import { initBackend } from '../../backend';
 import { asWasmBackend, WasmBackend } from '../wasm-internals';
-import { instantiateSimdKernels, relaxedSimdSupported, SimdKernels, SimdKernelsBuild, simdKernels } from './index';
+import { GemmCall, instantiateSimdKernels, recordGemmCalls, relaxedSimdSupported, SimdKernels, SimdKernelsBuild, simdKernels } from './index';
 import { KERNELS_PORTABLE_WASM_BASE64, KERNELS_RELAXED_WASM_BASE64 } from './kernels-wasm';
 import { buildKernels, compileWat, GENERATED_FILE_NAME, portableSource, simdSourceDir } from './wat-compiler';
 import { relativeError } from '@tfleet/testing';
@@ -86,6 +86,29 @@ describe('simdKernels loader', () => {
     kernels.exports.fill_rows(offsetOf(dst), 2, 3, offsetOf(src));
     expect(Array.from(dst.dataSync())).toEqual([1, 2, 3, 1, 2, 3]);
     tf.dispose([src, dst]);
+  });
+
+  it('recordGemmCalls reports each GEMM call (sizes, strides) and, switched off, leaves the exports as they were', () => {
+    const kernels = simdKernels(backend);
+    const raw = kernels.exports;
+    const a = tf.tensor1d(randomValues(3 * 4));
+    const b = tf.tensor1d(randomValues(5 * 4));
+    const viaRecorder = tf.zeros([15]);
+    const direct = tf.zeros([15]);
+    const calls: GemmCall[] = [];
+    recordGemmCalls(backend, (call) => calls.push(call));
+    try {
+      expect(kernels.exports).not.toBe(raw);
+      // A [3, 4] row-major times B transposed (stored [5, 4])
+      kernels.exports.gemm(1, 3, 5, 4, offsetOf(a), 0, 4, 1, offsetOf(b), 0, 1, 4, offsetOf(viaRecorder), 0, 5, 0, kernels.scratch(kernels.exports.scratch_bytes(5, 4)));
+    } finally {
+      recordGemmCalls(backend, null);
+    }
+    expect(kernels.exports).toBe(raw);
+    kernels.exports.gemm(1, 3, 5, 4, offsetOf(a), 0, 4, 1, offsetOf(b), 0, 1, 4, offsetOf(direct), 0, 5, 0, kernels.scratch(kernels.exports.scratch_bytes(5, 4)));
+    expect(calls).toEqual([{ entry: 'gemm', batch: 1, m: 3, n: 5, k: 4, aRowStride: 4, aColStride: 1, bRowStride: 1, bColStride: 4, aBatched: 0, bBatched: 0 }]);
+    expect(Array.from(viaRecorder.dataSync())).toEqual(Array.from(direct.dataSync()));
+    tf.dispose([a, b, viaRecorder, direct]);
   });
 
   it('fails with a clear error when the backend internals are not there', () => {
@@ -281,6 +304,79 @@ describe('gemm on strided operands', () => {
     expect(after.length).toBeGreaterThanOrEqual(16);
     expect(Array.from(after).every((v) => v === 7)).toBe(true);
     tf.dispose([b, packed]);
+  });
+
+  // A not row-major, with 512 rows or more (transposed) or fewer than 4, times a B of 64 columns
+  // or more, is packed into 4-row micro-panels (zero padded past m) before the micro-kernel; any
+  // other A is read in place. Both must add the same products in the same
+  // order: the results are bit-identical, whatever m, n and k (odd, over the blocks), the
+  // accumulate flag, the bias, or the entry point.
+  it.each([
+    [1, 1, 1, 1],
+    [1, 3, 5, 7],
+    [1, 3, 70, 9], // fewer than 4 rows, 64 columns or more: packed
+    [1, 13, 12, 128],
+    [1, 67, 9, 300],
+    [2, 130, 21, 40],
+    [3, 5, 530, 3],
+    [1, 64, 256, 128],
+    [1, 517, 9, 70], // fewer than 64 columns: in place
+    // transposed with 512 rows or more and 64 columns or more: packed (m 517: the last row
+    // block has 5 rows, one partial group; k 260: two depth blocks)
+    [1, 517, 64, 70],
+    [2, 600, 65, 260],
+  ])('batch %i m %i n %i k %i: a transposed or strided A gives the row-major result bit for bit', (batch, m, n, k) => {
+    const kernels = simdKernels(backend);
+    const aValues = randomValues(batch * m * k);
+    // the same A three ways: row-major [m, k], transposed [k, m], and every element two floats apart
+    const transposed = new Float32Array(batch * m * k);
+    const spread = new Float32Array(2 * batch * m * k);
+    for (let s = 0; s < batch; s++) {
+      for (let i = 0; i < m; i++) {
+        for (let p = 0; p < k; p++) {
+          const v = aValues[s * m * k + i * k + p];
+          transposed[s * m * k + p * m + i] = v;
+          spread[2 * (s * m * k + i * k + p)] = v;
+        }
+      }
+    }
+    const a = tf.tensor1d(aValues);
+    const aT = tf.tensor1d(transposed);
+    const aSpread = tf.tensor1d(spread);
+    const b = tf.tensor1d(randomValues(k * n));
+    const bias = tf.tensor1d(randomValues(n));
+    const start = randomValues(batch * m * n);
+    const scratch = (): number => kernels.scratch(kernels.exports.scratch_bytes(n, k));
+    const run = (at: number, aBatch: number, rsA: number, csA: number, accumulate: number, biasAt: number): number[] => {
+      const out = tf.tensor1d(start);
+      kernels.exports.gemm_bias(batch, m, n, k, at, aBatch, rsA, csA, offsetOf(b), 0, n, 1, offsetOf(out), m * n, n, accumulate, biasAt, scratch());
+      const values = Array.from(out.dataSync());
+      out.dispose();
+      return values;
+    };
+    for (const [accumulate, biasAt] of [
+      [0, 0],
+      [1, 0],
+      [0, offsetOf(bias)],
+    ]) {
+      const rowMajor = run(offsetOf(a), m * k, k, 1, accumulate, biasAt);
+      expect(run(offsetOf(aT), m * k, 1, m, accumulate, biasAt)).toEqual(rowMajor);
+      expect(run(offsetOf(aSpread), 2 * m * k, 2 * k, 2, accumulate, biasAt)).toEqual(rowMajor);
+    }
+    // and the row-major result is the product
+    const product = referenceGemm(m, n, k, aValues, 0, k, 1, b.dataSync() as Float32Array, 0, n, 1);
+    expect(relativeError(Float32Array.from(run(offsetOf(a), m * k, k, 1, 0, 0).slice(0, m * n)), Float32Array.from(product))).toBeLessThan(1e-5 * Math.max(1, Math.sqrt(k)));
+    if (batch === 1) {
+      // gemm_packed with a transposed A: the same bits as gemm
+      const packed = tf.tensor1d(new Float32Array(kernels.exports.packed_bytes(n, k) / 4 + 4));
+      const packedAt = (offsetOf(packed) + 15) & ~15;
+      kernels.exports.pack_b(offsetOf(b), n, 1, k, n, packedAt);
+      const out = tf.tensor1d(start);
+      kernels.exports.gemm_packed(m, n, k, offsetOf(aT), 1, m, packedAt, offsetOf(out), n, 1, kernels.scratch(kernels.exports.scratch_bytes(0, 0)));
+      expect(Array.from(out.dataSync())).toEqual(run(offsetOf(a), m * k, k, 1, 1, 0));
+      tf.dispose([packed, out]);
+    }
+    tf.dispose([a, aT, aSpread, b, bias]);
   });
 
   it('leaves the elements around the output untouched', () => {
