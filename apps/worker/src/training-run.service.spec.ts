@@ -77,7 +77,7 @@ function harness(script: (report: (r: RankReport) => void, signal: AbortSignal) 
         return { stop: () => void (stopped = true) };
       },
     } as unknown as JobLocks,
-    { create: () => group } as unknown as RankGroupFactory,
+    { acquire: async () => ({ group, pool: () => null, recordRankMemory: () => undefined, release: () => undefined }) } as unknown as RankGroupFactory,
     checkpoints,
     new WorkerVitals(loadConfig({})),
   );

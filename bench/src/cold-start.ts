@@ -1,0 +1,161 @@
+import { randomUUID } from 'node:crypto';
+import { type ExperimentSpec, type RankReport } from '@tfleet/contracts';
+import { RankGroup } from '@tfleet/parallel';
+import { RANK_ENTRY_POINTS } from '../../workers/rank-entry-points';
+import { type Args, measureOnGroup } from './main';
+import { readSpec } from './spec-workload';
+
+/*
+ * Cold start: what an experiment records against what the bench reports, for one spec.
+ *
+ *   node dist/bench/src/cold-start.js --spec file.json --ranks 1 --steps N [--rounds R]
+ *        [--mode fresh|warm] [--prewarm-steps K] [--bench-seconds S] [--no-bench]
+ *
+ * Each round measures, in this order and in one process:
+ *   1. the bench's steady state for the spec (`measureOnGroup`: 20 s of warm-up, then S s);
+ *   2. experiments through the real training rank (`runTrainingRank`, the rank entry the
+ *      worker uses: dataset, batches, evaluation, checkpoints), `maxSteps: N`:
+ *      - `fresh`: one experiment on a new pool, as every experiment ran before keepWarm;
+ *      - `warm`: two experiments on one `keepWarm` pool: the first cold, the second warm;
+ *      - `--prewarm-steps K`: before the measured experiment, a K-step run of the same spec
+ *        on the same pool (what warming the kernels at pool start would buy).
+ * One JSON line per experiment: the samples/s the experiment records (`completed`), its
+ * ratio to the round's bench figure, and the samples/s of each 10-s window of its training.
+ */
+
+interface ColdArgs {
+  spec: string;
+  ranks: number;
+  steps: number;
+  /** Stop each experiment after this many seconds of training instead of at `steps`. */
+  seconds: number;
+  rounds: number;
+  mode: 'fresh' | 'warm';
+  prewarmSteps: number;
+  benchSeconds: number;
+  bench: boolean;
+}
+
+function parse(argv: string[]): ColdArgs {
+  const a: ColdArgs = { spec: '', ranks: 1, steps: 0, seconds: 0, rounds: 1, mode: 'fresh', prewarmSteps: 0, benchSeconds: 10, bench: true };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${flag} needs a value`);
+      return v;
+    };
+    switch (flag) {
+      case '--spec': a.spec = value(); break;
+      case '--ranks': a.ranks = Number(value()); break;
+      case '--steps': a.steps = Number(value()); break;
+      case '--seconds': a.seconds = Number(value()); break;
+      case '--rounds': a.rounds = Number(value()); break;
+      case '--mode': {
+        const m = value();
+        if (m !== 'fresh' && m !== 'warm') throw new Error('--mode must be fresh or warm');
+        a.mode = m;
+        break;
+      }
+      case '--prewarm-steps': a.prewarmSteps = Number(value()); break;
+      case '--bench-seconds': a.benchSeconds = Number(value()); break;
+      case '--no-bench': a.bench = false; break;
+      default: throw new Error(`unknown argument ${flag}`);
+    }
+  }
+  if (!a.spec || !(a.steps > 0 || a.seconds > 0) || !(a.ranks >= 1)) throw new Error('--spec, --steps or --seconds, and --ranks are required');
+  return a;
+}
+
+interface ExperimentFigures {
+  samplesPerSecond: number;
+  trainMs: number;
+  steps: number;
+  /** Samples/s per 10-s window of training (parent clock, from the first progress report). */
+  windows: number[];
+  setupMs: number;
+  tensorsLeft: number | null;
+}
+
+/**
+ * One experiment. With `seconds`, it is stopped (cooperatively, as a cancel) at the first
+ * progress report after that much time since rank 0 was ready, and the figure is that report's
+ * `samplesPerSecond`: samples trained over training time, the formula `completed` records.
+ */
+async function experiment(group: RankGroup, spec: ExperimentSpec, steps: number, ranks: number, seconds = 0): Promise<ExperimentFigures> {
+  const run: ExperimentSpec = { ...spec, training: { ...spec.training, maxSteps: seconds > 0 ? 10_000_000 : steps, epochs: 1_000 } };
+  const stop = new AbortController();
+  let stoppedAt: { samplesPerSecond: number; step: number } | null = null;
+  const experimentId = randomUUID();
+  const started = performance.now();
+  let readyAt = 0;
+  const progress: Array<{ at: number; step: number }> = [];
+  let completed: Extract<RankReport, { kind: 'completed' }> | null = null;
+  let tensorsLeft: number | null = null;
+  await group.run(
+    (rank) => ({ experimentId, attempt: 1, spec: run, rank, worldSize: ranks, backend: 'wasm' }),
+    (report) => {
+      if (report.kind === 'ready') readyAt = performance.now();
+      if (report.kind === 'progress') {
+        const at = performance.now();
+        progress.push({ at, step: report.progress.step });
+        if (seconds > 0 && stoppedAt === null && at - readyAt >= seconds * 1000) {
+          stoppedAt = { samplesPerSecond: report.progress.samplesPerSecond, step: report.progress.step };
+          stop.abort();
+        }
+      }
+      if (report.kind === 'completed') completed = report;
+      if (report.kind === 'memory') tensorsLeft = report.tensors;
+    },
+    stop.signal,
+  );
+  const stopped = stoppedAt as { samplesPerSecond: number; step: number } | null;
+  const done = completed as Extract<RankReport, { kind: 'completed' }> | null;
+  const figure = stopped ?? (done ? { samplesPerSecond: done.samplesPerSecond, step: done.steps } : null);
+  if (!figure) throw new Error('the experiment neither completed nor reached its time');
+  const windows: number[] = [];
+  const batch = spec.training.batchSize;
+  const origin = { at: readyAt, step: 0 };
+  let from = origin;
+  for (const p of progress) {
+    if (p.at - from.at >= 10_000) {
+      windows.push(Math.round(((p.step - from.step) * batch * 1000) / (p.at - from.at)));
+      from = p;
+    }
+  }
+  const last = progress.at(-1);
+  return { samplesPerSecond: Math.round(figure.samplesPerSecond), trainMs: Math.round(done?.wallTimeMs ?? (last ? last.at - readyAt : 0)), steps: figure.step, windows, setupMs: Math.round(readyAt - started), tensorsLeft };
+}
+
+async function main(): Promise<void> {
+  const a = parse(process.argv.slice(2));
+  const spec = readSpec(a.spec);
+  const benchArgs: Args = { workloads: [], ranks: [a.ranks], backend: 'wasm', seconds: a.benchSeconds, warmupSeconds: 20, json: true, compareStock: false, leakCheckSteps: null, spec: a.spec, transport: 'threads' };
+  for (let round = 1; round <= a.rounds; round++) {
+    const bench = a.bench ? (await measureOnGroup('spec', a.ranks, benchArgs)).samples_per_s : null;
+    if (bench !== null) process.stdout.write(`${JSON.stringify({ round, kind: 'bench', ranks: a.ranks, samples_per_s: bench })}\n`);
+    const group = new RankGroup({ transport: 'threads', worldSize: a.ranks, entryPoints: RANK_ENTRY_POINTS, keepWarm: a.mode === 'warm' || a.prewarmSteps > 0 });
+    try {
+      if (a.prewarmSteps > 0) {
+        const t0 = performance.now();
+        const pre = await experiment(group, spec, a.prewarmSteps, a.ranks);
+        process.stdout.write(`${JSON.stringify({ round, kind: 'prewarm', steps: a.prewarmSteps, wall_ms: Math.round(performance.now() - t0), samples_per_s: pre.samplesPerSecond })}\n`);
+      }
+      const runs = a.mode === 'warm' ? 2 : 1;
+      for (let i = 0; i < runs; i++) {
+        const f = await experiment(group, spec, a.steps, a.ranks, a.seconds);
+        const info = group.poolInfo();
+        process.stdout.write(
+          `${JSON.stringify({ round, kind: 'experiment', mode: a.mode, prewarm_steps: a.prewarmSteps, pool_runs: info.runs, ranks: a.ranks, samples_per_s: f.samplesPerSecond, ratio: bench ? Math.round((f.samplesPerSecond / bench) * 1000) / 1000 : null, train_ms: f.trainMs, steps: f.steps, setup_ms: f.setupMs, windows_10s: f.windows, tensors_left: f.tensorsLeft })}\n`,
+        );
+      }
+    } finally {
+      await group.close();
+    }
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});
