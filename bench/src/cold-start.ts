@@ -9,7 +9,7 @@ import { readSpec } from './spec-workload';
  * Cold start: what an experiment records against what the bench reports, for one spec.
  *
  *   node dist/bench/src/cold-start.js --spec file.json --ranks 1 --steps N [--rounds R]
- *        [--mode fresh|warm] [--prewarm-steps K] [--bench-seconds S] [--no-bench]
+ *        [--mode fresh|warm] [--prewarm-steps K [--prewarm-spec other.json]] [--bench-seconds S] [--no-bench]
  *
  * Each round measures, in this order and in one process:
  *   1. the bench's steady state for the spec (`measureOnGroup`: 20 s of warm-up, then S s);
@@ -18,7 +18,8 @@ import { readSpec } from './spec-workload';
  *      - `fresh`: one experiment on a new pool, as every experiment ran before keepWarm;
  *      - `warm`: two experiments on one `keepWarm` pool: the first cold, the second warm;
  *      - `--prewarm-steps K`: before the measured experiment, a K-step run of the same spec
- *        on the same pool (what warming the kernels at pool start would buy).
+ *        on the same pool (what warming the kernels at pool start would buy), or of another
+ *        spec with `--prewarm-spec` (what a pool warmed by one model does for another).
  * One JSON line per experiment: the samples/s the experiment records (`completed`), its
  * ratio to the round's bench figure, and the samples/s of each 10-s window of its training.
  */
@@ -32,12 +33,14 @@ interface ColdArgs {
   rounds: number;
   mode: 'fresh' | 'warm';
   prewarmSteps: number;
+  /** The spec the prewarm run trains (default: the measured spec). */
+  prewarmSpec: string | null;
   benchSeconds: number;
   bench: boolean;
 }
 
 function parse(argv: string[]): ColdArgs {
-  const a: ColdArgs = { spec: '', ranks: 1, steps: 0, seconds: 0, rounds: 1, mode: 'fresh', prewarmSteps: 0, benchSeconds: 10, bench: true };
+  const a: ColdArgs = { spec: '', ranks: 1, steps: 0, seconds: 0, rounds: 1, mode: 'fresh', prewarmSteps: 0, prewarmSpec: null, benchSeconds: 10, bench: true };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = (): string => {
@@ -58,6 +61,7 @@ function parse(argv: string[]): ColdArgs {
         break;
       }
       case '--prewarm-steps': a.prewarmSteps = Number(value()); break;
+      case '--prewarm-spec': a.prewarmSpec = value(); break;
       case '--bench-seconds': a.benchSeconds = Number(value()); break;
       case '--no-bench': a.bench = false; break;
       default: throw new Error(`unknown argument ${flag}`);
@@ -75,7 +79,20 @@ interface ExperimentFigures {
   windows: number[];
   setupMs: number;
   tensorsLeft: number | null;
+  /**
+   * Samples per second of this process's CPU time (every thread: ranks, V8's compiler and GC
+   * helpers, this one) from ready to the last progress report: what the run would reach on
+   * cores it had to itself, so less sensitive to other load on a shared machine.
+   */
+  cpuSamplesPerSecond: number;
+  /** The same per 10-s window. */
+  cpuWindows: number[];
 }
+
+const cpuMs = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
 
 /**
  * One experiment. With `seconds`, it is stopped (cooperatively, as a cancel) at the first
@@ -89,16 +106,20 @@ async function experiment(group: RankGroup, spec: ExperimentSpec, steps: number,
   const experimentId = randomUUID();
   const started = performance.now();
   let readyAt = 0;
-  const progress: Array<{ at: number; step: number }> = [];
+  let readyCpu = 0;
+  const progress: Array<{ at: number; step: number; cpu: number }> = [];
   let completed: Extract<RankReport, { kind: 'completed' }> | null = null;
   let tensorsLeft: number | null = null;
   await group.run(
     (rank) => ({ experimentId, attempt: 1, spec: run, rank, worldSize: ranks, backend: 'wasm' }),
     (report) => {
-      if (report.kind === 'ready') readyAt = performance.now();
+      if (report.kind === 'ready') {
+        readyAt = performance.now();
+        readyCpu = cpuMs();
+      }
       if (report.kind === 'progress') {
         const at = performance.now();
-        progress.push({ at, step: report.progress.step });
+        progress.push({ at, step: report.progress.step, cpu: cpuMs() });
         if (seconds > 0 && stoppedAt === null && at - readyAt >= seconds * 1000) {
           stoppedAt = { samplesPerSecond: report.progress.samplesPerSecond, step: report.progress.step };
           stop.abort();
@@ -114,17 +135,21 @@ async function experiment(group: RankGroup, spec: ExperimentSpec, steps: number,
   const figure = stopped ?? (done ? { samplesPerSecond: done.samplesPerSecond, step: done.steps } : null);
   if (!figure) throw new Error('the experiment neither completed nor reached its time');
   const windows: number[] = [];
+  const cpuWindows: number[] = [];
   const batch = spec.training.batchSize;
-  const origin = { at: readyAt, step: 0 };
+  const origin = { at: readyAt, step: 0, cpu: readyCpu };
   let from = origin;
   for (const p of progress) {
     if (p.at - from.at >= 10_000) {
       windows.push(Math.round(((p.step - from.step) * batch * 1000) / (p.at - from.at)));
+      cpuWindows.push(Math.round(((p.step - from.step) * batch * 1000) / (p.cpu - from.cpu)));
       from = p;
     }
   }
+  const lastProgress = progress.at(-1) ?? origin;
+  const cpuSamplesPerSecond = lastProgress.cpu > readyCpu ? Math.round((lastProgress.step * batch * 1000) / (lastProgress.cpu - readyCpu)) : 0;
   const last = progress.at(-1);
-  return { samplesPerSecond: Math.round(figure.samplesPerSecond), trainMs: Math.round(done?.wallTimeMs ?? (last ? last.at - readyAt : 0)), steps: figure.step, windows, setupMs: Math.round(readyAt - started), tensorsLeft };
+  return { samplesPerSecond: Math.round(figure.samplesPerSecond), trainMs: Math.round(done?.wallTimeMs ?? (last ? last.at - readyAt : 0)), steps: figure.step, windows, setupMs: Math.round(readyAt - started), tensorsLeft, cpuSamplesPerSecond, cpuWindows };
 }
 
 async function main(): Promise<void> {
@@ -138,15 +163,15 @@ async function main(): Promise<void> {
     try {
       if (a.prewarmSteps > 0) {
         const t0 = performance.now();
-        const pre = await experiment(group, spec, a.prewarmSteps, a.ranks);
-        process.stdout.write(`${JSON.stringify({ round, kind: 'prewarm', steps: a.prewarmSteps, wall_ms: Math.round(performance.now() - t0), samples_per_s: pre.samplesPerSecond })}\n`);
+        const pre = await experiment(group, a.prewarmSpec ? readSpec(a.prewarmSpec) : spec, a.prewarmSteps, a.ranks);
+        process.stdout.write(`${JSON.stringify({ round, kind: 'prewarm', spec: a.prewarmSpec ?? a.spec, steps: a.prewarmSteps, wall_ms: Math.round(performance.now() - t0), samples_per_s: pre.samplesPerSecond })}\n`);
       }
       const runs = a.mode === 'warm' ? 2 : 1;
       for (let i = 0; i < runs; i++) {
         const f = await experiment(group, spec, a.steps, a.ranks, a.seconds);
         const info = group.poolInfo();
         process.stdout.write(
-          `${JSON.stringify({ round, kind: 'experiment', mode: a.mode, prewarm_steps: a.prewarmSteps, pool_runs: info.runs, ranks: a.ranks, samples_per_s: f.samplesPerSecond, ratio: bench ? Math.round((f.samplesPerSecond / bench) * 1000) / 1000 : null, train_ms: f.trainMs, steps: f.steps, setup_ms: f.setupMs, windows_10s: f.windows, tensors_left: f.tensorsLeft })}\n`,
+          `${JSON.stringify({ round, kind: 'experiment', mode: a.mode, prewarm_steps: a.prewarmSteps, pool_runs: info.runs, ranks: a.ranks, samples_per_s: f.samplesPerSecond, ratio: bench ? Math.round((f.samplesPerSecond / bench) * 1000) / 1000 : null, train_ms: f.trainMs, steps: f.steps, setup_ms: f.setupMs, windows_10s: f.windows, cpu_samples_per_s: f.cpuSamplesPerSecond, cpu_windows_10s: f.cpuWindows, tensors_left: f.tensorsLeft })}\n`,
         );
       }
     } finally {
