@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { type ExperimentSpec, type RankReport } from '@tfleet/contracts';
 import { RankGroup } from '@tfleet/parallel';
 import { RANK_ENTRY_POINTS } from '../../workers/rank-entry-points';
-import { type Args, measureOnGroup } from './main';
+import * as path from 'node:path';
 import { readSpec } from './spec-workload';
+import { type WorkloadRankArgs, workloadRankResultSchema } from './workload.rank';
 
 /*
  * Cold start: what an experiment records against what the bench reports, for one spec.
@@ -12,7 +13,8 @@ import { readSpec } from './spec-workload';
  *        [--mode fresh|warm] [--prewarm-steps K [--prewarm-spec other.json]] [--bench-seconds S] [--no-bench]
  *
  * Each round measures, in this order and in one process:
- *   1. the bench's steady state for the spec (`measureOnGroup`: 20 s of warm-up, then S s);
+ *   1. the bench's steady state for the spec (its rank body on a fresh group, as
+ *      `--ranks N --transport threads` runs it: 20 s of warm-up, then S s);
  *   2. experiments through the real training rank (`runTrainingRank`, the rank entry the
  *      worker uses: dataset, batches, evaluation, checkpoints), `maxSteps: N`:
  *      - `fresh`: one experiment on a new pool, as every experiment ran before keepWarm;
@@ -152,13 +154,30 @@ async function experiment(group: RankGroup, spec: ExperimentSpec, steps: number,
   return { samplesPerSecond: Math.round(figure.samplesPerSecond), trainMs: Math.round(done?.wallTimeMs ?? (last ? last.at - readyAt : 0)), steps: figure.step, windows, setupMs: Math.round(readyAt - started), tensorsLeft, cpuSamplesPerSecond, cpuWindows };
 }
 
+/**
+ * The bench's steady state for the spec on `ranks` thread ranks: what `npm run bench -- --spec
+ * file --ranks N --transport threads` measures (its rank body, 20 s of warm-up, then `seconds`),
+ * plus samples per second of process CPU over the timed steps.
+ */
+async function benchSteadyState(specFile: string, ranks: number, seconds: number): Promise<{ wall: number; cpu: number | null }> {
+  const rankArgs: WorkloadRankArgs = { workload: 'spec', specFile, seconds, warmupSteps: 3, warmupSeconds: 20, batchScale: 1 };
+  const group = new RankGroup({ transport: 'threads', worldSize: ranks, entryPoints: RANK_ENTRY_POINTS, rankModule: path.join(__dirname, 'workload.rank.js'), rankModuleArgs: rankArgs });
+  const spec = readSpec(specFile);
+  const raw = await group.run((rank) => ({ experimentId: randomUUID(), attempt: 1, spec, rank, worldSize: ranks, backend: 'wasm' }), () => {});
+  const results = raw.map((r) => workloadRankResultSchema.parse(r));
+  const slowest = results.reduce((x, y) => (y.elapsedMs > x.elapsedMs ? y : x));
+  const globalBatch = results.reduce((sum, r) => sum + r.localBatch, 0);
+  const samples = globalBatch * slowest.steps;
+  return { wall: Math.round((samples * 1000) / slowest.elapsedMs), cpu: slowest.cpuMs ? Math.round((samples * 1000) / slowest.cpuMs) : null };
+}
+
 async function main(): Promise<void> {
   const a = parse(process.argv.slice(2));
   const spec = readSpec(a.spec);
-  const benchArgs: Args = { workloads: [], ranks: [a.ranks], backend: 'wasm', seconds: a.benchSeconds, warmupSeconds: 20, json: true, compareStock: false, leakCheckSteps: null, spec: a.spec, transport: 'threads' };
   for (let round = 1; round <= a.rounds; round++) {
-    const bench = a.bench ? (await measureOnGroup('spec', a.ranks, benchArgs)).samples_per_s : null;
-    if (bench !== null) process.stdout.write(`${JSON.stringify({ round, kind: 'bench', ranks: a.ranks, samples_per_s: bench })}\n`);
+    const steady = a.bench ? await benchSteadyState(a.spec, a.ranks, a.benchSeconds) : null;
+    const bench = steady?.wall ?? null;
+    if (steady) process.stdout.write(`${JSON.stringify({ round, kind: 'bench', ranks: a.ranks, samples_per_s: steady.wall, cpu_samples_per_s: steady.cpu })}\n`);
     const group = new RankGroup({ transport: 'threads', worldSize: a.ranks, entryPoints: RANK_ENTRY_POINTS, keepWarm: a.mode === 'warm' || a.prewarmSteps > 0 });
     try {
       if (a.prewarmSteps > 0) {
@@ -171,7 +190,7 @@ async function main(): Promise<void> {
         const f = await experiment(group, spec, a.steps, a.ranks, a.seconds);
         const info = group.poolInfo();
         process.stdout.write(
-          `${JSON.stringify({ round, kind: 'experiment', mode: a.mode, prewarm_steps: a.prewarmSteps, pool_runs: info.runs, ranks: a.ranks, samples_per_s: f.samplesPerSecond, ratio: bench ? Math.round((f.samplesPerSecond / bench) * 1000) / 1000 : null, train_ms: f.trainMs, steps: f.steps, setup_ms: f.setupMs, windows_10s: f.windows, cpu_samples_per_s: f.cpuSamplesPerSecond, cpu_windows_10s: f.cpuWindows, tensors_left: f.tensorsLeft })}\n`,
+          `${JSON.stringify({ round, kind: 'experiment', mode: a.mode, prewarm_steps: a.prewarmSteps, pool_runs: info.runs, ranks: a.ranks, samples_per_s: f.samplesPerSecond, ratio: bench ? Math.round((f.samplesPerSecond / bench) * 1000) / 1000 : null, cpu_ratio: steady?.cpu ? Math.round((f.cpuSamplesPerSecond / steady.cpu) * 1000) / 1000 : null, train_ms: f.trainMs, steps: f.steps, setup_ms: f.setupMs, windows_10s: f.windows, cpu_samples_per_s: f.cpuSamplesPerSecond, cpu_windows_10s: f.cpuWindows, tensors_left: f.tensorsLeft })}\n`,
         );
       }
     } finally {
