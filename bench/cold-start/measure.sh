@@ -27,7 +27,7 @@ for phase in $phases; do
       ;;
     prewarm)
       run prewarm-cnn-1r taskset -c 0 node $cs --spec $cnn --ranks 1 --seconds 60 --mode fresh --prewarm-steps 100 --rounds 1
-      run prewarm-by-cnn-lstm-1r taskset -c 0 node $cs --spec $lstm --ranks 1 --seconds 60 --mode fresh --prewarm-steps 1000 --prewarm-spec $cnn --rounds 1
+      run prewarm-by-cnn-lstm-1r taskset -c 0 node $cs --spec $lstm --ranks 1 --seconds 60 --mode fresh --prewarm-steps 300 --prewarm-spec $cnn --rounds 1
       ;;
   esac
 done
