@@ -55,9 +55,9 @@ interface WarmGroup {
  * (workers/, passed in by WorkerModule), and keeps the last thread pool warm for the next
  * experiment of the same backend and ranks.
  *
- * Why: a fresh thread spends an experiment's first 20-30 s at 55-70% of steady-state speed
- * while V8 optimises tfjs, and loads tfjs and the wasm engine again (docs/engine.md, "Cold
- * start"). Each experiment still builds its own model, optimizer, data and collective in those
+ * Why: fresh threads load tfjs and the wasm engine again (1.5-4 s of setup measured) and run
+ * their first seconds slower while V8 optimises tfjs (the first 10 s at 76-91% of steady
+ * speed by CPU time; docs/engine.md, "Cold start"). Each experiment still builds its own model, optimizer, data and collective in those
  * threads (runTrainingRank), and disposes them; only the threads (V8's optimised code, the
  * initialised backend) carry over. A run that fails ends its threads (RankGroup), so the next
  * experiment starts on a fresh pool. The pool lives at most as long as this worker process,

@@ -75,9 +75,10 @@ export interface RankGroupOptions {
   execArgv?: readonly string[];
   /**
    * Threads: keep the pool's threads after a run that ended without a failure, for the next
-   * `run` of this group (call {@link RankGroup.close} when done). A thread's V8 has then
-   * already optimised tfjs and its backend is initialised: an experiment on a warm pool skips
-   * the 20-30 s at 55-70% speed a fresh thread spends while V8 tiers up. A run that fails
+   * `run` of this group (call {@link RankGroup.close} when done). A thread has then loaded
+   * tfjs and initialised its backend, and its V8 has optimised tfjs' hot code: a run on a warm
+   * pool skips that setup (1.5-4 s measured) and most of the slow first seconds of a fresh
+   * thread (docs/engine.md, "Cold start"). A run that fails
    * (a rank threw, hung, died or sent garbage, or `fail` was called) still ends every thread,
    * and the next run starts a fresh pool. Processes always start fresh. @defaultValue false
    */
@@ -231,11 +232,6 @@ export class RankGroup {
    */
   poolInfo(): RankPoolInfo {
     return { generation: this.poolGeneration, runs: this.runsOnPool, threadIds: (this.pool?.threads ?? []).map((t) => t.threadId) };
-  }
-
-  /** True when a warm pool is kept: the next run starts on threads that have trained before. */
-  get warm(): boolean {
-    return this.pool !== null && !this.running;
   }
 
   /** Ends a warm pool's threads; the group runs nothing more. Safe to call at any time but during a run. */
