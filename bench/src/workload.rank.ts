@@ -35,6 +35,8 @@ export const workloadRankResultSchema = z.strictObject({
   /** Part of allReduceMs spent waiting at barriers for the other ranks. */
   allReduceWaitMs: z.number().min(0),
   applyMs: z.number().min(0),
+  /** CPU time of the whole process (every thread: ranks, V8's helpers) over the timed steps. */
+  cpuMs: z.number().min(0).optional(),
   backend: z.string(),
   device: z.string(),
   tfjsVersion: z.string(),
@@ -69,8 +71,10 @@ export async function runRank(task: RankTask, collective: Collective, _report: u
     trainer.takeTimings();
     collective.takeTimings();
     const started = performance.now();
+    const cpuStarted = process.cpuUsage();
     const steps = await trainUntil((_steps, ms) => ms >= args.seconds * 1000);
     const elapsedMs = performance.now() - started;
+    const cpu = process.cpuUsage(cpuStarted);
     const t = trainer.takeTimings();
     const c = collective.takeTimings();
     return {
@@ -82,6 +86,7 @@ export async function runRank(task: RankTask, collective: Collective, _report: u
       allReduceMs: t.allReduceMs,
       allReduceWaitMs: c.waitMs ?? 0,
       applyMs: t.applyMs,
+      cpuMs: (cpu.user + cpu.system) / 1000,
       backend: info.backend,
       device: info.device,
       tfjsVersion: info.tfjsVersion,

@@ -11,7 +11,7 @@ import { eventually, finishedExperiment, startTestStack, TEST_REDIS_URL, type Te
 interface ExperimentBody {
   id: string;
   status: string;
-  runtime: { workerId: string } | null;
+  runtime: { workerId: string; rankPool?: { pool: number; run: number } } | null;
 }
 
 interface WorkerBody {
@@ -60,6 +60,10 @@ describe('long-lived workers (real API, workers, Redis, SQLite)', () => {
       try {
         const done = await Promise.all(ids.map((id) => finishedExperiment<ExperimentBody>(stack, id, 600_000)));
         expect(done.map((e) => e.status)).toEqual(new Array(30).fill('completed'));
+        // Same backend and ranks every time: all 30 ran on the worker's first rank pool, kept
+        // warm between them (runs 1 to 30 in the order the worker took them).
+        expect(new Set(done.map((e) => e.runtime?.rankPool?.pool))).toEqual(new Set([1]));
+        expect(done.map((e) => e.runtime!.rankPool!.run).sort((a, b) => a - b)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
         await eventually(async () => (byJob.has(30) ? true : undefined), 30_000, 'the beat after the 30th job');
       } finally {
         clearInterval(sampler);
@@ -69,8 +73,8 @@ describe('long-lived workers (real API, workers, Redis, SQLite)', () => {
       // Every run's rank 0 left the same number of tensors behind after freeing its model: none leak.
       const leftovers = new Set(readings.map(([, m]) => m.lastRunTensors));
       expect(leftovers).toEqual(new Set([0]));
-      // Resident memory after 30 jobs within 100 MB of where it stood after 5 (each run's rank
-      // threads, their tfjs and wasm heaps, come and go with the run).
+      // Resident memory after 30 jobs within 100 MB of where it stood after 5 (the warm pool's
+      // threads, their tfjs and wasm heaps, stay; each run's model, data and tensors go).
       const rss = readings.map(([, m]) => m.rssMb);
       expect(after(30).rssMb).toBeLessThan(after(5).rssMb + 100);
       console.log(

@@ -5,7 +5,7 @@ import { type CheckpointPayload, type CheckpointPointer, parseExperimentSpec, ty
 import type { CancellationService } from './cancellation.service';
 import type { ExecutionCounter } from './executions';
 import type { JobLocks } from './job-lock';
-import type { RankGroupFactory, TrainingRankGroup } from './rank-group.factory';
+import type { RankGroupFactory, RankPoolRecord, TrainingRankGroup } from './rank-group.factory';
 import type { ResumePoint, RunCheckpoints } from './run-checkpoints';
 import { WorkerVitals } from './worker-vitals';
 import { RunEventPublisher } from './run-event.publisher';
@@ -38,7 +38,10 @@ interface Harness {
 }
 
 /** `script` plays rank 0: it reports, and checks the stop signal as a rank does between steps. */
-function harness(script: (report: (r: RankReport) => void, signal: AbortSignal) => Promise<void>, options: { cancelledBefore?: boolean; attemptsMade?: number; resume?: ResumePoint } = {}): Harness {
+function harness(
+  script: (report: (r: RankReport) => void, signal: AbortSignal) => Promise<void>,
+  options: { cancelledBefore?: boolean; attemptsMade?: number; resume?: ResumePoint; pool?: RankPoolRecord; leases?: string[] } = {},
+): Harness {
   const sent: Harness['sent'] = [];
   const tasks: RankTask[] = [];
   const written: Harness['written'] = [];
@@ -77,7 +80,12 @@ function harness(script: (report: (r: RankReport) => void, signal: AbortSignal) 
         return { stop: () => void (stopped = true) };
       },
     } as unknown as JobLocks,
-    { create: () => group } as unknown as RankGroupFactory,
+    {
+      acquire: async () => {
+        options.leases?.push('acquired');
+        return { group, pool: () => options.pool ?? null, recordRankMemory: () => undefined, release: () => void options.leases?.push('released') };
+      },
+    } as unknown as RankGroupFactory,
     checkpoints,
     new WorkerVitals(loadConfig({})),
   );
@@ -105,6 +113,30 @@ describe('TrainingRunService', () => {
     expect(h.sent[0]!.event).toMatchObject({ attempt: 7, runtime: { workerId: 'w-test', backend: 'wasm', ranks: 1 } });
     expect(h.sent[2]!.event).toMatchObject({ type: 'completed', scalingEfficiency: 1 });
     expect(h.lockStopped()).toBe(true);
+  });
+
+  it('records the rank pool the run ran on with started, and releases the pool however the run ends', async () => {
+    const leases: string[] = [];
+    const warm = harness(
+      async (report) => {
+        report(ready);
+        report(completed);
+      },
+      { pool: { pool: 3, run: 2 }, leases },
+    );
+    await expect(warm.service.run(job(), data, 'token')).resolves.toBe('completed');
+    expect(warm.sent[0]!.event).toMatchObject({ type: 'started', runtime: { rankPool: { pool: 3, run: 2 } } });
+    const failing = harness(
+      async (report) => {
+        report(ready);
+        throw new Error('rank 1 threw');
+      },
+      { leases },
+    );
+    await expect(failing.service.run(job(), data, 'token')).rejects.toThrow('rank 1 threw');
+    expect(failing.sent[0]!.event).toMatchObject({ type: 'started' });
+    expect('rankPool' in (failing.sent[0]!.event as { runtime: object }).runtime).toBe(false);
+    expect(leases).toEqual(['acquired', 'released', 'acquired', 'released']);
   });
 
   it('a run that loses its lock stops at the next step, publishes nothing more and does not report a failure', async () => {

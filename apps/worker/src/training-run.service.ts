@@ -7,7 +7,7 @@ import { BackendUnavailableError, needsRankProcesses, webgpuRankAdapters } from 
 import { CancellationService } from './cancellation.service';
 import { ExecutionCounter } from './executions';
 import { JobLocks } from './job-lock';
-import { RankGroupFactory } from './rank-group.factory';
+import { RankGroupFactory, type RankPoolRecord } from './rank-group.factory';
 import { type ResumePoint, RunCheckpoints } from './run-checkpoints';
 import { RunEventPublisher, type RunEventStream } from './run-event.publisher';
 import { type RanOn, RunReportRelay, type TrainOutcome } from './run-report-relay';
@@ -150,18 +150,24 @@ export class TrainingRunService {
       const resume = await this.checkpoints.resumePoint(experimentId);
       const pretrained = data.pretrained ? await this.readPretrained(data.pretrained) : undefined;
       const transport = needsRankProcesses(backend) ? 'processes' : 'threads';
-      const group = this.rankGroups.create({
-        transport,
-        worldSize: ranks,
-        barrierTimeoutMs: this.config.barrierTimeoutMs,
-        ...(transport === 'processes' ? { intraOpThreads: this.config.intraOpThreads, ...(this.config.gpuDevices.length > 0 ? { gpuDevices: this.config.gpuDevices } : {}) } : {}),
-        // webgpu: one rank process per adapter (adapter index in the rank's environment).
-        ...(backend === 'webgpu' ? { webgpuAdapters: webgpuRankAdapters(this.config.gpuDevices) } : {}),
-      });
+      // Thread ranks of the same backend and count run on the pool the last experiment left
+      // warm (V8 has optimised tfjs there already); the lease is released however the run ends.
+      const lease = await this.rankGroups.acquire(
+        {
+          transport,
+          worldSize: ranks,
+          barrierTimeoutMs: this.config.barrierTimeoutMs,
+          ...(transport === 'processes' ? { intraOpThreads: this.config.intraOpThreads, ...(this.config.gpuDevices.length > 0 ? { gpuDevices: this.config.gpuDevices } : {}) } : {}),
+          // webgpu: one rank process per adapter (adapter index in the rank's environment).
+          ...(backend === 'webgpu' ? { webgpuAdapters: webgpuRankAdapters(this.config.gpuDevices) } : {}),
+        },
+        backend,
+      );
+      const group = lease.group;
       const relay = new RunReportRelay({
         events,
         progress: (progress) => void this.updateProgress(job, progress),
-        runtimeInfo: (ready) => this.runtimeInfo(ready, ranks, transport, spec.training.seed),
+        runtimeInfo: (ready) => this.runtimeInfo(ready, ranks, transport, spec.training.seed, lease.pool()),
         scalingEfficiency: (ranOn, samplesPerSecond) => this.scaling(experimentId, spec, ranOn, ranks, samplesPerSecond),
         storeCheckpoint: (checkpoint) => this.storeCheckpoint(experimentId, attempt, checkpoint, jobLost),
         handingBack,
@@ -179,13 +185,16 @@ export class TrainingRunService {
       });
       const onReport = (report: RankReport): void => {
         watchdog.reset();
-        if (report.kind === 'memory') this.vitals.recordRankMemory(report.tensors, report.bytes);
-        else relay.onReport(report);
+        if (report.kind === 'memory') {
+          this.vitals.recordRankMemory(report.tensors, report.bytes);
+          lease.recordRankMemory(report.tensors, report.bytes);
+        } else relay.onReport(report);
       };
       try {
         await group.run(taskForRank, onReport, signal);
       } finally {
         watchdog.stop();
+        lease.release();
         await relay.flushed();
       }
       const outcome = relay.outcome;
@@ -281,8 +290,9 @@ export class TrainingRunService {
     return Math.max(1, Math.min(requested ?? byDefault, batchSize));
   }
 
-  private runtimeInfo(report: Extract<RankReport, { kind: 'ready' }>, ranks: number, transport: RuntimeInfo['rankTransport'], seed: number): RuntimeInfo {
+  private runtimeInfo(report: Extract<RankReport, { kind: 'ready' }>, ranks: number, transport: RuntimeInfo['rankTransport'], seed: number, pool: RankPoolRecord | null): RuntimeInfo {
     return {
+      ...(pool ? { rankPool: pool } : {}),
       backend: report.backend,
       device: report.device,
       ranks,

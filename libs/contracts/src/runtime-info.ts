@@ -15,5 +15,11 @@ export const runtimeInfoSchema = z.strictObject({
   tfleetVersion: z.string(),
   workerId: z.string(),
   hostname: z.string(),
+  /**
+   * Thread ranks: the worker's n-th rank pool and this experiment's place on it (run 1: fresh
+   * threads; 2 and more: threads kept warm from earlier experiments of the same backend and
+   * ranks, whose V8 had already optimised tfjs). Absent for process ranks and older workers.
+   */
+  rankPool: z.strictObject({ pool: z.int().min(1), run: z.int().min(1) }).optional(),
 });
 export type RuntimeInfo = z.infer<typeof runtimeInfoSchema>;

@@ -5,7 +5,7 @@
  */
 
 // The parent side: start a group of ranks, relay their reports, learn why it failed.
-export { RankGroup, type RankEntryPoints, type RankGroupOptions, type RankReportHandler, type RankTransport } from './rank-group';
+export { RankGroup, type RankEntryPoints, type RankGroupOptions, type RankPoolInfo, type RankReportHandler, type RankTransport } from './rank-group';
 export { RankGroupError, type GroupFailureLabel } from './collective-errors';
 
 // What a rank body sees and is.

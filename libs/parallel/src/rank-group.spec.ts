@@ -150,6 +150,68 @@ describe.each<RankTransport>(['threads', 'processes'])('RankGroup over %s', (tra
   });
 });
 
+describe('RankGroup thread ranks kept warm (keepWarm)', () => {
+  const warmGroup = (worldSize: number, rankModule: string) =>
+    new RankGroup({ transport: 'threads', worldSize, entryPoints: RANK_ENTRY_POINTS, barrierTimeoutMs: 1_500, setupTimeoutMs: 20_000, failureGraceMs: 300, rankModule, keepWarm: true });
+
+  it('runs again on the same threads after a run that ended cleanly, a stopped one included', async () => {
+    const ranks = warmGroup(2, fixture('until-stop'));
+    try {
+      const stopped = new AbortController();
+      stopped.abort();
+      expect(await ranks.run(taskFor(2), noReports, stopped.signal)).toEqual([1, 1]);
+      const first = ranks.poolInfo();
+      expect(first).toMatchObject({ generation: 1, runs: 1 });
+      expect(first.threadIds).toHaveLength(2);
+      expect(ranks.liveWorkers()).toBe(2);
+      expect(await ranks.run(taskFor(2), noReports, stopped.signal)).toEqual([1, 1]);
+      expect(ranks.poolInfo()).toEqual({ generation: 1, runs: 2, threadIds: first.threadIds });
+    } finally {
+      await ranks.close();
+    }
+    expect(ranks.liveWorkers()).toBe(0);
+    await expect(ranks.run(taskFor(2), noReports)).rejects.toThrow('RankGroup.run after close');
+  });
+
+  it('ends the threads of a failed run and starts the next run on a fresh pool', async () => {
+    const ranks = warmGroup(2, fixture('until-stop'));
+    try {
+      const stopped = new AbortController();
+      stopped.abort();
+      await ranks.run(taskFor(2), noReports, stopped.signal);
+      const before = ranks.poolInfo().threadIds;
+      // A watchdog fails the second run while its ranks are stepping.
+      let failed = false;
+      const run = ranks.run(taskFor(2), () => {
+        if (!failed) {
+          failed = true;
+          ranks.fail('no progress (test)');
+        }
+      });
+      await expect(run).rejects.toThrow(/no progress \(test\)/);
+      expect(ranks.liveWorkers()).toBe(0);
+      expect(ranks.poolInfo()).toMatchObject({ generation: 1, threadIds: [] });
+      expect(await ranks.run(taskFor(2), noReports, stopped.signal)).toEqual([1, 1]);
+      const after = ranks.poolInfo();
+      expect(after.generation).toBe(2);
+      expect(after.runs).toBe(1);
+      expect(after.threadIds.some((id) => before.includes(id))).toBe(false);
+    } finally {
+      await ranks.close();
+    }
+  });
+
+  it('is off by default: every run starts fresh threads', async () => {
+    const ranks = new RankGroup({ transport: 'threads', worldSize: 2, entryPoints: RANK_ENTRY_POINTS, rankModule: fixture('until-stop') });
+    const stopped = new AbortController();
+    stopped.abort();
+    await ranks.run(taskFor(2), noReports, stopped.signal);
+    expect(ranks.liveWorkers()).toBe(0);
+    await ranks.run(taskFor(2), noReports, stopped.signal);
+    expect(ranks.poolInfo()).toMatchObject({ generation: 2, runs: 1 });
+  });
+});
+
 describe('RankGroup process ranks', () => {
   it('get one GPU each, memory growth and their thread counts before any addon loads', async () => {
     const ranks = new RankGroup({

@@ -73,6 +73,26 @@ export interface RankGroupOptions {
   env?: NodeJS.ProcessEnv;
   /** Processes: node flags of each rank. @defaultValue none */
   execArgv?: readonly string[];
+  /**
+   * Threads: keep the pool's threads after a run that ended without a failure, for the next
+   * `run` of this group (call {@link RankGroup.close} when done). A thread has then loaded
+   * tfjs and initialised its backend, and its V8 has optimised tfjs' hot code: a run on a warm
+   * pool skips that setup (1.5-4 s measured) and most of the slow first seconds of a fresh
+   * thread (docs/engine.md, "Cold start"). A run that fails
+   * (a rank threw, hung, died or sent garbage, or `fail` was called) still ends every thread,
+   * and the next run starts a fresh pool. Processes always start fresh. @defaultValue false
+   */
+  keepWarm?: boolean;
+}
+
+/** Which pool a thread group's run ran on; see {@link RankGroup.poolInfo}. */
+export interface RankPoolInfo {
+  /** 1 for the group's first pool; +1 every time a pool is started again (after a failure). */
+  generation: number;
+  /** Runs started on this pool so far, the current one included (1: a fresh pool). */
+  runs: number;
+  /** `threadId` of each of the pool's threads (empty when no pool is alive). */
+  threadIds: number[];
 }
 
 export type RankReportHandler = (report: RankReport, rank: number) => void;
@@ -106,6 +126,7 @@ const optionsSchema = z.strictObject({
   intraOpThreads: z.int().min(1).optional(),
   env: z.record(z.string(), z.string().optional()).optional(),
   execArgv: z.array(z.string()).readonly().optional(),
+  keepWarm: z.boolean().optional(),
 });
 
 interface Deferred {
@@ -138,6 +159,9 @@ export class RankGroup {
   private stopCurrent: (() => void) | null = null;
   private failCurrent: ((message: string) => void) | null = null;
   private pool: Piscina | null = null;
+  private poolGeneration = 0;
+  private runsOnPool = 0;
+  private closed = false;
   private children: ChildProcess[] = [];
 
   constructor(options: RankGroupOptions) {
@@ -164,6 +188,7 @@ export class RankGroup {
    */
   async run(taskForRank: (rank: number) => RankTask, onReport: RankReportHandler, stop?: AbortSignal): Promise<unknown[]> {
     if (this.running) throw new Error('RankGroup.run is already running');
+    if (this.closed) throw new Error('RankGroup.run after close');
     const tasks = Array.from({ length: this.worldSize }, (_, rank) => {
       const task = taskForRank(rank);
       if (task.rank !== rank || task.worldSize !== this.worldSize) {
@@ -201,7 +226,24 @@ export class RankGroup {
     this.failCurrent?.(message);
   }
 
-  /** Threads or processes of this group still alive (0 once a run has ended, however it ended). */
+  /**
+   * Threads: the pool the current (or last) run ran on. With `keepWarm`, a second run on the
+   * same pool has the same generation and thread ids and `runs` 2.
+   */
+  poolInfo(): RankPoolInfo {
+    return { generation: this.poolGeneration, runs: this.runsOnPool, threadIds: (this.pool?.threads ?? []).map((t) => t.threadId) };
+  }
+
+  /** Ends a warm pool's threads; the group runs nothing more. Safe to call at any time but during a run. */
+  async close(): Promise<void> {
+    if (this.running) throw new Error('RankGroup.close during a run');
+    this.closed = true;
+    const pool = this.pool;
+    this.pool = null;
+    await pool?.destroy();
+  }
+
+  /** Threads or processes of this group still alive (0 once a run has ended, however it ended, unless a warm pool is kept). */
   liveWorkers(): number {
     const threads = this.pool?.threads.length ?? 0;
     const processes = this.children.filter((child) => child.exitCode === null && child.signalCode === null).length;
@@ -248,17 +290,10 @@ export class RankGroup {
     const control = new SharedGroupControl(shared);
     this.stopCurrent = () => control.requestStop();
     this.failCurrent = (message) => failFromParent(0, message);
-    // One long-lived task per thread: the replicas live as long as the run.
-    const pool = new Piscina({
-      filename: this.threadEntry,
-      minThreads: worldSize,
-      maxThreads: worldSize,
-      idleTimeout: Infinity,
-      concurrentTasksPerWorker: 1,
-      // V8 sizes a young generation as three semi-spaces.
-      resourceLimits: { maxYoungGenerationSizeMb: 3 * this.semiSpaceMb },
-    });
-    this.pool = pool;
+    // One long-lived task per thread: the replicas live as long as the run (the threads, with
+    // keepWarm, as long as no run fails).
+    const pool = this.pool ?? this.startPool();
+    this.runsOnPool++;
     const errors = new Array<unknown>(worldSize);
     const results = new Array<unknown>(worldSize);
     const failed = deferred();
@@ -302,17 +337,40 @@ export class RankGroup {
       );
     });
     const all = Promise.all(rankRuns);
+    let clean = false;
     try {
       await Promise.race([all, failed.promise]);
       // Ranks blocked at a barrier wake at once; a hung or busy rank is terminated below.
       if (control.readAbort()) await Promise.race([all, delay(this.failureGraceMs)]);
+      else clean = true;
     } finally {
       for (const port of ports) port.close();
-      await pool.destroy();
+      // A failed run may leave a thread mid-step, blocked, or holding the dead run's tensors:
+      // never reuse it.
+      if (!(clean && this.options.keepWarm && control.readAbort() === null)) {
+        this.pool = null;
+        await pool.destroy();
+      }
     }
     const record = control.readAbort();
     if (record) throw this.describeThreadFailure(record, errors, parentFailure);
     return results;
+  }
+
+  private startPool(): Piscina {
+    const pool = new Piscina({
+      filename: this.threadEntry,
+      minThreads: this.worldSize,
+      maxThreads: this.worldSize,
+      idleTimeout: Infinity,
+      concurrentTasksPerWorker: 1,
+      // V8 sizes a young generation as three semi-spaces.
+      resourceLimits: { maxYoungGenerationSizeMb: 3 * this.semiSpaceMb },
+    });
+    this.pool = pool;
+    this.poolGeneration++;
+    this.runsOnPool = 0;
+    return pool;
   }
 
   private describeThreadFailure(record: SharedAbortRecord, errors: unknown[], parentFailure: string | null): RankGroupError {
