@@ -450,11 +450,9 @@ class Run:
         torch.manual_seed(1)  # same initial weights on every rank (DDP broadcasts rank 0's anyway)
         if entry is None:
             model, make_batch = build(name)
-            wrap = lambda batch, g: [make_batch(batch, g)[0]]
             self.loss = F.cross_entropy
         else:
             model = zoo_model(entry)
-            wrap = None
             self.loss = zoo_loss(entry)
         self.params = parameter_count(model)
         self.model = nn.parallel.DistributedDataParallel(model) if ddp else model
