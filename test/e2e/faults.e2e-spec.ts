@@ -8,6 +8,7 @@ interface ExperimentBody {
   id: string;
   status: string;
   attempt: number;
+  resumedFromStep: number | null;
   runtime: { workerId: string } | null;
   error: string | null;
   metrics: Record<string, number> | null;
@@ -131,21 +132,25 @@ describe('faults (real API, workers, Redis, SQLite)', () => {
     let stack: TestStack;
 
     beforeAll(async () => {
-      // Every first attempt's ranks block for good before step 3 (the test hook); retries do not.
-      stack = await startTestStack({ workers: 1, env: { TFLEET_STEP_TIMEOUT_MS: '3000', TFLEET_TEST_STALL_AT_STEP: '3' } });
+      // Every first attempt's ranks block for good before step 5 (the test hook); retries do not.
+      stack = await startTestStack({ workers: 1, env: { TFLEET_STEP_TIMEOUT_MS: '3000', TFLEET_TEST_STALL_AT_STEP: '5' } });
     }, 120_000);
 
     afterAll(async () => {
       await stack?.stop();
     });
 
-    it('fails the attempt (its ranks ended), and the retry completes', async () => {
+    it('fails the attempt (its ranks ended), and the retry resumes from the checkpoint before the stall and completes', async () => {
       const submittedAt = Date.now();
-      const id = await submit(stack, { ...epochsRun('stalls', 1), dataset: { name: 'adding', samples: 640, sequenceLength: 10 } });
+      const stalling = epochsRun('stalls', 1);
+      const id = await submit(stack, { ...stalling, dataset: { name: 'adding', samples: 640, sequenceLength: 10 }, training: { ...stalling.training, checkpointEverySteps: 2 } });
       const done = await settled(stack, id, 180_000);
       const doneMs = Date.now() - submittedAt;
       expect(done.status).toBe('completed');
       expect(done.attempt).toBe(2);
+      // A failed attempt is retried like a stalled or killed one: from the latest checkpoint
+      // (steps 2 and 4 were saved before the ranks blocked at step 5), not from step 0.
+      expect(done.resumedFromStep).toBe(4);
       expect(done.queue).toMatchObject({ state: 'completed', attempts: 2, failedAttempts: 1 });
       const output = stack.output.join('');
       expect(output).toMatch(/no progress for 3000 ms \(TFLEET_STEP_TIMEOUT_MS\)/);
@@ -154,7 +159,7 @@ describe('faults (real API, workers, Redis, SQLite)', () => {
       expect(h.epochs.map((e) => [e.epoch, e.attempt])).toEqual([[1, 2]]);
       // The worker lives on.
       expect(stack.processes.get('worker-1')?.exitCode).toBeNull();
-      console.log(`step timeout: attempt 1 stalled before step 3 and was failed after 3000 ms of silence; attempt 2 (after BullMQ's 5-s backoff) completed ${doneMs} ms after submission`);
+      console.log(`step timeout: attempt 1 stalled before step 5 and was failed after 3000 ms of silence; attempt 2 (after BullMQ's 5-s backoff) resumed from step ${done.resumedFromStep} and completed ${doneMs} ms after submission`);
     }, 240_000);
   });
 

@@ -48,6 +48,17 @@ describe('the control plane on PostgreSQL (a database of its own, created and dr
     return id;
   };
 
+  it('a queued insert returns exactly the row a later read finds (it is not read back)', async () => {
+    const parsed = parseExperimentSpec({ name: 'returned row', ...spec(300, 4) });
+    if (!parsed.ok) throw new Error('spec');
+    const id = randomUUID();
+    const returned = await repository.insertQueued(id, parsed.value);
+    const stored = await repository.findById(id);
+    expect(stored).not.toBeNull();
+    expect({ ...returned }).toEqual({ ...stored! });
+    await repository.delete(id);
+  });
+
   it('the migrations create exactly the schema the entities describe, with double precision values and UTC timestamps', async () => {
     expect((await dataSource.driver.createSchemaBuilder().log()).upQueries.map((q) => q.query)).toEqual([]);
     const columns = (await dataSource.query(

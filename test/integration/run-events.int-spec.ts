@@ -273,6 +273,17 @@ describe('run events into SQLite (real file, migrations applied)', () => {
     expect(await repository.listCheckpoints(id)).toEqual([]);
   });
 
+  it('a queued insert returns exactly the row a later read finds (it is not read back)', async () => {
+    const parsed = parseExperimentSpec({ name: 'returned row', dataset: { name: 'adding' }, model: { family: 'gru' } });
+    if (!parsed.ok) throw new Error('spec');
+    const id = randomUUID();
+    const returned = await repository.insertQueued(id, parsed.value);
+    const stored = await repository.findById(id);
+    expect(stored).not.toBeNull();
+    expect({ ...returned }).toEqual({ ...stored! });
+    expect(returned.createdAt.getTime()).toBe(stored!.createdAt.getTime());
+  });
+
   it('events of an attempt that never became current are dropped', async () => {
     const id = await newExperiment();
     expect(await service.apply(epochEvent(id, 1, 1, 1))).toBe('dropped');

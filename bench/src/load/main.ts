@@ -14,7 +14,7 @@ import { STACK_ENTRY_POINTS } from '../../../apps/launcher/src/stack';
 import { seedBenchData } from '../api/seed';
 
 /*
- * npm run bench:load [-- --rate 200 --duration 30 --connections 10 --experiments 2000 --profile 1]
+ * npm run bench:load [-- --rate 200 --duration 30 --connections 10 --experiments 2000 --profile 1 --phase submit]
  *
  * Starts the real API as its own process (SQLite in a new directory, Redis at REDIS_URL, or a
  * redis-server of its own, on a queue prefix of its own; no worker, so submissions stay queued),
@@ -23,7 +23,8 @@ import { seedBenchData } from '../api/seed';
  * `duration` seconds, then leaderboard reads (GET /api/leaderboard?dataset=mnist&metric=accuracy)
  * for as long. Prints one JSON line per phase: throughput, p50, p99, errors, and the machine's
  * load average before and after (this is a benchmark, not a test: it asserts nothing).
- * `--profile 1` runs the API with --cpu-prof and leaves its profile in ./bench-load-profile.
+ * `--profile 1` runs the API with --cpu-prof and leaves its profile in ./bench-load-profile;
+ * `--phase submit|leaderboard` runs that phase alone (a profile of one kind of request).
  */
 
 interface Args {
@@ -32,13 +33,23 @@ interface Args {
   connections: number;
   experiments: number;
   profile: number;
+  phase: PhaseName | null;
 }
 
+const PHASE_NAMES = ['submit', 'leaderboard'] as const;
+type PhaseName = (typeof PHASE_NAMES)[number];
+const isPhaseName = (value: string | undefined): value is PhaseName => PHASE_NAMES.some((p) => p === value);
+
 function parseArgs(argv: string[]): Args {
-  const args: Args = { rate: 200, duration: 30, connections: 10, experiments: 2_000, profile: 0 };
+  const args: Args = { rate: 200, duration: 30, connections: 10, experiments: 2_000, profile: 0, phase: null };
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i]!, argv[i + 1]];
-    const name = flag.slice(2) as keyof Args;
+    if (flag === '--phase') {
+      if (!isPhaseName(value)) throw new Error(`--phase must be one of ${PHASE_NAMES.join(', ')}, not ${value ?? 'nothing'}`);
+      args.phase = value;
+      continue;
+    }
+    const name = flag.slice(2) as Exclude<keyof Args, 'phase'>;
     const n = Number(value);
     if (!(name in args) || !Number.isInteger(n) || n < (name === 'profile' ? 0 : 1)) throw new Error(`unknown option or bad value: ${flag} ${value ?? ''}`);
     args[name] = n;
@@ -142,11 +153,11 @@ async function main(): Promise<void> {
     console.error(`bench:load on ${machine.cores} core(s) (${machine.cpu}), Node ${machine.node}; API pid ${api.pid}, load average ${load()}`);
     // A short warm-up at the same rate, so the first phase does not pay for JIT and connection setup.
     await runPhase(baseUrl, apiKey, api.pid!, { ...args, duration: 3 }, { phase: 'warm-up', method: 'GET', path: '/api/leaderboard?dataset=mnist&metric=accuracy' });
-    const phases: Phase[] = [
+    const phases: (Phase & { phase: PhaseName })[] = [
       { phase: 'submit', method: 'POST', path: '/api/experiments', body: JSON.stringify({ name: 'load', dataset: { name: 'mnist', samples: 200 }, model: { family: 'cnn' }, training: { epochs: 1 } }) },
       { phase: 'leaderboard', method: 'GET', path: '/api/leaderboard?dataset=mnist&metric=accuracy' },
     ];
-    for (const phase of phases) console.log(JSON.stringify({ ...(await runPhase(baseUrl, apiKey, api.pid!, args, phase)), ...machine }));
+    for (const phase of phases.filter((p) => args.phase === null || p.phase === args.phase)) console.log(JSON.stringify({ ...(await runPhase(baseUrl, apiKey, api.pid!, args, phase)), ...machine }));
   } finally {
     if (api !== null && api.exitCode === null) {
       const exited = new Promise((r) => api!.once('exit', r));

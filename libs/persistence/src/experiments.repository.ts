@@ -170,23 +170,49 @@ export class ExperimentsRepository {
     return this.serializer.run(() => this.dataSource.transaction(work));
   }
 
+  /**
+   * Stores a queued experiment and returns its row. One INSERT, no transaction and no read-back:
+   * a single statement is atomic on its own, and the row returned is built from the values
+   * written (createdAt is set here, not by the database), so a submission costs one database
+   * round trip instead of five (BEGIN, INSERT, TypeORM's re-select of generated columns, COMMIT,
+   * then a findById). Under bench:load those trips, queued behind each other on SQLite's one
+   * connection, were most of a submission's latency; and a read-back after the write unit could
+   * find the row already deleted by a unit queued behind it.
+   */
   async insertQueued(id: string, spec: ExperimentSpec): Promise<ExperimentEntity> {
-    await this.write((manager) =>
-      manager.insert(ExperimentEntity, {
-        id,
-        name: spec.name ?? null,
-        spec,
-        datasetName: spec.dataset.name,
-        modelFamily: spec.model.family,
-        boardKey: boardOf(spec.dataset).key,
-        configKey: configKeyOf(spec),
-        status: 'queued',
-        attempt: 0,
-      }),
-    );
-    const stored = await this.findById(id);
-    if (!stored) throw new Error(`experiment ${id} was inserted but cannot be read back`);
-    return stored;
+    const row: ExperimentEntity = Object.assign(new ExperimentEntity(), {
+      id,
+      name: spec.name ?? null,
+      spec,
+      datasetName: spec.dataset.name,
+      modelFamily: spec.model.family,
+      boardKey: boardOf(spec.dataset).key,
+      status: 'queued' as const,
+      attempt: 0,
+      resumedFromStep: null,
+      error: null,
+      runtime: null,
+      backend: null,
+      paramCount: null,
+      steps: null,
+      epochsCompleted: null,
+      samplesPerSecond: null,
+      wallTimeMs: null,
+      scalingEfficiency: null,
+      testMetrics: null,
+      baselines: null,
+      // Whole milliseconds, as both databases keep them (a Date has no finer part to lose).
+      createdAt: new Date(),
+      startedAt: null,
+      finishedAt: null,
+      belowBaseline: null,
+      divergedAtStep: null,
+      lastFiniteLoss: null,
+      sweepId: null,
+      configKey: configKeyOf(spec),
+    });
+    await this.serializer.run(() => this.experiments.createQueryBuilder().insert().values(row).updateEntity(false).execute());
+    return row;
   }
 
   async delete(id: string): Promise<void> {

@@ -137,7 +137,8 @@ const CASES: Array<[string, Case]> = [
   ['initial state, sequences', { batch: 3, steps: 4, features: 2, units: 5, returnSequences: true, initialState: true }],
   ['initial state, one step', { batch: 2, steps: 1, features: 2, units: 3, returnSequences: false, returnState: true, initialState: true }],
   ['no bias, sigmoid gates', { batch: 2, steps: 3, features: 4, units: 3, returnSequences: false, useBias: false, gate: 'sigmoid' }],
-  // Units a multiple of 4: on wasm the gate arithmetic runs in the SIMD kernels (rnn-simd).
+  // Units a multiple of 4: on wasm only the SIMD kernels' vector body runs (rnn-simd); the other
+  // widths above take its one-lane tail as well.
   ['SIMD gates: masked sequences and states', { batch: 4, steps: 6, features: 3, units: 8, returnSequences: true, returnState: true, mask: true }],
   ['SIMD gates: sigmoid, initial state, sequences', { batch: 3, steps: 5, features: 2, units: 8, returnSequences: true, initialState: true, gate: 'sigmoid' }],
   ['SIMD gates: sigmoid, masked, backwards', { batch: 5, steps: 4, features: 3, units: 4, returnSequences: false, mask: true, goBackwards: true, gate: 'sigmoid' }],

@@ -314,6 +314,92 @@ describe('MultiHeadAttention on the wasm attention kernels', () => {
     });
   });
 
+  interface SelfCase {
+    name: string;
+    time: number;
+    heads: number;
+    keyDim: number;
+    valueDim?: number;
+    dim: number;
+    causal?: boolean;
+    mask?: boolean;
+    useBias?: boolean;
+    /** Key and value as tf.clone(x), as the model zoo passes them (same data, another tensor). */
+    cloned?: boolean;
+  }
+  const selfCases: SelfCase[] = [
+    { name: 'small', time: 5, heads: 3, keyDim: 4, dim: 6 },
+    { name: "the bench's shape (64 positions, 4 heads of 32, width 128)", time: 64, heads: 4, keyDim: 32, dim: 128 },
+    { name: "the zoo's encoder (keys and values a clone of the queries, padding mask)", time: 12, heads: 4, keyDim: 16, dim: 64, mask: true, cloned: true },
+    { name: 'causal with a padding mask', time: 7, heads: 2, keyDim: 3, dim: 5, causal: true, mask: true },
+    { name: 'valueDim != keyDim, no biases', time: 6, heads: 2, keyDim: 3, valueDim: 5, dim: 4, useBias: false },
+  ];
+
+  /** Self-attention [x, x, x(, mask)]: output and gradients w.r.t. x and every weight; checks for leaks. */
+  async function selfOutputsAndGrads(backend: 'cpu' | 'wasm', c: SelfCase): Promise<Float32Array[]> {
+    await tf.setBackend(backend);
+    const layer = new MultiHeadAttention({ numHeads: c.heads, keyDim: c.keyDim, valueDim: c.valueDim, causal: c.causal, useBias: c.useBias, seed: 13 });
+    const x = tf.randomNormal([2, c.time, c.dim], 0, 1, 'float32', 4);
+    const weightsOut = tf.randomNormal([2, c.time, c.dim], 0, 1, 'float32', 5);
+    const maskValues = Array.from({ length: 2 * c.time }, (_, i) => (i % 5 === 3 ? 0 : 1));
+    const mask = tf.tensor2d(maskValues, [2, c.time]);
+    const inputs = (xv: tf.Tensor): tf.Tensor[] => {
+      const kv = c.cloned ? tf.clone(xv) : xv;
+      return c.mask ? [xv, kv, kv, mask] : [xv, kv, kv];
+    };
+    tf.tidy(() => layer.apply(inputs(x)) as tf.Tensor);
+    const tensors = tf.memory().numTensors;
+    const results = tf.tidy(() => {
+      const loss = (xv: tf.Tensor): tf.Scalar => (layer.apply(inputs(xv)) as tf.Tensor).mul(weightsOut).sum();
+      const y = layer.apply(inputs(x)) as tf.Tensor;
+      const dx = tf.grad(loss)(x);
+      const { grads } = tf.variableGrads(() => loss(x), layer.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val));
+      return [y, dx, ...Object.values(grads)];
+    });
+    const values = results.map((t) => t.dataSync() as Float32Array);
+    tf.dispose(results);
+    expect(tf.memory().numTensors).toBe(tensors);
+    tf.dispose([x, mask, weightsOut]);
+    layer.dispose();
+    return values;
+  }
+
+  it.each(selfCases)('self-attention on one qkv product, $name: output and all gradients match the cpu path', async (c) => {
+    const expected = await selfOutputsAndGrads('cpu', c);
+    const actual = await selfOutputsAndGrads('wasm', c);
+    expect(actual).toHaveLength(2 + (c.useBias === false ? 4 : 8));
+    actual.forEach((a, i) => {
+      const scale = Math.max(1, ...Array.from(expected[i]).map(Math.abs));
+      expect(maxAbsDiff(tf.tensor(a), tf.tensor(expected[i])) / scale).toBeLessThan(1e-4);
+    });
+  });
+
+  it('self-attention projects q, k and v in one matmul forward and backward', async () => {
+    await tf.setBackend('wasm');
+    const layer = new MultiHeadAttention({ numHeads: 2, keyDim: 3, seed: 5 });
+    const x = tf.randomNormal([2, 4, 6], 0, 1, 'float32', 9);
+    const other = tf.randomNormal([2, 4, 6], 0, 1, 'float32', 10);
+    layer.apply([x, x, x]);
+    const vars = layer.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
+    const kernelsOf = async (kv: tf.Tensor): Promise<string[]> =>
+      (
+        await tf.profile(() => {
+          const { value, grads } = tf.variableGrads(() => (layer.apply([x, kv, kv]) as tf.Tensor).sum(), vars);
+          tf.dispose([value, ...Object.values(grads)]);
+        })
+      ).kernels.map((k) => k.name);
+    const matmuls = (names: string[]): number => names.filter((n) => n === '_FusedMatMul' || n === 'BatchMatMul').length;
+    const self = await kernelsOf(x);
+    const cross = await kernelsOf(other);
+    expect(self).toContain('TfleetAttentionGrad');
+    // Forward: the qkv and output projections; backward: an input and a weight gradient for
+    // each (tfjs' matmul gradient computes both). Separate projections: four, then eight.
+    expect(matmuls(self)).toBe(2 + 4);
+    expect(matmuls(cross)).toBe(4 + 8);
+    tf.dispose([x, other]);
+    layer.dispose();
+  });
+
   it('runs the per-head core as one kernel (no head transposes) and keeps dropout on the batched path', async () => {
     await tf.setBackend('wasm');
     const layer = new MultiHeadAttention({ numHeads: 2, keyDim: 3, dropout: 0.5, seed: 5 });

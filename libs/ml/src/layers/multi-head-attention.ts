@@ -72,6 +72,33 @@ function attentionCore(numHeads: number, withBias: boolean): (...inputs: tf.Tens
 }
 
 /**
+ * The same core for self-attention, on one qkv [B, T, h*dk + h*dk + h*dv] tensor (the three
+ * projections side by side, q already scaled); its gradient is one dqkv of the same layout.
+ */
+function packedAttentionCore(numHeads: number, keyDim: number, withBias: boolean): (...inputs: tf.Tensor[]) => tf.Tensor {
+  return tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const save = args[args.length - 1] as tf.GradSaveFunc;
+    const [qkv, bias] = args.slice(0, -1) as tf.Tensor[];
+    const attrs = { numHeads, keyDim };
+    const [context, probs] = tf.engine().runKernel(ATTENTION, withBias ? { qkv, bias } : { qkv }, attrs) as tf.Tensor[];
+    save([qkv, probs]);
+    return {
+      value: context,
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const [sqkv, sprobs] = saved;
+        const grads = tf.engine().runKernel(ATTENTION_GRAD, { dy: dy as tf.Tensor, qkv: sqkv, probs: sprobs }, attrs) as tf.Tensor[];
+        return withBias ? [...grads, tf.zerosLike(bias)] : grads;
+      },
+    };
+  }) as (...inputs: tf.Tensor[]) => tf.Tensor;
+}
+
+/** True when a and b hold the same values: one tensor, or two sharing one buffer (tf.clone). */
+function sameData(a: tf.Tensor, b: tf.Tensor): boolean {
+  return a === b || (a.dataId === b.dataId && a.dtype === b.dtype && tf.util.arraysEqual(a.shape, b.shape));
+}
+
+/**
  * Multi-head scaled dot-product attention (Vaswani et al.), owned by the project because tfjs
  * 4.22 does not export its own (tfjs#8574).
  *
@@ -163,14 +190,31 @@ export class MultiHeadAttention extends tf.layers.Layer {
       }
       const h = this.numHeads;
       const bias = this.maskBias(batch, tq, tk, paddingMask);
+      const dropping = training && this.dropout > 0;
+      const backend = tf.getBackend();
+      const fusedCore = !dropping && backend !== undefined && tf.getKernel(ATTENTION, backend) !== undefined;
+      const outputBias = this.outputBias ? this.read(this.outputBias) : undefined;
+      if (fusedCore && sameData(query, key) && sameData(query, value)) {
+        // Self-attention: one [B*T, D] x [D, 3 * h*d] product for q, k and v, whose result the
+        // core reads in place; the backward pass gets one dqkv, hence one input-gradient and one
+        // weight-gradient matmul. 1/sqrt(dk) is folded into q's kernel and bias (D*h*dk values
+        // scaled instead of B*T*h*dk). Only `query` is used: key and value hold the same values,
+        // and the gradient w.r.t. that shared input is the same sum either way.
+        const scale = 1 / Math.sqrt(this.keyDim);
+        const kernel = tf.concat([this.read(this.queryKernel).mul(scale), this.read(this.keyKernel), this.read(this.valueKernel)], 1) as tf.Tensor2D;
+        const projectionBias =
+          this.queryBias && this.keyBias && this.valueBias ? tf.concat([this.read(this.queryBias).mul(scale), this.read(this.keyBias), this.read(this.valueBias)]) : undefined;
+        const qkv = tf.fused.matMul({ a: query.reshape([batch * tq, dq]) as tf.Tensor2D, b: kernel, bias: projectionBias }).reshape([batch, tq, -1]);
+        const core = packedAttentionCore(h, this.keyDim, bias !== null);
+        const context = core(...(bias ? [qkv, bias] : [qkv])).reshape([batch * tq, h * this.valueDim]) as tf.Tensor2D;
+        return tf.fused.matMul({ a: context, b: this.read(this.outputKernel) as tf.Tensor2D, bias: outputBias }).reshape([batch, tq, dq]);
+      }
       // Scaling q before the score matmul touches Tq*dk values instead of Tq*Tk.
       const qProjected = this.project(query, this.queryKernel, this.queryBias).mul(1 / Math.sqrt(this.keyDim)) as tf.Tensor2D;
       const kProjected = this.project(key, this.keyKernel, this.keyBias);
       const vProjected = this.project(value, this.valueKernel, this.valueBias);
-      const dropping = training && this.dropout > 0;
-      const backend = tf.getBackend();
       let context: tf.Tensor2D; // [B*Tq, h*dv]
-      if (!dropping && backend !== undefined && tf.getKernel(ATTENTION, backend) !== undefined) {
+      if (fusedCore) {
         // The backend's fused core works on the projections' [B, T, h*d] layout directly.
         const core = attentionCore(h, bias !== null);
         const inputs = [qProjected.reshape([batch, tq, -1]), kProjected.reshape([batch, tk, -1]), vProjected.reshape([batch, tk, -1])];
@@ -190,7 +234,6 @@ export class MultiHeadAttention extends tf.layers.Layer {
           .transpose([0, 2, 1, 3])
           .reshape([batch * tq, h * this.valueDim]);
       }
-      const outputBias = this.outputBias ? this.read(this.outputBias) : undefined;
       return tf.fused.matMul({ a: context, b: this.read(this.outputKernel) as tf.Tensor2D, bias: outputBias }).reshape([batch, tq, dq]);
     });
   }

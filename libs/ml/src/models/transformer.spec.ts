@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { TaskKind } from '@tfleet/contracts';
 import { buildModel } from './build-model';
-import { expectedOutputShape, standardChecks, tinyTaskInfo } from '@tfleet/testing';
+import { disposeBatch, expectedOutputShape, randomBatch, standardChecks, taskLoss, tinyTaskInfo } from '@tfleet/testing';
+import { initBackend } from '../backend/backend';
 import type { TransformerSpec } from './transformer';
 
 function tinySpec(overrides: Partial<Omit<TransformerSpec, 'family'>> = {}): TransformerSpec {
@@ -122,5 +123,50 @@ describe('transformer', () => {
     expect(() => buildModel(tinySpec({ decoderLayers: 0 }), info, 1)).toThrow(/model.decoderLayers/);
     expect(() => buildModel(tinySpec({ encoderLayers: 0, decoderLayers: 0 }), info, 1)).toThrow(/model.encoderLayers/);
     expect(() => buildModel(tinySpec(), tinyTaskInfo('image-classification'), 1)).toThrow(/families that fit: cnn/);
+  });
+});
+
+describe('transformer on the wasm kernels', () => {
+  afterAll(async () => {
+    await tf.setBackend('cpu');
+  });
+
+  /** Loss and gradients of every weight on one batch, on a backend, from the given weights. */
+  async function lossAndGrads(backend: 'cpu' | 'wasm', task: TaskKind, spec: TransformerSpec, weights: tf.Tensor[] | null): Promise<{ values: Float32Array[]; weights: tf.Tensor[] }> {
+    if (backend === 'wasm') await initBackend('wasm');
+    else await tf.setBackend('cpu');
+    const info = tinyTaskInfo(task);
+    const model = buildModel(spec, info, 3);
+    // Weights move between backends as plain values (a tensor belongs to its backend).
+    if (weights) model.setWeights(weights.map((w) => tf.tensor(w.dataSync(), w.shape)));
+    const initial = model.getWeights().map((w) => tf.tensor(w.dataSync(), w.shape));
+    const batch = randomBatch(info, 4, 5);
+    const before = tf.memory().numTensors;
+    const { value, grads } = tf.variableGrads(() => taskLoss(info, model.apply(batch.inputs, { training: true }) as tf.Tensor, batch.target));
+    const values = [value, ...model.trainableWeights.map((w) => grads[w.name])].map((t) => t.dataSync() as Float32Array);
+    tf.dispose([value, ...Object.values(grads)]);
+    expect(tf.memory().numTensors).toBe(before);
+    disposeBatch(batch);
+    model.dispose();
+    return { values, weights: initial };
+  }
+
+  // The BERT-style encoder (padding-masked self-attention on one qkv product) and the
+  // encoder-decoder (causal self-attention on one product, cross-attention on three).
+  it.each<[TaskKind, Partial<Omit<TransformerSpec, 'family'>>]>([
+    ['sequence-classification', { dModel: 16, heads: 4, encoderLayers: 2, decoderLayers: 0 }],
+    ['seq2seq', { dModel: 16, heads: 2, norm: 'pre', positional: 'learned' }],
+  ])('%s %j: loss and every gradient match the cpu backend', async (task, overrides) => {
+    const spec = tinySpec(overrides);
+    const cpu = await lossAndGrads('cpu', task, spec, null);
+    const wasm = await lossAndGrads('wasm', task, spec, cpu.weights);
+    tf.dispose([...cpu.weights, ...wasm.weights]);
+    expect(wasm.values).toHaveLength(cpu.values.length);
+    wasm.values.forEach((a, i) => {
+      const expected = cpu.values[i];
+      const scale = Math.max(1e-3, ...Array.from(expected).map(Math.abs));
+      const gap = Math.max(...Array.from(a).map((x, j) => Math.abs(x - expected[j])));
+      expect(gap / scale).toBeLessThan(1e-4);
+    });
   });
 });

@@ -12,10 +12,11 @@ import { asWasmBackend, heapOffset, HeapViews, KernelArgs, perBackend, sizeOf, W
  * far more than the arithmetic on a [64, 128] state. These kernels run the whole time loop in
  * one call: per timestep one matmul of the previous state by the recurrent kernel (the project's
  * SIMD GEMM on wasm-heap views, no copies) and the gate arithmetic, written straight into the
- * output buffers. On wasm with units a multiple of 4 the gate arithmetic runs in SIMD kernels
- * (backend/wasm-kernels/rnn-simd; measured: lstm-lm step 36 -> 31 ms, gru-lm 35 -> 23 ms against
- * the JS loops); otherwise, and on cpu (the tests' reference), in the plain loops below, which
- * do the same operations in the same order. The input projection x·W and the weight gradients stay
+ * output buffers. On wasm the gate arithmetic runs in SIMD kernels for any number of units
+ * (backend/wasm-kernels/rnn-simd: f32x4 over floor(u/4)·4 columns of each row, then the same
+ * arithmetic one lane at a time for the rest; measured: lstm-lm step 36 -> 31 ms, gru-lm
+ * 35 -> 23 ms against the JS loops); on cpu (the tests' reference) in the plain loops below,
+ * which do the same operations in the same order. The input projection x·W and the weight gradients stay
  * ordinary tfjs matmuls over all timesteps at once (in layers/fused-recurrent.ts).
  *
  * Layouts (time-major, gate order as tfjs-layers: LSTM i, f, c, o; GRU z, r, h):
@@ -98,7 +99,7 @@ export interface GateKernels {
 
 /** The backend operations a sequence kernel needs: buffers, a strided product and a vector sigmoid. */
 export interface Machine {
-  /** wasm with units a multiple of 4: the gate loops as SIMD kernels; else null (the JS loops below). */
+  /** wasm: the gate loops as SIMD kernels (any units >= 1); cpu: null (the JS loops below). */
   gateKernels(units: number): GateKernels | null;
   /** An uninitialised float32 tensor; every element must be written. */
   alloc(shape: number[]): tf.TensorInfo;
@@ -193,7 +194,10 @@ export class WasmMachine implements Machine {
   }
 
   gateKernels(units: number): GateKernels | null {
-    if (units % 4 !== 0) return null;
+    // Any width: the kernels run f32x4 over the first floor(u/4)·4 columns of a row and a
+    // one-lane tail over the rest (a scalar JS fallback for u % 4 != 0 made the adding suite's
+    // 74-unit GRU pay the JS loops on every gate).
+    if (!Number.isInteger(units) || units < 1) throw new Error(`recurrent kernels need a positive whole number of units (got ${units})`);
     const backend = this.backend;
     return {
       k: rnnKernels(backend),

@@ -27,11 +27,13 @@ import { asWasmBackend, KernelArgs } from './wasm-internals';
  * `out` holds h_1..h_T (returnSequences) or h_T; hs starts with h0. A mask row of 0 carries the
  * state through that step unchanged, as tfjs-layers does.
  *
- * The activation runs on each step's [B, u] block: on wasm tanh(x) = 2·sigmoid(2x) − 1 on the
- * backend's vectorised sigmoid (as the LSTM and GRU kernels compute their tanh), on cpu
- * Math.tanh (what the cpu backend's Tanh runs; the tests' reference); relu is a plain loop.
- * There is no SIMD gate module for this cell: per step it is one GEMM of [B, u]·[u, u], one
- * sigmoid call and a few passes over [B, u] in each direction.
+ * The activation runs on each step's [B, u] block. On wasm: tanh(x) = 2·sigmoid(2x) − 1 on the
+ * backend's vectorised sigmoid (as the LSTM and GRU kernels compute their tanh; the backend's own
+ * Tanh kernel over heap views was slower: simple-rnn-lm's layer, forward and backward, took 16 ms
+ * of CPU with it and 12 ms with the sigmoid, one core, machine loaded), and the passes over
+ * [B, u] (doubling, 2s − 1 or relu with the mask, the backward step) in the SIMD gate module
+ * (rnn-simd: f32x4 over floor(u/4)·4 columns and a one-lane tail, any u). On cpu (the tests'
+ * reference): Math.tanh, what the cpu backend's Tanh runs, and plain loops.
  */
 
 export const SIMPLE_RNN_SEQUENCE = 'TfleetSimpleRnnSequence';
@@ -57,47 +59,7 @@ function readAttrs(attrs: KernelArgs['attrs']): SimpleRnnAttrs {
   };
 }
 
-/** dst[dstOffset + i] = tanh(src[i]) for i < count; src is scratch and may be overwritten. */
-interface Tanh {
-  run(src: tf.TensorInfo, dst: tf.TensorInfo, dstOffset: number, count: number): void;
-}
-
-/**
- * wasm: tanh(x) = 2·sigmoid(2x) − 1 on the backend's vectorised sigmoid, as the LSTM and GRU
- * kernels compute it (absolute error that of the float32 sigmoid, ~1e-7). The backend's own
- * Tanh kernel over heap views was slower: simple-rnn-lm's layer, forward and backward, took
- * 16 ms of CPU with it and 12 ms with this (one core, machine loaded).
- */
-class SigmoidTanh implements Tanh {
-  constructor(private readonly m: Machine) {}
-
-  run(src: tf.TensorInfo, dst: tf.TensorInfo, dstOffset: number, count: number): void {
-    const s = this.m.f32(src);
-    for (let i = 0; i < count; i++) s[i] *= 2;
-    this.m.sigmoid(src, 0, dst, dstOffset, count);
-    const d = this.m.f32(dst);
-    for (let i = dstOffset; i < dstOffset + count; i++) d[i] = 2 * d[i] - 1;
-  }
-}
-
-/** cpu: Math.tanh, what the cpu backend's Tanh runs (the tests' reference). */
-class CpuTanh implements Tanh {
-  constructor(private readonly m: Machine) {}
-
-  run(src: tf.TensorInfo, dst: tf.TensorInfo, dstOffset: number, count: number): void {
-    const s = this.m.f32(src);
-    const d = this.m.f32(dst);
-    for (let i = 0; i < count; i++) d[dstOffset + i] = Math.tanh(s[i]);
-  }
-}
-
-interface Engine {
-  m: Machine;
-  tanh: Tanh;
-}
-
-function simpleRnnForward(e: Engine, inputs: Inputs, attrs: SimpleRnnAttrs): tf.TensorInfo[] {
-  const { m } = e;
+function simpleRnnForward(m: Machine, inputs: Inputs, attrs: SimpleRnnAttrs): tf.TensorInfo[] {
   const xw = required(inputs, 'xw');
   const kernel = required(inputs, 'recurrentKernel');
   const h0 = required(inputs, 'h0');
@@ -111,6 +73,8 @@ function simpleRnnForward(e: Engine, inputs: Inputs, attrs: SimpleRnnAttrs): tf.
   const z = m.alloc([batch, u]); // pre-activations of the current step
   const recurrent = m.fix(u, u, rows(kernel, 0, u));
   copyRow(m, h0, 0, bu, hs);
+  const g = m.gateKernels(u);
+  const tanh = attrs.activation === 'tanh';
 
   for (let t = 0; t < steps; t++) {
     const prev = t * bu;
@@ -118,8 +82,22 @@ function simpleRnnForward(e: Engine, inputs: Inputs, attrs: SimpleRnnAttrs): tf.
     // z = xw_t + h_{t-1}·U
     m.f32(z).set(m.f32(xw).subarray(prev, next));
     m.gemm(batch, u, u, rows(hs, prev, u), recurrent, rows(z, 0, u), true);
-    if (attrs.activation === 'tanh') {
-      e.tanh.run(z, hs, next, bu);
+    if (g) {
+      const maskAt = mask ? g.at(mask, t * batch) : -1;
+      if (tanh) {
+        // sigmoid(2z) straight into h_t's rows, then 2s − 1 (and the mask) in place.
+        g.k.srnn_double(g.at(z), bu);
+        m.sigmoid(z, 0, hs, next, bu);
+        g.k.srnn_out(g.at(hs, next), g.at(hs, prev), g.at(hs, next), maskAt, batch, u, 0);
+      } else {
+        g.k.srnn_out(g.at(z), g.at(hs, prev), g.at(hs, next), maskAt, batch, u, 1);
+      }
+      continue;
+    }
+    if (tanh) {
+      const Z = m.f32(z);
+      const H = m.f32(hs);
+      for (let i = 0; i < bu; i++) H[next + i] = Math.tanh(Z[i]);
     } else {
       const Z = m.f32(z);
       const H = m.f32(hs);
@@ -188,8 +166,7 @@ function stepGradient(
   }
 }
 
-function simpleRnnBackward(e: Engine, inputs: Inputs, attrs: SimpleRnnAttrs): tf.TensorInfo[] {
-  const { m } = e;
+function simpleRnnBackward(m: Machine, inputs: Inputs, attrs: SimpleRnnAttrs): tf.TensorInfo[] {
   const dOut = required(inputs, 'dOut');
   const kernel = required(inputs, 'recurrentKernel');
   const hs = required(inputs, 'hs');
@@ -205,18 +182,27 @@ function simpleRnnBackward(e: Engine, inputs: Inputs, attrs: SimpleRnnAttrs): tf
   const biasSum = new Float64Array(u);
   const recurrentT = m.fix(u, u, transposed(kernel, 0, u));
   copyRow(m, dOut, attrs.returnSequences ? steps - 1 : 0, bu, dh);
+  const g = m.gateKernels(u);
+  // The SIMD kernel sums dBias in place (float32); the JS loop in biasSum.
+  m.f32(dBias).fill(0);
 
   for (let t = steps - 1; t >= 0; t--) {
     const so = t * bu;
     // The output gradient of step t-1 (returnSequences), added to dh for the next iteration.
     const extra = attrs.returnSequences && t > 0 ? (t - 1) * bu : -1;
-    stepGradient(m.f32(dz), m.f32(dh), m.f32(hs), m.f32(dOut), mask ? m.f32(mask) : null, biasSum, t, batch, u, extra, tanh);
+    if (g) {
+      const maskAt = mask ? g.at(mask, t * batch) : -1;
+      const extraAt = extra >= 0 ? g.at(dOut, extra) : -1;
+      g.k.srnn_backward(g.at(hs, so + bu), g.at(dh), g.at(dz, so), extraAt, g.at(dBias), maskAt, batch, u, tanh ? 0 : 1);
+    } else {
+      stepGradient(m.f32(dz), m.f32(dh), m.f32(hs), m.f32(dOut), mask ? m.f32(mask) : null, biasSum, t, batch, u, extra, tanh);
+    }
     if (t === 0 && !attrs.initialStateGrad) break;
     // dh_{t-1} += dz_t·Uᵀ
     m.gemm(batch, u, u, rows(dz, so, u), recurrentT, rows(dh, 0, u), true);
   }
 
-  m.f32(dBias).set(biasSum);
+  if (!g) m.f32(dBias).set(biasSum);
   // dU = [h_0..h_{T-1}]ᵀ·dz over all T·B rows.
   const dRecurrent = m.alloc([u, u]);
   m.gemm(u, u, steps * batch, transposed(hs, 0, u), rows(dz, 0, u), rows(dRecurrent, 0, u), false);
@@ -224,23 +210,11 @@ function simpleRnnBackward(e: Engine, inputs: Inputs, attrs: SimpleRnnAttrs): tf
   return [dz, dh, dBias, dRecurrent];
 }
 
-type SimpleRnnKernel = (e: Engine, inputs: Inputs, attrs: SimpleRnnAttrs) => tf.TensorInfo[];
+type SimpleRnnKernel = (m: Machine, inputs: Inputs, attrs: SimpleRnnAttrs) => tf.TensorInfo[];
 
-const ENGINES: ReadonlyArray<[string, (backend: unknown) => Engine]> = [
-  [
-    'cpu',
-    (backend) => {
-      const m = new CpuMachine(asCpuBackend(backend));
-      return { m, tanh: new CpuTanh(m) };
-    },
-  ],
-  [
-    'wasm',
-    (backend) => {
-      const m = new WasmMachine(asWasmBackend(backend));
-      return { m, tanh: new SigmoidTanh(m) };
-    },
-  ],
+const MACHINES: ReadonlyArray<[string, (backend: unknown) => Machine]> = [
+  ['cpu', (backend) => new CpuMachine(asCpuBackend(backend))],
+  ['wasm', (backend) => new WasmMachine(asWasmBackend(backend))],
 ];
 
 const KERNELS: ReadonlyArray<[string, SimpleRnnKernel]> = [
@@ -250,15 +224,15 @@ const KERNELS: ReadonlyArray<[string, SimpleRnnKernel]> = [
 
 /** Registers the kernels for cpu and wasm in this thread's kernel registry. Idempotent. */
 function registerSimpleRnnKernels(): void {
-  for (const [backendName, makeEngine] of ENGINES) {
+  for (const [backendName, makeMachine] of MACHINES) {
     for (const [kernelName, kernel] of KERNELS) {
       if (tf.getKernel(kernelName, backendName)) continue;
       const kernelFunc: tf.KernelFunc = (args: KernelArgs) => {
-        const e = makeEngine(args.backend);
+        const m = makeMachine(args.backend);
         try {
-          return kernel(e, args.inputs as Inputs, readAttrs(args.attrs));
+          return kernel(m, args.inputs as Inputs, readAttrs(args.attrs));
         } finally {
-          e.m.finish();
+          m.finish();
         }
       };
       tf.registerKernel({ kernelName, backendName, kernelFunc });
