@@ -9,11 +9,15 @@ import { RANK_ENTRY_POINTS } from '../../workers/rank-entry-points';
 import { readSpec, specWorkload } from './spec-workload';
 import { type WorkloadRankArgs, type WorkloadRankResult, workloadRankResultSchema } from './workload.rank';
 import { ANY_WORKLOAD_NAMES, buildWorkload, isWorkloadName, summedSoftmaxCrossEntropy, Workload, WORKLOAD_NAMES, WorkloadName } from './workloads';
+import { selectZooEntries, type ZooEntry, zooWorkload } from './zoo';
 
 /*
  * npm run bench -- --workload <name|all> [--ranks 1,2] [--transport threads|processes]
  *                  [--backend b] [--seconds S] [--warmup S] [--json] [--compare-stock] [--leak-check [steps]]
  *                  [--batch-scale K]   (K x each workload's global batch; the GPU check uses 4 and 16)
+ * npm run bench -- --suite zoo [--entries lstm/brown,cnn/*] [--list] [--seconds S] [--warmup S] [--json]
+ *                  every model-zoo family x data set it fits, default spec, synthetic batch (zoo.ts);
+ *                  one rank in this thread; each line carries suite 'zoo', entry and params.
  * One JSON line per (workload, ranks, engine) on stdout; a human summary on stderr.
  *
  * Each measurement trains `--warmup` seconds (at least 3 steps) before its clock starts. V8
@@ -41,10 +45,22 @@ export interface Args {
   transport: RankTransport | null;
   /** Multiplies each workload's global batch. @defaultValue 1 */
   batchScale?: number;
+  /** `zoo`: the model-zoo suite instead of named workloads. */
+  suite?: 'zoo';
+  /** Zoo entry names or `*` patterns (null: all). */
+  entries?: string[] | null;
+  /** Print the suite's entry names and exit. */
+  list?: boolean;
 }
 
 export interface BenchLine {
   workload: string;
+  /** Set on `--suite zoo` lines. */
+  suite?: 'zoo';
+  /** The zoo entry (`family/dataset`), as the PyTorch peer names it. */
+  entry?: string;
+  /** Trainable parameters of the model measured. */
+  params?: number;
   backend: string;
   device: string;
   kernels: 'tfleet' | 'stock' | 'n/a';
@@ -78,7 +94,7 @@ export interface BenchLine {
 }
 
 function usage(message: string): never {
-  process.stderr.write(`${message}\nusage: bench --workload <${ANY_WORKLOAD_NAMES.join('|')}|all> [--ranks 1,2] [--transport threads|processes] [--backend auto|webgpu|wasm|cpu|tensorflow|tensorflow-gpu] [--batch-scale K] [--seconds S] [--warmup S] [--json] [--compare-stock] [--leak-check [steps]] [--spec file.json]\n`);
+  process.stderr.write(`${message}\nusage: bench --workload <${ANY_WORKLOAD_NAMES.join('|')}|all> [--ranks 1,2] [--transport threads|processes] [--backend auto|webgpu|wasm|cpu|tensorflow|tensorflow-gpu] [--batch-scale K] [--seconds S] [--warmup S] [--json] [--compare-stock] [--leak-check [steps]] [--spec file.json]\n       bench --suite zoo [--entries family/dataset,family/*] [--list] [--seconds S] [--warmup S] [--json] [--backend b] [--leak-check [steps]]\n`);
   process.exit(2);
 }
 
@@ -138,6 +154,18 @@ export function parseArgs(argv: string[]): Args {
       case '--spec':
         args.spec = value();
         break;
+      case '--suite': {
+        const v = value();
+        if (v !== 'zoo') usage(`unknown suite '${v}' (zoo is the one suite)`);
+        args.suite = v;
+        break;
+      }
+      case '--entries':
+        args.entries = value().split(',').filter((e) => e.length > 0);
+        break;
+      case '--list':
+        args.list = true;
+        break;
       case '--transport': {
         const v = value();
         if (v !== 'threads' && v !== 'processes') usage('--transport must be threads or processes');
@@ -148,6 +176,19 @@ export function parseArgs(argv: string[]): Args {
         usage(`unknown argument '${flag}'`);
     }
   }
+  if (args.suite === 'zoo') {
+    if (args.workloads.length > 0 || args.spec) usage('--suite zoo takes no --workload or --spec');
+    // The zoo suite runs each entry on one rank in this thread: the comparison it exists for
+    // is one core against PyTorch on one core.
+    if (args.ranks.some((r) => r !== 1) || args.transport !== null || args.compareStock) usage('--suite zoo runs on one rank: no --ranks, --transport or --compare-stock');
+    try {
+      selectZooEntries(args.entries ?? null);
+    } catch (error) {
+      usage(error instanceof Error ? error.message : String(error));
+    }
+    return args;
+  }
+  if (args.entries !== undefined || args.list) usage('--entries and --list go with --suite zoo');
   if (args.workloads.length === 0 && !args.spec) usage('--workload or --spec is required');
   return args;
 }
@@ -208,16 +249,25 @@ function round(x: number, digits = 2): number {
   return Math.round(x * f) / f;
 }
 
-type Engine = { request: BackendRequest; kernels: 'tfleet' | 'stock' | 'n/a' };
+export type Engine = { request: BackendRequest; kernels: 'tfleet' | 'stock' | 'n/a' };
 
-async function runEngine(name: WorkloadName | 'spec', engine: Engine, args: Args): Promise<BenchLine> {
+/** What one bench line measures: a named workload, the `--spec` file, or a zoo entry. */
+export type BenchTarget = WorkloadName | 'spec' | ZooEntry;
+
+function buildTarget(target: BenchTarget, args: Args): Workload {
+  if (typeof target !== 'string') return zooWorkload(target);
+  return target === 'spec' ? specWorkload(readSpec(args.spec ?? '')) : buildWorkload(target);
+}
+
+export async function runEngine(target: BenchTarget, engine: Engine, args: Args): Promise<BenchLine> {
   const info = await initBackend(engine.request);
   if (info.backend === 'wasm') {
     if (engine.kernels === 'stock') unregisterWasmKernels();
     else registerWasmKernels();
   }
   const onCpu = info.backend === 'cpu';
-  const workload = name === 'spec' ? specWorkload(readSpec(args.spec ?? '')) : buildWorkload(name);
+  const workload = buildTarget(target, args);
+  const zoo = typeof target === 'string' ? {} : { suite: 'zoo' as const, entry: target.name, params: workload.model.countParams() };
   workload.globalBatch *= args.batchScale ?? 1;
   const base = { backend: info.backend, device: info.device, kernels: info.backend === 'wasm' ? engine.kernels : ('n/a' as const), tfjs_version: info.tfjsVersion };
   try {
@@ -229,10 +279,11 @@ async function runEngine(name: WorkloadName | 'spec', engine: Engine, args: Args
       maxSteps: onCpu ? 1 : Number.MAX_SAFE_INTEGER,
       leakCheckSteps: onCpu || engine.kernels === 'stock' ? null : args.leakCheckSteps,
     });
-    return { ...result, ...base, warmup_s: onCpu ? 0 : args.warmupSeconds };
+    return { ...zoo, ...result, ...base, warmup_s: onCpu ? 0 : args.warmupSeconds };
   } catch (error) {
     const message = (error instanceof Error ? error.message : String(error)).split('\n')[0];
     return {
+      ...zoo,
       workload: workload.name,
       ranks: 1,
       global_batch: workload.globalBatch,
@@ -323,6 +374,10 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const onGroup = args.ranks.some((r) => r !== 1) || args.transport !== null;
   if (onGroup && args.leakCheckSteps !== null) process.stderr.write('note: --leak-check runs on one rank in this thread; it is skipped with --ranks/--transport\n');
+  if (args.suite === 'zoo') {
+    await runZoo(args);
+    return;
+  }
   const engines: Engine[] = [{ request: args.backend, kernels: 'tfleet' }];
   if (args.compareStock) engines.push({ request: 'wasm', kernels: 'stock' }, { request: 'cpu', kernels: 'n/a' });
   let leaked = false;
@@ -355,6 +410,26 @@ async function main(): Promise<void> {
         emit(line);
       }
     }
+  }
+  if (leaked) {
+    process.stderr.write('leak check failed: tf.memory().numTensors grew during training\n');
+    process.exitCode = 1;
+  }
+}
+
+/** `--suite zoo`: every selected entry in turn, one line each, in this thread. */
+async function runZoo(args: Args): Promise<void> {
+  const entries = selectZooEntries(args.entries ?? null);
+  if (args.list) {
+    for (const entry of entries) process.stdout.write(`${entry.name}\n`);
+    return;
+  }
+  let leaked = false;
+  for (const entry of entries) {
+    const line = await runEngine(entry, { request: args.backend, kernels: 'tfleet' }, args);
+    if (line.leak_check && !line.leak_check.flat) leaked = true;
+    if (args.json) process.stdout.write(`${JSON.stringify(line)}\n`);
+    else process.stdout.write(`${entry.name.padEnd(28)} params=${String(line.params ?? '?').padEnd(9)} ${describe(line)}\n`);
   }
   if (leaked) {
     process.stderr.write('leak check failed: tf.memory().numTensors grew during training\n');

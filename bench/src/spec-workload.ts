@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { type ExperimentSpec, experimentSpecSchema } from '@tfleet/contracts';
-import { buildModel, createOptimizer, loadDataset, perSampleLoss } from '@tfleet/ml';
+import { buildModel, createOptimizer, loadDataset, perSampleLoss, type TaskInfo } from '@tfleet/ml';
 import { randomBatch } from '@tfleet/testing';
 import type { Workload } from './workloads';
 
@@ -21,14 +21,14 @@ export function readSpec(file: string): ExperimentSpec {
 /**
  * Any spec the API accepts, as a bench workload: the model-zoo model, the spec's optimizer and
  * batch size, the task's loss, and one random batch in the task's layout (the dataset is
- * loaded only for its shapes and vocabularies).
+ * loaded only for its shapes and vocabularies, unless `options.info` already holds them).
  */
-export function specWorkload(spec: ExperimentSpec): Workload {
-  const info = loadDataset(spec.dataset);
+export function specWorkload(spec: ExperimentSpec, options: { info?: TaskInfo; name?: string } = {}): Workload {
+  const info = options.info ?? loadDataset(spec.dataset);
   const model = buildModel(spec.model, info, spec.training.seed);
   const batchSize = spec.training.batchSize;
   return {
-    name: `spec:${spec.model.family}`,
+    name: options.name ?? `spec:${spec.model.family}`,
     model,
     globalBatch: batchSize,
     makeBatch(batch, seed) {

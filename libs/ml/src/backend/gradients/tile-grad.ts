@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { maxGradConfig, minGradConfig } from './max-grad';
 import { reluGradConfig } from './relu-grad';
 
 /*
@@ -33,10 +34,12 @@ const tileGradConfig: tf.GradConfig = {
 
 let registered = false;
 
-/** Replaces the Tile and Relu gradients (same math, all backends). Idempotent, per thread. */
+/** Replaces the Tile, Relu, Max and Min gradients (same math, all backends). Idempotent, per thread. */
 export function registerFastGradients(): void {
   if (registered) return;
   tf.registerGradient(tileGradConfig);
   tf.registerGradient(reluGradConfig);
+  tf.registerGradient(maxGradConfig);
+  tf.registerGradient(minGradConfig);
   registered = true;
 }
