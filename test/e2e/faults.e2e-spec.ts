@@ -233,7 +233,10 @@ describe('faults (real API, workers, Redis, SQLite)', () => {
     });
 
     it('answers from the database while it is down, and every experiment completes after it is back', async () => {
-      const running = await submit(stack, epochsRun('running-through-restart', 4));
+      // Epochs of several seconds even on a fast machine (epochsRun's took well under 1 s here once
+      // the engine got faster, and the run could end before the queued ones were submitted).
+      const long = epochsRun('running-through-restart', 4);
+      const running = await submit(stack, { ...long, dataset: { ...long.dataset, samples: 20_000 }, model: { ...long.model, units: 128 } });
       await eventually(async () => ((await history(stack, running)).epochs.length >= 1 ? true : undefined), 120_000, 'the first epoch');
       const queued = [await submit(stack, tinyRun('queued-1')), await submit(stack, tinyRun('queued-2'))];
       // One worker, busy: both wait in Redis when it goes down.
@@ -262,6 +265,8 @@ describe('faults (real API, workers, Redis, SQLite)', () => {
       expect(during['submit']!.status).toBe(503);
       expect((during['submit']!.body as { message: string }).message).toMatch(/Redis is unavailable/);
       expect(during['health']!.body).toMatchObject({ redis: 'down', database: 'up', status: 'degraded' });
+      // The outage hit a run in the middle of its training, as this test means it to.
+      expect((during['get']!.body as ExperimentBody).status).toBe('running');
 
       const finished = await Promise.all([running, ...queued].map((id) => settled(stack, id, 300_000)));
       expect(finished.map((e) => e.status)).toEqual(['completed', 'completed', 'completed']);
