@@ -3,6 +3,7 @@ import { adamKernel } from './adam';
 import { attentionGradKernel, attentionKernel } from './attention';
 import { conv2DBackpropFilterKernel } from './conv2d-backprop-filter';
 import { conv2DBackpropInputKernel } from './conv2d-backprop-input';
+import { conv2DKernel, fusedConv2DKernel } from './conv2d-forward';
 import { gatherV2Kernel } from './gather';
 import { castKernel, identityKernel } from './identity';
 import { layerNormGradKernel, layerNormKernel } from './layer-norm';
@@ -21,6 +22,8 @@ export const TFLEET_WASM_KERNELS: readonly tf.KernelConfig[] = [
   fusedMatMulKernel,
   conv2DBackpropFilterKernel,
   conv2DBackpropInputKernel,
+  conv2DKernel,
+  fusedConv2DKernel,
   unsortedSegmentSumKernel,
   tileKernel,
   maxPoolGradKernel,

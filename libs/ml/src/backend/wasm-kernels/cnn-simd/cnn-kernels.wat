@@ -265,6 +265,59 @@
         (local.set $b (i32.add (local.get $b) (i32.const 1)))
         (br $images))))
 
+  ;; Windows of two rows by one column, stride (2, 1), no padding: the 1-D max pool of
+  ;; tfjs-layers (MaxPooling1D runs as a [2, 1] pool over [n, steps, 1, c]). Row pair p is input
+  ;; rows 2p and 2p+1 at x (rowFloats floats each, consecutive) and dy row p; both dx rows of
+  ;; every pair are written. Winner: the first strict maximum from -Infinity, as everywhere.
+  (func (export "max_pool_grad_row_pairs") (param $x i32) (param $dy i32) (param $dx i32)
+                                            (param $pairs i32) (param $rowFloats i32)
+    (local $rowB i32) (local $vecB i32) (local $p i32) (local $j i32)
+    (local $a i32) (local $g i32)
+    (local $va v128) (local $vb v128) (local $gv v128) (local $sa v128) (local $sb v128) (local $m v128)
+    (local $fa f32) (local $fb f32) (local $gf f32) (local $pa i32) (local $pb i32)
+    (local.set $rowB (i32.shl (local.get $rowFloats) (i32.const 2)))
+    (local.set $vecB (i32.and (local.get $rowB) (i32.const -16)))
+    (local.set $p (i32.const 0))
+    (block $pairsDone
+      (loop $pairsLoop
+        (br_if $pairsDone (i32.ge_s (local.get $p) (local.get $pairs)))
+        ;; byte offsets of input row 2p (from x and dx) and dy row p
+        (local.set $a (i32.mul (i32.shl (local.get $p) (i32.const 1)) (local.get $rowB)))
+        (local.set $g (i32.add (local.get $dy) (i32.mul (local.get $p) (local.get $rowB))))
+        (local.set $j (i32.const 0))
+        (block $vecDone
+          (loop $vec
+            (br_if $vecDone (i32.ge_s (local.get $j) (local.get $vecB)))
+            (local.set $va (v128.load (i32.add (i32.add (local.get $x) (local.get $a)) (local.get $j))))
+            (local.set $vb (v128.load (i32.add (i32.add (i32.add (local.get $x) (local.get $a)) (local.get $rowB)) (local.get $j))))
+            (local.set $gv (v128.load (i32.add (local.get $g) (local.get $j))))
+            (local.set $m (v128.const f32x4 -inf -inf -inf -inf))
+            (local.set $sa (f32x4.gt (local.get $va) (local.get $m)))
+            (local.set $m (v128.bitselect (local.get $va) (local.get $m) (local.get $sa)))
+            (local.set $sb (f32x4.gt (local.get $vb) (local.get $m)))
+            (local.set $sa (v128.andnot (local.get $sa) (local.get $sb)))
+            (v128.store (i32.add (i32.add (local.get $dx) (local.get $a)) (local.get $j)) (v128.and (local.get $gv) (local.get $sa)))
+            (v128.store (i32.add (i32.add (i32.add (local.get $dx) (local.get $a)) (local.get $rowB)) (local.get $j))
+                        (v128.and (local.get $gv) (local.get $sb)))
+            (local.set $j (i32.add (local.get $j) (i32.const 16)))
+            (br $vec)))
+        (block $tailDone
+          (loop $tail
+            (br_if $tailDone (i32.ge_s (local.get $j) (local.get $rowB)))
+            (local.set $fa (f32.load (i32.add (i32.add (local.get $x) (local.get $a)) (local.get $j))))
+            (local.set $fb (f32.load (i32.add (i32.add (i32.add (local.get $x) (local.get $a)) (local.get $rowB)) (local.get $j))))
+            (local.set $gf (f32.load (i32.add (local.get $g) (local.get $j))))
+            (local.set $pa (f32.gt (local.get $fa) (f32.const -inf)))
+            (local.set $pb (f32.gt (local.get $fb) (select (local.get $fa) (f32.const -inf) (local.get $pa))))
+            (f32.store (i32.add (i32.add (local.get $dx) (local.get $a)) (local.get $j))
+              (select (local.get $gf) (f32.const 0) (i32.and (local.get $pa) (i32.eqz (local.get $pb)))))
+            (f32.store (i32.add (i32.add (i32.add (local.get $dx) (local.get $a)) (local.get $rowB)) (local.get $j))
+              (select (local.get $gf) (f32.const 0) (local.get $pb)))
+            (local.set $j (i32.add (local.get $j) (i32.const 4)))
+            (br $tail)))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $pairsLoop))))
+
   ;; Any window size, stride and padding: dx (zeroed here first) += each dy value at its
   ;; window's first maximum. Windows may overlap (stride < size), hence the adds.
   (func (export "max_pool_grad") (param $x i32) (param $dy i32) (param $dx i32)

@@ -14,6 +14,8 @@ export interface CnnKernelExports {
   col2im_add(cols: number, x: number, n: number, h: number, w: number, c: number, fh: number, fw: number, oh: number, ow: number, sh: number, sw: number, top: number, left: number): void;
   /** 2x2 stride-2 windows (oy < fullH, ox < fullW) with no top/left padding; writes all four dx positions of each. */
   max_pool_grad_2x2(x: number, dy: number, dx: number, n: number, h: number, w: number, c: number, fullH: number, fullW: number, oh: number, ow: number): void;
+  /** [2, 1] windows, stride [2, 1], no padding, over `pairs` consecutive input row pairs of rowFloats floats; writes both dx rows. */
+  max_pool_grad_row_pairs(x: number, dy: number, dx: number, pairs: number, rowFloats: number): void;
   /** Any window, stride and padding; zeroes dx first. */
   max_pool_grad(x: number, dy: number, dx: number, n: number, h: number, w: number, c: number, oh: number, ow: number, fh: number, fw: number, sh: number, sw: number, top: number, left: number): void;
   /** out = dy * step(x) (NaN where x is NaN) over count floats. */
