@@ -32,25 +32,42 @@ export async function deserializeModel(serialized: SerializedModel): Promise<tf.
   );
 }
 
+/** A shape without its size-1 dimensions: two shapes equal under it hold the same values in the same row-major order. */
+const withoutUnitDims = (shape: readonly number[]): string =>
+  shape
+    .filter((d) => d !== 1)
+    .join('x');
+
 /**
  * Restores saved weights into a model built from the same spec. Weights are matched by
  * position (layer names get per-process suffixes, so names differ between builds) and every
- * shape is checked.
+ * shape is checked. A saved weight whose shape differs from the model's only by size-1
+ * dimensions is reshaped: 1-D CNN blocks are now built as one-column 2-D convolutions
+ * (kernel [k, 1, in, out] where Conv1D had [k, in, out]), and checkpoints saved before that
+ * change must still load for prediction, export and fine-tuning.
  */
 export function restoreModelWeights(model: tf.LayersModel, serialized: SerializedModel): void {
   const tensors = decodeWeights(serialized.weightSpecs, serialized.weightDataBase64);
+  const reshaped: tf.Tensor[] = [];
   try {
     const expected = model.weights;
     if (expected.length !== tensors.length) {
       throw new Error(`checkpoint has ${tensors.length} weights, the model ${expected.length}`);
     }
-    expected.forEach((w, i) => {
-      const got = tensors[i]!.shape.join('x');
-      if (w.shape.join('x') !== got) throw new Error(`checkpoint weight ${i} (${w.name}) has shape ${got}, model expects ${w.shape.join('x')}`);
+    const matched = expected.map((w, i) => {
+      const saved = tensors[i]!;
+      if (w.shape.join('x') === saved.shape.join('x')) return saved;
+      if (withoutUnitDims(w.shape as number[]) !== withoutUnitDims(saved.shape)) {
+        throw new Error(`checkpoint weight ${i} (${w.name}) has shape ${saved.shape.join('x')}, model expects ${w.shape.join('x')}`);
+      }
+      const view = saved.reshape(w.shape as number[]);
+      reshaped.push(view);
+      return view;
     });
-    model.setWeights(tensors);
+    model.setWeights(matched);
   } finally {
     tf.dispose(tensors);
+    tf.dispose(reshaped);
   }
 }
 
