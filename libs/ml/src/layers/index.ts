@@ -1,6 +1,7 @@
 export * from './multi-head-attention';
 export * from './position-embedding';
 export * from './fused-recurrent';
+export * from './call-memo';
 export * from './fused-layer-norm';
 export * from './seeded-dropout';
 export * from './fused-simple-rnn';
