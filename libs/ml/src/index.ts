@@ -17,7 +17,7 @@ export { SeededRandom } from './data/rng';
 
 // Models and the layers they are built from.
 export { buildModel, countParameters } from './models/build-model';
-export { FusedGRU, FusedLayerNormalization, FusedLSTM, FusedSimpleRNN, MultiHeadAttention, PositionEmbedding } from './layers';
+export { CallMemo, FusedGRU, FusedLayerNormalization, FusedLSTM, FusedSimpleRNN, MultiHeadAttention, PositionEmbedding } from './layers';
 
 // Training: one rank's whole run, and the pieces the bench times on their own.
 export { runTrainingRank } from './training/run-rank';

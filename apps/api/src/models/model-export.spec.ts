@@ -79,6 +79,16 @@ describe('model export for stock TensorFlow.js', () => {
     loaded.dispose();
   });
 
+  it('a bidirectional seq2seq encoder (TfleetBidirectional, the memoised wrapper) exports as stock Bidirectional', async () => {
+    const model = built({ dataset: { name: 'copy', samples: 200, sequenceLength: 3, delay: 2, symbols: 4 }, model: { family: 'lstm', units: 8, embeddingDim: 8, bidirectional: true, attention: false } });
+    const checkpointModel = await saved(model);
+    expect(JSON.stringify(checkpointModel.modelTopology)).toContain('"class_name":"TfleetBidirectional"');
+    const { topology, customClasses } = stockTopology(checkpointModel.modelTopology);
+    expect(customClasses).not.toContain('TfleetBidirectional');
+    expect(JSON.stringify(topology)).toContain('"class_name":"Bidirectional"');
+    model.dispose();
+  });
+
   it('model.json names its weights file relative to itself, with the saved weight specs', () => {
     const weightSpecs = [{ name: 'dense/kernel', shape: [2, 1], dtype: 'float32' as const }];
     const exported = exportModel('e1', 'cnn', {

@@ -14,6 +14,7 @@ const STOCK_EQUIVALENTS: Readonly<Record<string, string>> = {
   TfleetFusedGRU: 'GRU',
   TfleetFusedSimpleRNN: 'SimpleRNN',
   TfleetFusedLayerNormalization: 'LayerNormalization',
+  TfleetBidirectional: 'Bidirectional',
 };
 
 const PROJECT_PREFIX = 'Tfleet';

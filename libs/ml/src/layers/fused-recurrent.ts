@@ -6,6 +6,7 @@ import {
   LSTM_SEQUENCE,
   LSTM_SEQUENCE_GRAD,
 } from '../backend/wasm-kernels/recurrent-sequence';
+import { CallMemo, kwargTensors } from './call-memo';
 
 type LstmArgs = Parameters<typeof tf.layers.lstm>[0];
 type GruArgs = Parameters<typeof tf.layers.gru>[0];
@@ -226,6 +227,26 @@ function fusedCall(layer: RnnLayer, kind: Kind, gate: GateActivation, inputs: tf
 }
 
 /**
+ * A fused call through the layer's {@link CallMemo}: tfjs-layers' graph executor calls a layer
+ * once per output it needs, so a layer with returnState (2-3 outputs, the seq2seq encoder) would
+ * otherwise run its whole forward 2-3 times per step and keep only the first results. The key
+ * holds everything the call reads: inputs, kwarg mask / initial state, weights, training flag,
+ * backend (the memo adds the gradient tape).
+ */
+export function memoisedCall(
+  layer: tf.layers.Layer,
+  memo: CallMemo,
+  inputs: tf.Tensor | tf.Tensor[],
+  kwargs: { [key: string]: unknown } | undefined,
+  compute: () => tf.Tensor | tf.Tensor[],
+): tf.Tensor | tf.Tensor[] {
+  const list = Array.isArray(inputs) ? inputs : [inputs];
+  const cell = (layer as unknown as { cell: { kernel: LayerVariable; recurrentKernel: LayerVariable; bias: LayerVariable | null } }).cell;
+  const tensors = [...list, ...kwargTensors(kwargs), cell.kernel.read(), cell.recurrentKernel.read(), cell.bias?.read()];
+  return memo.run(tensors, [kwargs?.['training'], list.length, tf.getBackend()], compute);
+}
+
+/**
  * tf.layers.lstm with the same weights (kernel [in, 4u], recurrent kernel [u, 4u], bias [4u],
  * gates i, f, c, o), initialisers (incl. unitForgetBias), config and outputs, but whose call
  * runs the whole sequence in a few kernels (backend/wasm-kernels/recurrent-sequence.ts) and has a
@@ -244,10 +265,13 @@ export class FusedLSTM extends LstmBase {
     return super.apply(inputs, kwargs === undefined ? kwargs : { ...kwargs });
   }
 
+  /** See {@link memoisedCall}: the executor calls a layer with returnState once per output. */
+  private readonly memo = new CallMemo();
+
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor | tf.Tensor[] {
     const gate = fusedGate(this, cellOf(this));
     if (!gate) return super.call(inputs, kwargs);
-    return tf.tidy(() => fusedCall(this, 'lstm', gate, inputs, kwargs));
+    return memoisedCall(this, this.memo, inputs, kwargs, () => tf.tidy(() => fusedCall(this, 'lstm', gate, inputs, kwargs)));
   }
 }
 
@@ -259,10 +283,13 @@ export class FusedGRU extends GruBase {
     return super.apply(inputs, kwargs === undefined ? kwargs : { ...kwargs });
   }
 
+  /** See {@link memoisedCall}: the executor calls a layer with returnState once per output. */
+  private readonly memo = new CallMemo();
+
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor | tf.Tensor[] {
     const gate = fusedGate(this, cellOf(this));
     if (!gate) return super.call(inputs, kwargs);
-    return tf.tidy(() => fusedCall(this, 'gru', gate, inputs, kwargs));
+    return memoisedCall(this, this.memo, inputs, kwargs, () => tf.tidy(() => fusedCall(this, 'gru', gate, inputs, kwargs)));
   }
 }
 

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { SIMPLE_RNN_SEQUENCE, SIMPLE_RNN_SEQUENCE_GRAD, type SimpleRnnActivation } from '../backend/wasm-kernels/simple-rnn-sequence';
-import { asTensorList, timeMajorMask } from './fused-recurrent';
+import { CallMemo } from './call-memo';
+import { asTensorList, memoisedCall, timeMajorMask } from './fused-recurrent';
 
 type SimpleRnnArgs = Parameters<typeof tf.layers.simpleRNN>[0];
 type SimpleRnn = ReturnType<typeof tf.layers.simpleRNN>;
@@ -146,10 +147,13 @@ export class FusedSimpleRNN extends SimpleRnnBase {
     return super.apply(inputs, kwargs === undefined ? kwargs : { ...kwargs });
   }
 
+  /** See memoisedCall in fused-recurrent.ts: the executor calls a layer with returnState once per output. */
+  private readonly memo = new CallMemo();
+
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor | tf.Tensor[] {
     const activation = fusedActivation(this, cellOf(this));
     if (!activation) return super.call(inputs, kwargs);
-    return tf.tidy(() => fusedCall(this, activation, inputs, kwargs));
+    return memoisedCall(this, this.memo, inputs, kwargs, () => tf.tidy(() => fusedCall(this, activation, inputs, kwargs)));
   }
 }
 

@@ -3,6 +3,7 @@ import type { ModelSpec } from '@tfleet/contracts';
 import type { TaskInfo } from '../data/dataset';
 import { FusedGRU, FusedLSTM } from '../layers/fused-recurrent';
 import { FusedSimpleRNN } from '../layers/fused-simple-rnn';
+import { MemoBidirectional } from '../layers/memo-bidirectional';
 import { MultiHeadAttention, TokenPaddingMask } from '../layers/multi-head-attention';
 import { SeededDropout } from '../layers/seeded-dropout';
 import { call, expectInputs, inputVocabulary, isTokenInput, modelInput, vocabularyRows } from './common';
@@ -105,7 +106,10 @@ function recurrentStack(
     const last = i === spec.layers - 1;
     const returnSequences = !last || opts.lastReturnsSequences;
     const rnn = recurrentLayer(spec, init, spec.units, returnSequences, opts.returnStates);
-    const layer = opts.bidirectional ? tf.layers.bidirectional({ layer: rnn, mergeMode: 'concat' }) : rnn;
+    // With returnState, tfjs' executor calls the wrapper once per output (5 for an LSTM):
+    // MemoBidirectional serves the repeats from its first call (layers/memo-bidirectional.ts).
+    const wrap = (args: { layer: tf.layers.RNN; mergeMode: 'concat' }) => (opts.returnStates ? new MemoBidirectional(args) : tf.layers.bidirectional(args));
+    const layer = opts.bidirectional ? wrap({ layer: rnn, mergeMode: 'concat' }) : rnn;
     const out = layer.apply(x);
     if (opts.returnStates) {
       const list = out as tf.SymbolicTensor[];
