@@ -1,13 +1,14 @@
 ;; tfleet SIMD activations (Tanh, Exp, Erf and the Tanh/Erf gradients) on the tfjs-backend-wasm heap.
 ;;
 ;; tfjs-backend-wasm 4.22 runs Tanh, Exp and Erf through a generic C++ unary loop calling libm
-;; (about 75 ns per element for Tanh); these take about 1 ns. Like ../simd/kernels.wat the module
+;; (about 55-75 ns per element for Tanh); these take a few ns (bench/src/activation-ab.ts,
+;; docs/engine.md). Like ../simd/kernels.wat the module
 ;; imports the backend's own linear memory ("env" "memory"): pointers are byte offsets of float32
 ;; tensors on that heap, counts are elements. Outputs may alias inputs (element-wise).
 ;;
-;; Accuracy (float32 arithmetic, no fused multiply-add; measured by act-simd.spec.ts against
-;; float64 references): exp within 1 ulp over its whole range (subnormal results included), tanh
-;; within 1.3 ulp (7.7e-8 absolute), erf within 8.5e-8 absolute and 1.5 ulp. tanh and erf are
+;; Accuracy (float32 arithmetic, no fused multiply-add; against float64 references, asserted by
+;; act-simd.spec.ts): exp within 1 ulp over its whole range (subnormal results included), tanh
+;; within 1.5 ulp (8e-8 absolute), erf within 1.5 ulp (9e-8 absolute). tanh and erf are
 ;; exactly +-1 where the float32-rounded true value is, NaN gives NaN, -0 gives -0.
 ;; The polynomial coefficients were fitted (minimax, Lawson's iteration in float64, then
 ;; rounded to float32) for this module; see act-simd/index.ts.
@@ -25,7 +26,7 @@
   ;; results down to the subnormals (n = -150) and up to overflow (n = 129) come out of one
   ;; correctly rounded multiply. x is clamped to [-104, 89] first: beyond them the result is 0
   ;; or +Infinity anyway; min/max keep NaN.
-    (func $exp4 (param $in v128) (result v128) (local $e_x v128) (local $e_n v128) (local $e_r v128) (local $e_p v128) (local $e_ni v128) (local $e_n1 v128) (local $a v128) (local $z v128) (local $p v128) (local $t v128) (local $b v128) (local $u v128) (local $r v128) (local $e v128) (local $res v128) (local $v v128) (local $w v128)
+  (func $exp4 (param $in v128) (result v128) (local $e_x v128) (local $e_n v128) (local $e_r v128) (local $e_p v128) (local $e_ni v128) (local $e_n1 v128) (local $a v128) (local $z v128) (local $p v128) (local $t v128) (local $b v128) (local $u v128) (local $r v128) (local $e v128) (local $res v128) (local $v v128) (local $w v128)
     (local.set $v (local.get $in))
     (local.set $e_x (f32x4.min (f32x4.max (local.get $v) (v128.const f32x4 -104.0 -104.0 -104.0 -104.0)) (v128.const f32x4 89.0 89.0 89.0 89.0)))
     (local.set $e_n (f32x4.nearest (f32x4.mul (local.get $e_x) (v128.const f32x4 1.4426950216293335 1.4426950216293335 1.4426950216293335 1.4426950216293335))))
