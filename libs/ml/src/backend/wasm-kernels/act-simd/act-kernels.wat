@@ -1,7 +1,7 @@
 ;; tfleet SIMD activations (Tanh, Exp, Erf and the Tanh/Erf gradients) on the tfjs-backend-wasm heap.
 ;;
 ;; tfjs-backend-wasm 4.22 runs Tanh, Exp and Erf through a generic C++ unary loop calling libm
-;; (about 55-75 ns per element for Tanh); these take a few ns (bench/src/activation-ab.ts,
+;; (tens of ns per element for Tanh, 24-75 ns as measured); these take a few ns (bench/src/activation-ab.ts,
 ;; docs/engine.md). Like ../simd/kernels.wat the module
 ;; imports the backend's own linear memory ("env" "memory"): pointers are byte offsets of float32
 ;; tensors on that heap, counts are elements. Outputs may alias inputs (element-wise).
