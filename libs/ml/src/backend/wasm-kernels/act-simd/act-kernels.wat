@@ -11,7 +11,7 @@
 ;; within 1.5 ulp (8e-8 absolute), erf within 1.5 ulp (9e-8 absolute). tanh and erf are
 ;; exactly +-1 where the float32-rounded true value is, NaN gives NaN, -0 gives -0.
 ;; The polynomial coefficients were fitted (minimax, Lawson's iteration in float64, then
-;; rounded to float32) for this module; see act-simd/index.ts.
+;; rounded to float32) for this module by fit-coefficients.py.
 ;;
 ;; The vector loops inline the whole computation (V8 does not inline wasm calls, and passing
 ;; v128 values through calls spilled them); the count % 4 tail calls the same code as functions.

@@ -8,10 +8,9 @@ import { ACT_KERNELS_WASM_BASE64 } from './act-kernels-wasm';
  * i.e. per worker thread. Arguments are byte offsets of float32 tensors on the heap and element
  * counts; outputs may alias inputs.
  *
- * The polynomial coefficients in the .wat were fitted for it (minimax by Lawson's iteration in
- * float64 over dense grids, rounded to float32, then checked with the float32 evaluation in the
- * module's own operation order); act-simd.spec.ts measures the resulting error against float64
- * references and against the cpu backend.
+ * The polynomial coefficients in the .wat were fitted for it by fit-coefficients.py (minimax by
+ * Lawson's iteration in float64 over dense grids, rounded to float32); act-simd.spec.ts
+ * measures the resulting error against float64 references and against the cpu backend.
  */
 export interface ActKernelExports {
   exp(x: number, out: number, count: number): void;
