@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { erfGradConfig, tanhGradConfig } from './activation-grads';
 import { maxGradConfig, minGradConfig } from './max-grad';
 import { reluGradConfig } from './relu-grad';
 
@@ -34,12 +35,14 @@ const tileGradConfig: tf.GradConfig = {
 
 let registered = false;
 
-/** Replaces the Tile, Relu, Max and Min gradients (same math, all backends). Idempotent, per thread. */
+/** Replaces the Tile, Relu, Max, Min, Tanh and Erf gradients (same math, all backends). Idempotent, per thread. */
 export function registerFastGradients(): void {
   if (registered) return;
   tf.registerGradient(tileGradConfig);
   tf.registerGradient(reluGradConfig);
   tf.registerGradient(maxGradConfig);
   tf.registerGradient(minGradConfig);
+  tf.registerGradient(tanhGradConfig);
+  tf.registerGradient(erfGradConfig);
   registered = true;
 }

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { adamKernel } from './adam';
+import { erfGradKernel, erfKernel, expKernel, tanhGradKernel, tanhKernel } from './activations';
 import { attentionGradKernel, attentionKernel } from './attention';
 import { conv2DBackpropFilterKernel } from './conv2d-backprop-filter';
 import { conv2DBackpropInputKernel } from './conv2d-backprop-input';
@@ -39,6 +40,11 @@ export const TFLEET_WASM_KERNELS: readonly tf.KernelConfig[] = [
   adamKernel,
   softmaxXentKernel,
   softmaxXentGradKernel,
+  tanhKernel,
+  expKernel,
+  erfKernel,
+  tanhGradKernel,
+  erfGradKernel,
 ];
 
 let registered = false;
