@@ -1,4 +1,5 @@
 import { type DataSource, type EntityManager, In, LessThan, MoreThan, type Repository } from 'typeorm';
+import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata';
 import { boardOf, type CheckpointPointer, compareWithBaseline, configKeyOf, type ExperimentSpec, metricLowerIsBetter, type MetricValues, type RuntimeInfo, type TrainingSpec } from '@tfleet/contracts';
 import { compileFilterText, type FieldResolver, type ResolveContext, type SqlDialect, tfleetFieldResolver } from '@tfleet/query';
 import { CheckpointEntity } from './entities/checkpoint.entity';
@@ -135,6 +136,7 @@ export class ExperimentsRepository {
   private readonly checkpoints: Repository<CheckpointEntity>;
 
   private readonly serializer: WriteSerializer;
+  private queuedInsertStatement: { sql: string; columns: readonly ColumnMetadata[] } | null = null;
   private readonly rankingWindow: RankingWindow;
 
   constructor(
@@ -211,8 +213,27 @@ export class ExperimentsRepository {
       sweepId: null,
       configKey: configKeyOf(spec),
     });
-    await this.serializer.run(() => this.experiments.createQueryBuilder().insert().values(row).updateEntity(false).execute());
+    const { sql, columns } = this.queuedInsert();
+    const parameters = columns.map((column) => this.dataSource.driver.preparePersistentValue(column.getEntityValue(row), column) as unknown);
+    await this.serializer.run(() => this.dataSource.query(sql, parameters));
     return row;
+  }
+
+  /**
+   * The INSERT of a queued experiment, built once from the entity's metadata: every column, in
+   * the dialect's placeholders; each value goes through the driver's own conversion (JSON,
+   * dates, booleans) as TypeORM's query builder would. Building that query per request was
+   * about a quarter of a submission's API CPU under bench:load (0.38 of 1.65 ms).
+   */
+  private queuedInsert(): { sql: string; columns: readonly ColumnMetadata[] } {
+    if (this.queuedInsertStatement) return this.queuedInsertStatement;
+    const metadata = this.dataSource.getMetadata(ExperimentEntity);
+    const driver = this.dataSource.driver;
+    const columns = metadata.columns;
+    const names = columns.map((c) => driver.escape(c.databaseName)).join(', ');
+    const placeholders = columns.map((c, i) => driver.createParameter(c.databaseName, i)).join(', ');
+    this.queuedInsertStatement = { sql: `INSERT INTO ${driver.escape(metadata.tableName)} (${names}) VALUES (${placeholders})`, columns };
+    return this.queuedInsertStatement;
   }
 
   async delete(id: string): Promise<void> {

@@ -42,8 +42,19 @@ export class LiveFeed implements OnModuleInit, OnModuleDestroy {
     this.subject.complete();
   }
 
+  /**
+   * Whether any live client listens. With none, job and run events read nothing: every
+   * submission's job 'added' event used to read its row back here for nobody (a tenth of a
+   * submission's API CPU under bench:load). A client that connects later starts from the
+   * current state it fetches, and the next change is compared with the last one sent.
+   */
+  private get listened(): boolean {
+    return this.subject.observed;
+  }
+
   /** A `progress` event of the experiments queue; anything that does not parse is dropped. */
   queueProgress(event: unknown): void {
+    if (!this.listened) return;
     const parsed = parseWith(queueProgressEventSchema, event);
     if (!parsed.ok) {
       if (!this.invalidProgressLogged) this.logger.warn(`a progress event that is not training progress was dropped: ${formatIssues(parsed.issues)}`);
@@ -60,10 +71,12 @@ export class LiveFeed implements OnModuleInit, OnModuleDestroy {
 
   /** The job of an experiment was added, started, removed or ended: its status may have changed. */
   jobChanged(experimentId: string): void {
+    if (!this.listened) return;
     this.enqueue(() => this.sendIfChanged(experimentId));
   }
 
   private runEventApplied(event: RunEvent): void {
+    if (!this.listened) return;
     if (event.type === 'epoch') {
       const { experimentId, attempt, epoch, step, train, validation } = event;
       this.enqueue(async () => this.subject.next({ type: 'epoch', data: { experimentId, attempt, epoch, step, train, validation } }));
