@@ -40,8 +40,13 @@ const mnistCnn = (name: string, learningRate: number) => ({
   model: { family: 'cnn', blocks: [{ filters: 4 }], denseUnits: [16], dropout: 0 },
   training: { optimizer: 'adam', learningRate, epochs: 2, batchSize: 32, ranks: 1 },
 });
-/** A run of a few seconds per epoch on one wasm rank. */
+/** A run of well under a second per epoch on one wasm rank (a few seconds before the engine got faster). */
 const epochsRun = (name: string, epochs: number) => ({ name, dataset: { name: 'adding', samples: 2_000, sequenceLength: 40 }, model: { family: 'gru', units: 32 }, training: { epochs, ranks: 1, batchSize: 32 } });
+/** A run of several seconds per epoch even on a fast machine, for faults that must strike mid-training. */
+const longRun = (name: string, epochs: number) => {
+  const run = epochsRun(name, epochs);
+  return { ...run, dataset: { ...run.dataset, samples: 20_000 }, model: { ...run.model, units: 128 } };
+};
 
 async function submit(stack: TestStack, spec: unknown): Promise<string> {
   const response = await stack.request('POST', '/api/experiments', spec);
@@ -176,7 +181,8 @@ describe('faults (real API, workers, Redis, SQLite)', () => {
 
     it('stores what arrived meanwhile exactly once', async () => {
       const epochs = 4;
-      const id = await submit(stack, epochsRun('api-killed', epochs));
+      // Not epochsRun: with the faster engine it finished about 1 s after the kill.
+      const id = await submit(stack, longRun('api-killed', epochs));
       await eventually(async () => ((await experiment(stack, id)).status === 'running' ? true : undefined), 120_000, 'the run to start');
       const killedAt = Date.now();
       await stack.kill('api', 'SIGKILL');
@@ -191,7 +197,17 @@ describe('faults (real API, workers, Redis, SQLite)', () => {
         const done = await settled(stack, id, 60_000);
         expect(done.status).toBe('completed');
         expect(done.attempt).toBe(1);
-        const h = await history(stack, id);
+        // A run event the killed API was applying stays 'active' in Redis until BullMQ's stall
+        // check hands it back (lock 30 s plus one 30-s stalled interval, the run-events
+        // defaults), so it may be applied after 'completed': wait for it, then count.
+        const h = await eventually(
+          async () => {
+            const seen = await history(stack, id);
+            return seen.epochs.length >= epochs ? seen : undefined;
+          },
+          90_000,
+          'every epoch stored',
+        );
         expect(h.epochs.map((e) => e.epoch)).toEqual([1, 2, 3, 4]);
         expect(Object.keys(h.test).length).toBeGreaterThan(0);
         // The rows themselves: one per epoch, split and metric, and the final test metrics once.
@@ -233,10 +249,8 @@ describe('faults (real API, workers, Redis, SQLite)', () => {
     });
 
     it('answers from the database while it is down, and every experiment completes after it is back', async () => {
-      // Epochs of several seconds even on a fast machine (epochsRun's took well under 1 s here once
-      // the engine got faster, and the run could end before the queued ones were submitted).
-      const long = epochsRun('running-through-restart', 4);
-      const running = await submit(stack, { ...long, dataset: { ...long.dataset, samples: 20_000 }, model: { ...long.model, units: 128 } });
+      // Not epochsRun: with the faster engine it could end before the queued ones were submitted.
+      const running = await submit(stack, longRun('running-through-restart', 4));
       await eventually(async () => ((await history(stack, running)).epochs.length >= 1 ? true : undefined), 120_000, 'the first epoch');
       const queued = [await submit(stack, tinyRun('queued-1')), await submit(stack, tinyRun('queued-2'))];
       // One worker, busy: both wait in Redis when it goes down.
