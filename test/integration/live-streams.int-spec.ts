@@ -4,10 +4,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '@tfleet/config';
+import { LiveFeed } from '../../apps/api/src/live/live-feed.service';
 import { LiveStreamsService } from '../../apps/api/src/live/live-streams.service';
 import { startApi } from '../../apps/api/src/main';
 import { freePort } from '../../apps/launcher/src/redis-server';
-import { openSse } from '../utils/sse-client.util';
+import { openSse, type SseItem } from '../utils/sse-client.util';
 import { eventually, TEST_REDIS_URL } from '../utils/tfleet-stack.util';
 
 /**
@@ -56,5 +57,26 @@ describe('live streams release what they hold when the client goes', () => {
     list.close();
     one.close();
     await eventually(async () => (streams.openStreams() === 0 ? true : undefined), 5_000, 'the streams to close', 50);
+  });
+  it("never repeats the snapshot's state on an experiment's stream, though the feed (which reads no row while nobody listens) sends it to the list", async () => {
+    const headers = { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' };
+    const submitted = await fetch(`${baseUrl}/api/experiments`, { method: 'POST', headers, body: JSON.stringify({ dataset: { name: 'mnist', samples: 200 }, model: { family: 'cnn' } }) });
+    const { id } = (await submitted.json()) as { id: string };
+    const list = await openSse(`${baseUrl}/api/experiments/events`, apiKey);
+    const one = await openSse(`${baseUrl}/api/experiments/${id}/events`, apiKey);
+    await one.waitFor((i) => i.kind === 'event' && i.type === 'snapshot', 5_000, 'the snapshot');
+    // What a late job event does (the 'added' event reaching the API after the client came):
+    // the feed has no memory of this experiment's state, so it reads and sends it.
+    app.get(LiveFeed).jobChanged(id);
+    const isQueued = (i: SseItem) => i.kind === 'event' && i.type === 'experiment' && (i.data as { id: string; status: string }).id === id && (i.data as { status: string }).status === 'queued';
+    await list.waitFor(isQueued, 5_000, 'the queued state on the list stream');
+    expect((await fetch(`${baseUrl}/api/experiments/${id}/cancel`, { method: 'POST', headers })).status).toBe(200);
+    await one.ended;
+    const received = one.items.flatMap((i) => (i.kind === 'event' ? [[i.type, (i.data as { status: string }).status]] : []));
+    expect(received).toEqual([
+      ['snapshot', 'queued'],
+      ['experiment', 'cancelled'],
+    ]);
+    list.close();
   });
 });

@@ -41,13 +41,22 @@ export class LiveStreamsService {
     return this.stream((send, end, fail) => {
       // Listen first, then read the snapshot: a change in between is held back and sent after it.
       let held: LiveMessage[] | null = [];
+      // The status/attempt this client last got: the feed reads no row while nobody listens, so
+      // its own "changed?" memory can miss a state this client's snapshot already showed.
+      let shown: string | null = null;
       const forward = (message: LiveMessage) => {
+        if (message.type === 'experiment') {
+          const state = `${message.data.status}/${message.data.attempt}`;
+          if (state === shown) return;
+          shown = state;
+        }
         send(message);
         if (message.type === 'experiment' && TERMINAL_STATUSES.includes(message.data.status)) end();
       };
       const subscription = this.feed.messages$.pipe(filter((m) => messageExperimentId(m) === id)).subscribe((message) => (held ? held.push(message) : forward(message)));
       this.experiments.get(id).then(({ experiment, progress, queue }) => {
         send({ type: 'snapshot', data: toExperimentView(experiment, progress, queue) });
+        shown = `${experiment.status}/${experiment.attempt}`;
         if (TERMINAL_STATUSES.includes(experiment.status)) return end();
         const early = held ?? [];
         held = null;
