@@ -64,6 +64,7 @@ describe('live streams release what they hold when the client goes', () => {
     const { id } = (await submitted.json()) as { id: string };
     const list = await openSse(`${baseUrl}/api/experiments/events`, apiKey);
     const one = await openSse(`${baseUrl}/api/experiments/${id}/events`, apiKey);
+    try {
     await one.waitFor((i) => i.kind === 'event' && i.type === 'snapshot', 5_000, 'the snapshot');
     // What a late job event does (the 'added' event reaching the API after the client came):
     // the feed has no memory of this experiment's state, so it reads and sends it.
@@ -77,6 +78,10 @@ describe('live streams release what they hold when the client goes', () => {
       ['snapshot', 'queued'],
       ['experiment', 'cancelled'],
     ]);
-    list.close();
+    } finally {
+      // An open stream would keep app.close() waiting in afterAll.
+      list.close();
+      one.close();
+    }
   });
 });
