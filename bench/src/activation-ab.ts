@@ -1,10 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, Trainer } from '@tfleet/ml';
-import { SoloCollective } from '@tfleet/parallel';
+import { initBackend } from '@tfleet/ml';
 import { erfGradKernel, erfKernel, expKernel, tanhGradKernel, tanhKernel } from '../../libs/ml/src/backend/wasm-kernels/activations';
 import { stockConfig } from '../../libs/ml/src/backend/wasm-kernels/stock-kernels';
-import { summedSoftmaxCrossEntropy } from './workloads';
-import { selectZooEntries, zooWorkload } from './zoo';
+import { zooTraining } from './zoo-training';
 
 /*
  * A/B of the project's Tanh, Exp and Erf kernels and their fused gradients against the stock
@@ -74,17 +72,9 @@ async function calls(shapes: number[][], ops: string[], rounds: number): Promise
 }
 
 async function step(name: string, rounds: number, steps: number): Promise<void> {
-  const [entry] = selectZooEntries([name]);
-  if (!entry) throw new Error(`no zoo entry ${name}`);
-  const workload = zooWorkload(entry);
-  const batch = workload.globalBatch;
-  const data = workload.makeBatch(batch, 1);
-  const optimizer = workload.makeOptimizer ? workload.makeOptimizer() : tf.train.adam(1e-3);
-  const trainer = new Trainer({ model: workload.model, optimizer, loss: workload.loss ?? summedSoftmaxCrossEntropy(), collective: new SoloCollective() });
+  const training = zooTraining(name);
   try {
-    const once = async (): Promise<void> => {
-      await trainer.step(data.inputs, data.labels, 1 / batch);
-    };
+    const once = (): Promise<void> => training.step();
     for (const side of ['stock', 'tfleet', 'stock', 'tfleet'] as const) {
       use(side);
       await once();
@@ -93,9 +83,7 @@ async function step(name: string, rounds: number, steps: number): Promise<void> 
     const r = await alternate(rounds, once, steps);
     console.log(`${name}: stock ${r.stock.toFixed(1)} ms/step, tfleet ${r.tfleet.toFixed(1)} ms/step, median ratio ${r.ratio.toFixed(3)} (${rounds} rounds x ${steps} steps; ratios ${r.ratios.map((v) => v.toFixed(3)).join(' ')})`);
   } finally {
-    optimizer.dispose();
-    tf.dispose([...data.inputs, data.labels]);
-    workload.model.dispose();
+    training.dispose();
   }
 }
 

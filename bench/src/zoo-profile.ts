@@ -1,8 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, Trainer } from '@tfleet/ml';
-import { SoloCollective } from '@tfleet/parallel';
-import { summedSoftmaxCrossEntropy } from './workloads';
-import { selectZooEntries, zooWorkload } from './zoo';
+import { initBackend } from '@tfleet/ml';
+import { selectZooEntries } from './zoo';
+import { zooTraining } from './zoo-training';
 
 /*
  * taskset -c 0 node dist/bench/src/zoo-profile.js <entry>[,entry|pattern] [--warmup S] [--steps N] [--top K] [--shapes]
@@ -44,34 +43,26 @@ export function aggregateKernels(
 }
 
 async function profileEntry(name: string, warmupSeconds: number, steps: number, top: number, byShape: boolean): Promise<void> {
-  const [entry] = selectZooEntries([name]);
-  if (!entry) throw new Error(`no zoo entry ${name}`);
-  const workload = zooWorkload(entry);
-  const batch = workload.globalBatch;
-  const data = workload.makeBatch(batch, 1);
-  const optimizer = workload.makeOptimizer ? workload.makeOptimizer() : tf.train.adam(1e-3);
-  const trainer = new Trainer({ model: workload.model, optimizer, loss: workload.loss ?? summedSoftmaxCrossEntropy(), collective: new SoloCollective() });
+  const training = zooTraining(name);
   try {
     const started = performance.now();
-    for (let i = 0; i < 3 || performance.now() - started < warmupSeconds * 1000; i++) await trainer.step(data.inputs, data.labels, 1 / batch);
+    for (let i = 0; i < 3 || performance.now() - started < warmupSeconds * 1000; i++) await training.step();
     const t0 = performance.now();
     const info = await tf.profile(async () => {
-      for (let i = 0; i < steps; i++) await trainer.step(data.inputs, data.labels, 1 / batch);
+      for (let i = 0; i < steps; i++) await training.step();
     });
     const stepMs = (performance.now() - t0) / steps;
     const kernels = await Promise.all(info.kernels.map(async (k) => ({ name: k.name, kernelTimeMs: await k.kernelTimeMs, inputShapes: k.inputShapes })));
     const rows = aggregateKernels(kernels, byShape);
     const kernelMs = rows.reduce((s, r) => s + r.ms, 0) / steps;
     process.stdout.write(
-      `\n${entry.name}: ${stepMs.toFixed(1)} ms/step under the profiler; kernels ${kernelMs.toFixed(1)} ms (${((100 * kernelMs) / stepMs).toFixed(0)}%), ${(rows.reduce((s, r) => s + r.calls, 0) / steps).toFixed(0)} kernel calls/step\n`,
+      `\n${training.name}: ${stepMs.toFixed(1)} ms/step under the profiler; kernels ${kernelMs.toFixed(1)} ms (${((100 * kernelMs) / stepMs).toFixed(0)}%), ${(rows.reduce((s, r) => s + r.calls, 0) / steps).toFixed(0)} kernel calls/step\n`,
     );
     for (const r of rows.slice(0, top)) {
       process.stdout.write(`  ${r.name.padEnd(byShape ? 70 : 34)} ${(r.ms / steps).toFixed(2).padStart(8)} ms  ${((100 * r.ms) / steps / stepMs).toFixed(1).padStart(5)}%  ${(r.calls / steps).toFixed(0).padStart(5)} calls\n`);
     }
   } finally {
-    optimizer.dispose();
-    tf.dispose([...data.inputs, data.labels]);
-    workload.model.dispose();
+    training.dispose();
   }
 }
 

@@ -60,8 +60,9 @@ export class LiveStreamsService {
         if (TERMINAL_STATUSES.includes(experiment.status)) return end();
         const early = held ?? [];
         held = null;
-        // A change older than the snapshot repeats what it shows; what follows it is sent.
-        for (const message of early) if (!(message.type === 'experiment' && message.data.status === experiment.status && message.data.attempt === experiment.attempt)) forward(message);
+        // A change held back while the snapshot was read goes out now, unless it repeats what
+        // the snapshot shows (forward drops a state already shown).
+        for (const message of early) forward(message);
       }, fail);
       return subscription;
     });
