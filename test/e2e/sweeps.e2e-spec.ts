@@ -100,7 +100,8 @@ describe('sweeps over the fleet (real API, three workers, Redis, SQLite)', () =>
     const created = await call<SweepBody>(
       'POST',
       '/api/sweeps',
-      { base: base(2), method: 'grid', space: { 'training.learningRate': { values: [0.001, 0.002, 0.003, 0.004, 0.005] } }, seeds: [1], maxConcurrent: 2 },
+      // 4,000 digits: on 200 a trial could end between two 200-ms polls, never seen running.
+      { base: { ...base(2), dataset: { name: 'mnist', samples: 4_000 } }, method: 'grid', space: { 'training.learningRate': { values: [0.001, 0.002, 0.003, 0.004, 0.005] } }, seeds: [1], maxConcurrent: 2 },
       201,
     );
     expect(created.counts).toEqual({ queued: 2, pending: 3 });
