@@ -5,6 +5,7 @@ import { MIGRATIONS } from '@tfleet/migrations';
 import { entitySchemas, ExperimentsRepository, openDatabase, postgresDataSourceOptions } from '@tfleet/persistence';
 import { FilterError } from '@tfleet/query';
 import { createTestDatabase, type TestDatabase } from '../utils/postgres.util';
+import { expectFailedRowFailsAlone, expectGroupedQueuedInserts } from '../utils/queued-inserts.util';
 
 const runtime: RuntimeInfo = {
   backend: 'wasm',
@@ -57,6 +58,18 @@ describe('the control plane on PostgreSQL (a database of its own, created and dr
     expect(stored).not.toBeNull();
     expect({ ...returned }).toEqual({ ...stored! });
     await repository.delete(id);
+  });
+
+  it('submissions arriving together are written by one statement per group, each returning the row later read', async () => {
+    const parsed = parseExperimentSpec(spec(300, 4));
+    if (!parsed.ok) throw new Error('spec');
+    await expectGroupedQueuedInserts(repository, dataSource, parsed.value);
+  });
+
+  it('a submission whose row cannot be written fails alone; the others of its group are stored', async () => {
+    const parsed = parseExperimentSpec(spec(300, 4));
+    if (!parsed.ok) throw new Error('spec');
+    await expectFailedRowFailsAlone(repository, parsed.value);
   });
 
   it('the migrations create exactly the schema the entities describe, with double precision values and UTC timestamps', async () => {

@@ -14,6 +14,7 @@ import { JobSignals } from '../../apps/api/src/common/job-signals';
 import { ResumePoints } from '../../apps/api/src/common/resume-points';
 import { RunEventsService } from '../../apps/api/src/run-events/run-events.service';
 import { TEST_REDIS_URL } from '../utils/tfleet-stack.util';
+import { expectFailedRowFailsAlone, expectGroupedQueuedInserts } from '../utils/queued-inserts.util';
 
 const runtime: RuntimeInfo = {
   backend: 'wasm',
@@ -282,6 +283,18 @@ describe('run events into SQLite (real file, migrations applied)', () => {
     expect(stored).not.toBeNull();
     expect({ ...returned }).toEqual({ ...stored! });
     expect(returned.createdAt.getTime()).toBe(stored!.createdAt.getTime());
+  });
+
+  it('submissions arriving together are written by one statement per group, each returning the row later read', async () => {
+    const parsed = parseExperimentSpec({ dataset: { name: 'adding' }, model: { family: 'gru' } });
+    if (!parsed.ok) throw new Error('spec');
+    await expectGroupedQueuedInserts(repository, dataSource, parsed.value);
+  });
+
+  it('a submission whose row cannot be written fails alone; the others of its group are stored', async () => {
+    const parsed = parseExperimentSpec({ dataset: { name: 'adding' }, model: { family: 'gru' } });
+    if (!parsed.ok) throw new Error('spec');
+    await expectFailedRowFailsAlone(repository, parsed.value);
   });
 
   it('events of an attempt that never became current are dropped', async () => {
