@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Queue } from 'bullmq';
+import { Queue, Worker } from 'bullmq';
 import { JobName, parseExperimentSpec, QueueName, type TrainExperimentJobData } from '@tfleet/contracts';
 import { ExperimentsRepository, openDatabase } from '@tfleet/persistence';
 import { cancelKey, createRedis, redisOptionsFromUrl } from '@tfleet/queue';
@@ -69,7 +69,8 @@ describe('nothing accepted is lost or recorded wrong (real API, workers, Redis, 
     let queue: Queue;
 
     beforeAll(async () => {
-      stack = await startTestStack();
+      // Passes every 2 s, so the one after a failed job's 10-s grace comes soon.
+      stack = await startTestStack({ TFLEET_RECONCILE_INTERVAL_MS: '2000' });
       queue = experimentsQueue(stack);
     }, 90_000);
 
@@ -140,7 +141,7 @@ describe('nothing accepted is lost or recorded wrong (real API, workers, Redis, 
       await stack?.stop();
     });
 
-    it('runs the row that had no job, and removes the job that had no row without training it', async () => {
+    it('runs the row that had no job, fails the row whose job failed for good, and removes the job that had no row without training it', async () => {
       await stack.kill('worker-1', 'SIGKILL');
       await stack.kill('api', 'SIGKILL');
       const parsed = parseExperimentSpec(tinyRun);
@@ -148,10 +149,24 @@ describe('nothing accepted is lost or recorded wrong (real API, workers, Redis, 
 
       // The state a crash between the two writes leaves: a committed queued row, a minute old, no job.
       const rowWithoutJob = randomUUID();
+      // And a running row whose job failed for good while no API listened.
+      const rowWithFailedJob = randomUUID();
       const dataSource = await openDatabase(stack.dbPath);
-      await new ExperimentsRepository(dataSource).insertQueued(rowWithoutJob, parsed.value);
-      await dataSource.query(`UPDATE "experiments" SET "createdAt" = datetime('now', '-1 minute') WHERE "id" = ?`, [rowWithoutJob]);
+      const repository = new ExperimentsRepository(dataSource);
+      await repository.insertQueued(rowWithoutJob, parsed.value);
+      await repository.insertQueued(rowWithFailedJob, parsed.value);
+      await dataSource.query(`UPDATE "experiments" SET "createdAt" = datetime('now', '-1 minute') WHERE "id" IN (?, ?)`, [rowWithoutJob, rowWithFailedJob]);
       await dataSource.destroy();
+      await queue.add(JobName.TrainExperiment, { experimentId: rowWithFailedJob, spec: parsed.value }, { jobId: rowWithFailedJob, attempts: 1 });
+      const failing = new Worker(
+        QueueName.Experiments,
+        () => {
+          throw new Error('out of memory (injected)');
+        },
+        { connection: redisOptionsFromUrl(TEST_REDIS_URL), prefix: stack.queuePrefix },
+      );
+      await eventually(async () => ((await queue.getJob(rowWithFailedJob))?.failedReason ? true : undefined), 30_000, 'the injected failure');
+      await failing.close();
       // And a job whose row is gone (an enqueue that timed out but reached Redis).
       const jobWithoutRow = randomUUID();
       await queue.add(JobName.TrainExperiment, { experimentId: jobWithoutRow, spec: parsed.value }, { jobId: jobWithoutRow, timestamp: Date.now() - 60_000 });
@@ -164,6 +179,10 @@ describe('nothing accepted is lost or recorded wrong (real API, workers, Redis, 
       } finally {
         redis.disconnect();
       }
+
+      // Left alone until the job has been failed for the 10-s grace, then marked failed with its reason.
+      const failedRow = await settled(stack, rowWithFailedJob, 60_000);
+      expect(failedRow).toMatchObject({ status: 'failed', error: 'out of memory (injected)' });
 
       await stack.startWorker('worker-2');
       expect((await settled(stack, rowWithoutJob, 90_000)).status).toBe('completed');
