@@ -12,16 +12,20 @@ import { redisOptionsFromUrl } from '@tfleet/queue';
 import { ensureRedis, freePort } from '../../../apps/launcher/src/redis-server';
 import { STACK_ENTRY_POINTS } from '../../../apps/launcher/src/stack';
 import { seedBenchData } from '../api/seed';
+import { pacedLoad, quantile } from './paced';
 
 /*
- * npm run bench:load [-- --rate 200 --duration 30 --connections 10 --experiments 2000 --profile 1 --phase submit]
+ * npm run bench:load [-- --rate 200 --duration 30 --connections 10 --experiments 2000 --profile 1 --phase submit --driver paced]
  *
  * Starts the real API as its own process (SQLite in a new directory, Redis at REDIS_URL, or a
  * redis-server of its own, on a queue prefix of its own; no worker, so submissions stay queued),
  * seeds `experiments` finished runs so the leaderboard has something to rank, then drives it
- * over loopback with autocannon at a fixed rate: submissions (POST /api/experiments) for
- * `duration` seconds, then leaderboard reads (GET /api/leaderboard?dataset=mnist&metric=accuracy)
- * for as long. Prints one JSON line per phase: throughput, p50, p99, errors, and the machine's
+ * over loopback at a fixed rate: submissions (POST /api/experiments) for `duration` seconds,
+ * then leaderboard reads (GET /api/leaderboard?dataset=mnist&metric=accuracy) for as long. The
+ * default driver, `paced`, sends one request every 1/rate s whatever the answers do and times
+ * each from when it was due (paced.ts says why not autocannon's rate mode); `--driver
+ * autocannon` runs autocannon 9 as before, for comparison (bursts of a second's share, and its
+ * coordinated-omission samples: `latencySamples` counts them). Prints one JSON line per phase: throughput, p50, p99, errors, and the machine's
  * load average before and after (this is a benchmark, not a test: it asserts nothing).
  * `--profile 1` runs the API with --cpu-prof and leaves its profile in ./bench-load-profile;
  * `--phase submit|leaderboard` runs that phase alone (a profile of one kind of request).
@@ -34,14 +38,19 @@ interface Args {
   experiments: number;
   profile: number;
   phase: PhaseName | null;
+  driver: DriverName;
 }
+
+const DRIVER_NAMES = ['paced', 'autocannon'] as const;
+type DriverName = (typeof DRIVER_NAMES)[number];
+const isDriverName = (value: string | undefined): value is DriverName => DRIVER_NAMES.some((d) => d === value);
 
 const PHASE_NAMES = ['submit', 'leaderboard'] as const;
 type PhaseName = (typeof PHASE_NAMES)[number];
 const isPhaseName = (value: string | undefined): value is PhaseName => PHASE_NAMES.some((p) => p === value);
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { rate: 200, duration: 30, connections: 10, experiments: 2_000, profile: 0, phase: null };
+  const args: Args = { rate: 200, duration: 30, connections: 10, experiments: 2_000, profile: 0, phase: null, driver: 'paced' };
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i]!, argv[i + 1]];
     if (flag === '--phase') {
@@ -49,7 +58,12 @@ function parseArgs(argv: string[]): Args {
       args.phase = value;
       continue;
     }
-    const name = flag.slice(2) as Exclude<keyof Args, 'phase'>;
+    if (flag === '--driver') {
+      if (!isDriverName(value)) throw new Error(`--driver must be one of ${DRIVER_NAMES.join(', ')}, not ${value ?? 'nothing'}`);
+      args.driver = value;
+      continue;
+    }
+    const name = flag.slice(2) as Exclude<keyof Args, 'phase' | 'driver'>;
     const n = Number(value);
     if (!(name in args) || !Number.isInteger(n) || n < (name === 'profile' ? 0 : 1)) throw new Error(`unknown option or bad value: ${flag} ${value ?? ''}`);
     args[name] = n;
@@ -96,34 +110,53 @@ interface Phase {
   body?: string;
 }
 
+/** What a phase's driver measured: counts, and latencies in ms. */
+interface PhaseLoad {
+  requests: number;
+  p50Ms: number | null;
+  p99Ms: number | null;
+  maxMs: number | null;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  /** autocannon only: samples in its latency histogram (requests plus its coordinated-omission fill). */
+  latencySamples?: number;
+}
+
+/** autocannon's histogram summary carries totalCount, which its type declarations leave out. */
+function histogramCount(summary: object): number | undefined {
+  const count: unknown = 'totalCount' in summary ? summary.totalCount : undefined;
+  return typeof count === 'number' ? count : undefined;
+}
+
+async function drive(baseUrl: string, apiKey: string, args: Args, phase: Phase): Promise<PhaseLoad> {
+  const url = `${baseUrl}${phase.path}`;
+  const headers = { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' };
+  if (args.driver === 'paced') {
+    const r = await pacedLoad({ url, method: phase.method, headers, body: phase.body, rate: args.rate, durationS: args.duration, connections: args.connections });
+    const round = (v: number | null): number | null => (v === null ? null : +v.toFixed(1));
+    const [p50, p99, max] = [0.5, 0.99, 1].map((q) => round(quantile(r.latenciesMs, q)));
+    return { requests: r.requests, p50Ms: p50!, p99Ms: p99!, maxMs: max!, non2xx: r.non2xx, errors: r.errors, timeouts: r.timeouts };
+  }
+  const r = await autocannon({ url, method: phase.method, headers, body: phase.body, connections: args.connections, overallRate: args.rate, duration: args.duration });
+  return { requests: r.requests.total, p50Ms: r.latency.p50, p99Ms: r.latency.p99, maxMs: r.latency.max, non2xx: r.non2xx, errors: r.errors, timeouts: r.timeouts, latencySamples: histogramCount(r.latency) };
+}
+
 async function runPhase(baseUrl: string, apiKey: string, apiPid: number, args: Args, phase: Phase): Promise<Record<string, unknown>> {
   const loadBefore = load();
   const cpuBefore = cpuMs(apiPid);
-  const result = await autocannon({
-    url: `${baseUrl}${phase.path}`,
-    method: phase.method,
-    headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
-    body: phase.body,
-    connections: args.connections,
-    overallRate: args.rate,
-    duration: args.duration,
-  });
+  const measured = await drive(baseUrl, apiKey, args, phase);
   return {
     bench: 'load',
     phase: phase.phase,
+    driver: args.driver,
     request: `${phase.method} ${phase.path}`,
     targetRatePerS: args.rate,
     durationS: args.duration,
     connections: args.connections,
-    requests: result.requests.total,
-    throughputPerS: +(result.requests.total / args.duration).toFixed(1),
-    p50Ms: result.latency.p50,
-    p99Ms: result.latency.p99,
-    maxMs: result.latency.max,
-    non2xx: result.non2xx,
-    errors: result.errors,
-    timeouts: result.timeouts,
-    apiCpuMsPerRequest: cpuBefore === null ? null : +(((cpuMs(apiPid) ?? cpuBefore) - cpuBefore) / Math.max(1, result.requests.total)).toFixed(2),
+    ...measured,
+    throughputPerS: +(measured.requests / args.duration).toFixed(1),
+    apiCpuMsPerRequest: cpuBefore === null ? null : +(((cpuMs(apiPid) ?? cpuBefore) - cpuBefore) / Math.max(1, measured.requests)).toFixed(2),
     loadAvgBefore: loadBefore,
     loadAvgAfter: load(),
   };
