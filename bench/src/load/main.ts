@@ -136,7 +136,7 @@ async function drive(baseUrl: string, apiKey: string, args: Args, phase: Phase):
     const r = await pacedLoad({ url, method: phase.method, headers, body: phase.body, rate: args.rate, durationS: args.duration, connections: args.connections });
     const round = (v: number | null): number | null => (v === null ? null : +v.toFixed(1));
     const [p50, p99, max] = [0.5, 0.99, 1].map((q) => round(quantile(r.latenciesMs, q)));
-    return { requests: r.requests, p50Ms: p50!, p99Ms: p99!, maxMs: max!, non2xx: r.non2xx, errors: r.errors, timeouts: r.timeouts };
+    return { requests: r.requests, p50Ms: p50 ?? null, p99Ms: p99 ?? null, maxMs: max ?? null, non2xx: r.non2xx, errors: r.errors, timeouts: r.timeouts };
   }
   const r = await autocannon({ url, method: phase.method, headers, body: phase.body, connections: args.connections, overallRate: args.rate, duration: args.duration });
   return { requests: r.requests.total, p50Ms: r.latency.p50, p99Ms: r.latency.p99, maxMs: r.latency.max, non2xx: r.non2xx, errors: r.errors, timeouts: r.timeouts, latencySamples: histogramCount(r.latency) };

@@ -136,10 +136,11 @@ const FILTER_FIELDS: FieldResolver = tfleetFieldResolver({ alias: 'e', statuses:
  */
 const MAX_INSERT_PARAMETERS = 999;
 
-/** A submission waiting to be written: its values in column order, and who to tell. */
+/** A submission waiting to be written: its values in column order, and its caller's promise. */
 interface PendingQueuedInsert {
   parameters: unknown[];
-  done: (error: Error | null) => void;
+  resolve: () => void;
+  reject: (error: unknown) => void;
 }
 
 /** All SQL about experiments, their metrics and checkpoints. Callers decide the rules. */
@@ -233,7 +234,7 @@ export class ExperimentsRepository {
     const columns = this.queuedColumns();
     const parameters = columns.map((column) => this.dataSource.driver.preparePersistentValue(column.getEntityValue(row), column) as unknown);
     return new Promise<ExperimentEntity>((resolve, reject) => {
-      this.pendingQueued.push({ parameters, done: (error) => (error === null ? resolve(row) : reject(error)) });
+      this.pendingQueued.push({ parameters, resolve: () => resolve(row), reject });
       // One write unit per group: the first insert of a group schedules it, later ones join it
       // until it starts. A write requested after this insert is serialized behind that unit, so
       // it still runs after the row exists (an insert then a delete of the same id stays in order).
@@ -254,19 +255,14 @@ export class ExperimentsRepository {
       const batch = group.slice(start, start + rowsPerStatement);
       try {
         await this.dataSource.query(this.queuedInsertSql(batch.length), batch.flatMap((p) => p.parameters));
-        for (const pending of batch) pending.done(null);
+        for (const pending of batch) pending.resolve();
       } catch (error) {
         if (batch.length === 1) {
-          batch[0]!.done(error instanceof Error ? error : new Error(String(error)));
+          batch[0]!.reject(error);
           continue;
         }
         for (const pending of batch) {
-          try {
-            await this.dataSource.query(this.queuedInsertSql(1), pending.parameters);
-            pending.done(null);
-          } catch (single) {
-            pending.done(single instanceof Error ? single : new Error(String(single)));
-          }
+          await this.dataSource.query(this.queuedInsertSql(1), pending.parameters).then(pending.resolve, pending.reject);
         }
       }
     }

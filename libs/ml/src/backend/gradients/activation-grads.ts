@@ -7,7 +7,8 @@ import { ERF_GRAD_KERNEL, TANH_GRAD_KERNEL } from '../wasm-kernels/activations';
  * temporaries). Where the active backend has the fused kernel (wasm with the project's kernels)
  * one pass computes it; elsewhere the stock formula.
  */
-function fused(kernelName: string, dy: tf.Tensor, other: tf.Tensor): boolean {
+/** True when the active backend has `kernelName` and both tensors are float32 (what the fused kernels take). */
+export function fused(kernelName: string, dy: tf.Tensor, other: tf.Tensor): boolean {
   return dy.dtype === 'float32' && other.dtype === 'float32' && tf.getKernel(kernelName, tf.getBackend()) !== undefined;
 }
 

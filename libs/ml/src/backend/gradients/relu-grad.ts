@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { RELU_GRAD_KERNEL } from '../wasm-kernels/relu-grad';
+import { fused } from './activation-grads';
 
 /*
  * Same math as tfjs-core's Relu gradient, mul(dy, cast(step(x), 'float32')), which costs three
@@ -14,9 +15,7 @@ export const reluGradConfig: tf.GradConfig = {
     const grad = dy as tf.Tensor;
     return {
       x: () => {
-        if (grad.dtype === 'float32' && x.dtype === 'float32' && tf.getKernel(RELU_GRAD_KERNEL, tf.getBackend())) {
-          return tf.engine().runKernel(RELU_GRAD_KERNEL, { dy: grad, x }) as tf.Tensor;
-        }
+        if (fused(RELU_GRAD_KERNEL, grad, x)) return tf.engine().runKernel(RELU_GRAD_KERNEL, { dy: grad, x }) as tf.Tensor;
         return tf.mul(grad, tf.cast(tf.step(x), 'float32'));
       },
     };

@@ -3,9 +3,7 @@ import { SeededRandom } from '../../data/rng';
 import { initBackend } from '../backend';
 import { setMaxForwardPatchFloatsForTests } from './conv2d-forward';
 import { wasmKernelsRegistered } from './index';
-import { relativeError } from '@tfleet/testing';
-
-type Computation = () => tf.Tensor | tf.Tensor[];
+import { expectWasmMatchesCpu } from '@tfleet/testing';
 
 const rng = new SeededRandom(4321);
 function randomData(shape: number[]): { values: Float32Array; shape: number[] } {
@@ -15,27 +13,6 @@ function randomData(shape: number[]): { values: Float32Array; shape: number[] } 
   return { values, shape };
 }
 const t = (d: { values: Float32Array; shape: number[] }) => tf.tensor(d.values, d.shape);
-
-/** Runs `fn` on a backend and returns plain arrays, checking that nothing leaked there. */
-async function runOn(backend: 'cpu' | 'wasm', fn: Computation): Promise<Float32Array[]> {
-  await tf.setBackend(backend);
-  const tensorsBefore = tf.memory().numTensors;
-  const dataIdsBefore = tf.backend().numDataIds();
-  const out = tf.tidy(fn);
-  const list = Array.isArray(out) ? out : [out];
-  const values = list.map((v) => v.dataSync() as Float32Array);
-  tf.dispose(list);
-  expect(tf.memory().numTensors).toBe(tensorsBefore);
-  expect(tf.backend().numDataIds()).toBe(dataIdsBefore);
-  return values;
-}
-
-async function expectWasmMatchesCpu(fn: Computation, bound = 1e-5): Promise<void> {
-  const expected = await runOn('cpu', fn);
-  const actual = await runOn('wasm', fn);
-  expect(actual.length).toBe(expected.length);
-  actual.forEach((a, i) => expect(relativeError(a, expected[i])).toBeLessThan(bound));
-}
 
 beforeAll(async () => {
   await initBackend('wasm');

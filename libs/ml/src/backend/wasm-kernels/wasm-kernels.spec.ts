@@ -4,9 +4,7 @@ import { initBackend } from '../backend';
 import { setMaxPatchFloatsForTests } from './conv2d-backprop-filter';
 import { setMaxInputGradPatchFloatsForTests } from './conv2d-backprop-input';
 import { registerWasmKernels, unregisterWasmKernels, wasmKernelsRegistered } from './index';
-import { relativeError } from '@tfleet/testing';
-
-type Computation = () => tf.Tensor | tf.Tensor[];
+import { expectWasmMatchesCpu, relativeError, runOn } from '@tfleet/testing';
 
 const rng = new SeededRandom(1234);
 function randomData(shape: number[]): { values: Float32Array; shape: number[] } {
@@ -14,28 +12,6 @@ function randomData(shape: number[]): { values: Float32Array; shape: number[] } 
   const values = new Float32Array(size);
   for (let i = 0; i < size; i++) values[i] = rng.normal();
   return { values, shape };
-}
-
-/** Runs `fn` on a backend and returns plain arrays, checking that nothing leaked there. */
-async function runOn(backend: 'cpu' | 'wasm', fn: Computation): Promise<Float32Array[]> {
-  await tf.setBackend(backend);
-  const tensorsBefore = tf.memory().numTensors;
-  const dataIdsBefore = tf.backend().numDataIds();
-  const out = tf.tidy(fn);
-  const list = Array.isArray(out) ? out : [out];
-  const values = list.map((t) => t.dataSync() as Float32Array);
-  tf.dispose(list);
-  expect(tf.memory().numTensors).toBe(tensorsBefore);
-  expect(tf.backend().numDataIds()).toBe(dataIdsBefore);
-  return values;
-}
-
-
-async function expectWasmMatchesCpu(fn: Computation, bound = 1e-5): Promise<void> {
-  const expected = await runOn('cpu', fn);
-  const actual = await runOn('wasm', fn);
-  expect(actual.length).toBe(expected.length);
-  actual.forEach((a, i) => expect(relativeError(a, expected[i])).toBeLessThan(bound));
 }
 
 const t = (d: { values: Float32Array; shape: number[] }) => tf.tensor(d.values, d.shape);
