@@ -20,7 +20,10 @@ import { buildWorkload, summedSoftmaxCrossEntropy, type Workload, WORKLOAD_NAMES
  *    family on every data set it fits) make in one forward and backward pass, recorded at the
  *    SIMD module's gemm entry points; plus each forward convolution as its im2col product
  *    (forward Conv2D runs on XNNPACK, not on the project GEMM; the line says so).
- * 3. Each distinct shape timed on the project GEMM, as GFLOPS and share of the peak.
+ * 3. Each distinct shape timed on the project GEMM, as GFLOPS and share of the peak. Where the
+ *    native AVX2 GEMM is active (simd/native-gemm.ts) the shapes run on it, as training does:
+ *    every line says which (`gemm_engine`), and the share stays against the 128-bit wasm peak,
+ *    so it can pass 1. `TFLEET_NATIVE_GEMM=0` times the wasm GEMM.
  *
  * Output: JSON lines (`kind`: peak, gemm, summary). Rates are flops over the process's on-CPU
  * time (getrusage), best timed batch; `median_gflops` is the median batch.
@@ -349,6 +352,7 @@ async function main(): Promise<void> {
   const backend = asWasmBackend(tf.backend());
   const relaxed = relaxedSimdSupported();
   const build = simdKernels(backend).build;
+  const engine = simdKernels(backend).gemm;
 
   const peaks: PeakLine[] = [];
   for (const chains of [4, 6, 7]) peaks.push(await measurePeak('muladd', chains, 0.5));
@@ -375,6 +379,7 @@ async function main(): Promise<void> {
     console.log(
       JSON.stringify({
         kind: 'gemm',
+        gemm_engine: engine,
         batch: s.batch,
         m: s.m,
         k: s.k,
@@ -399,6 +404,7 @@ async function main(): Promise<void> {
     JSON.stringify({
       kind: 'summary',
       build,
+      gemm_engine: engine,
       relaxed_simd: relaxed,
       peak_gflops: peak,
       peak_muladd_gflops: peakMulAdd,

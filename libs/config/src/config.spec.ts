@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig } from './config';
 import { wasmRelaxedSimdAllowed } from './wasm-simd';
+import { nativeGemmAllowed } from './native-gemm';
 
 describe('loadConfig', () => {
   it('applies the embedded defaults', () => {
@@ -52,6 +53,15 @@ describe('wasmRelaxedSimdAllowed', () => {
     expect(wasmRelaxedSimdAllowed({ TFLEET_WASM_RELAXED_SIMD: '1' })).toBe(true);
     expect(wasmRelaxedSimdAllowed({ TFLEET_WASM_RELAXED_SIMD: '0' })).toBe(false);
     expect(() => wasmRelaxedSimdAllowed({ TFLEET_WASM_RELAXED_SIMD: 'yes' })).toThrow('TFLEET_WASM_RELAXED_SIMD');
+  });
+});
+
+describe('nativeGemmAllowed', () => {
+  it('allows the native GEMM unless TFLEET_NATIVE_GEMM is 0, and refuses other values', () => {
+    expect(nativeGemmAllowed({})).toBe(true);
+    expect(nativeGemmAllowed({ TFLEET_NATIVE_GEMM: '1' })).toBe(true);
+    expect(nativeGemmAllowed({ TFLEET_NATIVE_GEMM: '0' })).toBe(false);
+    expect(() => nativeGemmAllowed({ TFLEET_NATIVE_GEMM: 'off' })).toThrow('TFLEET_NATIVE_GEMM');
   });
 });
 

@@ -1,3 +1,4 @@
 export * from './config';
 export * from './tokens';
 export * from './wasm-simd';
+export * from './native-gemm';

@@ -16,6 +16,8 @@ import { softmaxXentGradKernel, softmaxXentKernel } from './softmax-cross-entrop
 import { forgetStock, rememberStock, stockConfig } from './stock-kernels';
 import { tileKernel } from './tile';
 import { unsortedSegmentSumKernel } from './unsorted-segment-sum';
+import { type GemmEngine, simdGemmEngine } from './simd';
+import { asWasmBackend } from './wasm-internals';
 
 /** The kernels the project adds to or replaces in tfjs-backend-wasm, by kernel name. */
 export const TFLEET_WASM_KERNELS: readonly tf.KernelConfig[] = [
@@ -96,4 +98,14 @@ export function unregisterWasmKernels(): void {
 
 export function wasmKernelsRegistered(): boolean {
   return registered;
+}
+
+/**
+ * Where the active wasm backend's float32 products run: 'native-avx2' where the native GEMM is
+ * built and active (simd/native-gemm.ts), else 'wasm'. Null when wasm is not the active backend
+ * or the project's kernels are not registered on it.
+ */
+export function activeWasmGemmEngine(): GemmEngine | null {
+  if (!registered || tf.getBackend() !== 'wasm') return null;
+  return simdGemmEngine(asWasmBackend(tf.backend()));
 }

@@ -125,10 +125,16 @@ interface WebAssemblyApi {
 }
 export const wasmApi = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
 
+/** A WebAssembly.Memory as far as the kernels use it (this project compiles without the DOM lib). */
+export interface WasmHeapMemory {
+  /** Replaced by a new buffer whenever the memory grows: read it at each use. */
+  readonly buffer: ArrayBuffer | SharedArrayBuffer;
+}
+
 /** The backend heap's WebAssembly.Memory, which the project's own wasm modules import as env.memory. */
-export function backendMemory(backend: WasmBackend): object | null {
+export function backendMemory(backend: WasmBackend): WasmHeapMemory | null {
   const memory = (backend.wasm as unknown as { asm?: { memory?: unknown } }).asm?.memory;
-  return memory instanceof wasmApi.Memory ? memory : null;
+  return memory instanceof wasmApi.Memory ? (memory as WasmHeapMemory) : null;
 }
 
 /**

@@ -2,6 +2,8 @@ import { backendMemory, WasmBackend, wasmApi } from '../wasm-internals';
 import * as v8 from 'node:v8';
 import { KERNELS_PORTABLE_WASM_BASE64, KERNELS_RELAXED_WASM_BASE64 } from './kernels-wasm';
 import { wasmRelaxedSimdAllowed } from '@tfleet/config';
+import type { GemmEntryPoints } from './gemm-entry-points';
+import { nativeGemmAddon, withNativeGemm } from './native-gemm';
 
 /**
  * Loader of the project's hand-written SIMD kernels (kernels.wat). The module imports the tfjs
@@ -14,77 +16,7 @@ import { wasmRelaxedSimdAllowed } from '@tfleet/config';
  */
 
 /** The exports of kernels.wat. Pointers are byte offsets into the backend heap; sizes and strides are float32 elements. */
-export interface SimdKernelExports {
-  /**
-   * Batched C (+)= A·B; see kernels.wat. Operand element (i, p) of slice s is at
-   * `ptr + 4 * (s * batchStride + i * rowStride + p * colStride)`.
-   */
-  gemm(
-    batch: number,
-    m: number,
-    n: number,
-    k: number,
-    a: number,
-    aBatchStride: number,
-    aRowStride: number,
-    aColStride: number,
-    b: number,
-    bBatchStride: number,
-    bRowStride: number,
-    bColStride: number,
-    c: number,
-    cBatchStride: number,
-    cRowStride: number,
-    accumulate: number,
-    scratch: number,
-  ): void;
-  /**
-   * gemm with a bias row: when `bias` (a pointer to n floats) is not 0 and accumulate is 0,
-   * C = A·B + bias broadcast over rows and slices, added as the tiles are stored.
-   */
-  gemm_bias(
-    batch: number,
-    m: number,
-    n: number,
-    k: number,
-    a: number,
-    aBatchStride: number,
-    aRowStride: number,
-    aColStride: number,
-    b: number,
-    bBatchStride: number,
-    bRowStride: number,
-    bColStride: number,
-    c: number,
-    cBatchStride: number,
-    cRowStride: number,
-    accumulate: number,
-    bias: number,
-    scratch: number,
-  ): void;
-  /** Scratch bytes gemm needs for n columns and depth k. */
-  scratch_bytes(n: number, k: number): number;
-  /** Bytes pack_b writes for a k x n B. */
-  packed_bytes(n: number, k: number): number;
-  /** Packs the k x n B (element (p, j) at `b + 4 * (p * rowStride + j * colStride)`) at `dst` for gemm_packed. */
-  pack_b(b: number, bRowStride: number, bColStride: number, k: number, n: number, dst: number): void;
-  /**
-   * One C (+)= A·B with B as pack_b left it at `packed` (same n and k); `scratch` needs only
-   * scratch_bytes(0, 0) bytes.
-   */
-  gemm_packed(
-    m: number,
-    n: number,
-    k: number,
-    a: number,
-    aRowStride: number,
-    aColStride: number,
-    packed: number,
-    c: number,
-    cRowStride: number,
-    accumulate: number,
-    scratch: number,
-  ): void;
+export interface SimdKernelExports extends GemmEntryPoints {
   /** Copies the n floats at `src` into each of `rows` consecutive n-float rows at `dst`. */
   fill_rows(dst: number, rows: number, n: number, src: number): void;
   /** out[j] = sum over r < rows of x[r * cols + j] (rows >= 1). */
@@ -139,6 +71,8 @@ export interface SimdKernels {
   readonly exports: SimdKernelExports;
   /** The build of kernels.wat this instance runs. */
   readonly build: SimdKernelsBuild;
+  /** Where its GEMM entry points run. */
+  readonly gemm: GemmEngine;
   /**
    * A 16-byte aligned heap block of at least `bytes` bytes, owned by this instance and reused by
    * every kernel call on this thread (valid until the next `scratch` call; not a tensor).
@@ -224,6 +158,8 @@ class LoadedSimdKernels implements SimdKernels {
   constructor(
     exports: SimdKernelExports,
     readonly build: SimdKernelsBuild,
+    /** Where the GEMM entry points run. */
+    readonly gemm: GemmEngine,
     private readonly heap: Required<Pick<EmscriptenHeap, '_malloc' | '_free'>>,
   ) {
     this.raw = exports;
@@ -292,8 +228,16 @@ function simdKernelsInstance(backend: WasmBackend): LoadedSimdKernels {
   return kernels;
 }
 
-/** A new instance of the given build on this backend's heap (tests compare the two builds). */
-export function instantiateSimdKernels(backend: WasmBackend, build: SimdKernelsBuild): LoadedSimdKernels {
+/** Which GEMM an instance multiplies on: kernels.wat's, or the native AVX2 one (native-gemm.ts). */
+export type GemmEngine = 'wasm' | 'native-avx2';
+
+/**
+ * A new instance of the given build on this backend's heap (tests compare the two builds). With
+ * the relaxed build its GEMM entry points run on the native GEMM where that is active (same
+ * float32 results: one fused multiply-add per depth step, in depth order); `nativeGemm: false`
+ * keeps them on wasm (tests compare the two). The portable build always multiplies in wasm.
+ */
+export function instantiateSimdKernels(backend: WasmBackend, build: SimdKernelsBuild, options: { nativeGemm?: boolean } = {}): LoadedSimdKernels {
   const heap = backend.wasm as unknown as EmscriptenHeap;
   const memory = backendMemory(backend);
   if (!memory || typeof heap._malloc !== 'function' || typeof heap._free !== 'function') {
@@ -303,5 +247,16 @@ export function instantiateSimdKernels(backend: WasmBackend, build: SimdKernelsB
     );
   }
   const instance = new wasmApi.Instance(kernelsModule(build), { env: { memory } });
-  return new LoadedSimdKernels(instance.exports as unknown as SimdKernelExports, build, { _malloc: heap._malloc, _free: heap._free });
+  const wasmExports = instance.exports as unknown as SimdKernelExports;
+  // The addon reads the heap through an ArrayBuffer; a shared (threaded) wasm memory is not one.
+  // Tested by tag, not instanceof: under jest the memory comes from another realm.
+  const plainBuffer = Object.prototype.toString.call(memory.buffer) === '[object ArrayBuffer]';
+  const native = build === 'relaxed' && options.nativeGemm !== false && plainBuffer ? nativeGemmAddon() : null;
+  const exports = native ? withNativeGemm(wasmExports, memory, native) : wasmExports;
+  return new LoadedSimdKernels(exports, build, native ? 'native-avx2' : 'wasm', { _malloc: heap._malloc, _free: heap._free });
+}
+
+/** The GEMM this backend's kernels multiply on (the run's device text names it). */
+export function simdGemmEngine(backend: WasmBackend): GemmEngine {
+  return simdKernelsInstance(backend).gemm;
 }
