@@ -17,11 +17,15 @@ import { join } from 'node:path';
 const ROOT = join(__dirname, '..', '..', '..');
 const WORKERS = 3;
 const SUBMITTED = 6;
-/** Small enough to train in seconds on wasm, big enough to be caught running. */
+/**
+ * Small enough to train in seconds on wasm, big enough to be caught running: the kill step needs
+ * about 2 s from seeing a run to `docker kill`, and with the native GEMM 3 epochs trained in 2 s
+ * (a run completed on its container just before the kill landed; session 9). 10 epochs: ~7 s.
+ */
 const SPEC = {
   dataset: { name: 'adding', samples: 512, sequenceLength: 50 },
   model: { family: 'gru', units: 8 },
-  training: { epochs: 3, ranks: 1 },
+  training: { epochs: 10, ranks: 1 },
 };
 /** Stall detection (lock 60 s, checked every 30 s) plus training: the killed run needs the most. */
 const TRAIN_TIMEOUT_MS = Number(process.env['TFLEET_CT_TRAIN_TIMEOUT_S'] ?? 420) * 1_000;
