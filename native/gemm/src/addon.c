@@ -12,6 +12,7 @@
  */
 #include <node_api.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include "gemm.h"
 
@@ -114,7 +115,12 @@ static napi_value gemm(napi_env env, napi_callback_info info) {
     g[G_ACCUMULATE] != 0,
     g[G_BIAS] != 0 && g[G_ACCUMULATE] == 0 ? (const float *)(heap + OFFSET(g[G_BIAS])) : NULL,
   };
-  if (tfleet_gemm(&a, prepacked) != 0) {
+  tfleet_buffers *buffers = NULL;
+  if (napi_get_instance_data(env, (void **)&buffers) != napi_ok || !buffers) {
+    napi_throw_error(env, NULL, "gemm: the addon's per-environment buffers are missing");
+    return NULL;
+  }
+  if (tfleet_gemm(&a, prepacked, buffers) != 0) {
     napi_throw_error(env, NULL, "gemm: out of memory for the packing buffers");
   }
   return NULL;
@@ -154,7 +160,21 @@ static napi_value supported(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* Runs when this environment (main thread or worker) is torn down, before the addon is unloaded. */
+static void free_environment_buffers(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  tfleet_buffers_free((tfleet_buffers *)data);
+  free(data);
+}
+
 NAPI_MODULE_INIT() {
+  tfleet_buffers *buffers = (tfleet_buffers *)calloc(1, sizeof(tfleet_buffers));
+  if (!buffers || napi_set_instance_data(env, buffers, free_environment_buffers, NULL) != napi_ok) {
+    free(buffers);
+    napi_throw_error(env, NULL, "tfleet_gemm: could not allocate its per-environment buffers");
+    return NULL;
+  }
   napi_property_descriptor props[] = {
     { "supported", NULL, supported, NULL, NULL, NULL, napi_enumerable, NULL },
     { "gemm", NULL, gemm, NULL, NULL, NULL, napi_enumerable, NULL },

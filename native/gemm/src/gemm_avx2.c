@@ -16,7 +16,6 @@
  * Compiled with -mavx2 -mfma; the addon calls it only after checking the CPU (cpu.c).
  */
 #include <immintrin.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,54 +27,33 @@
 #define MC 72
 #define NC 1024
 
-/*
- * Per-thread packing buffers (worker threads each run their own products), freed by a pthread
- * key's destructor when the thread ends: a rank pool's threads come and go between experiments.
- */
-typedef struct {
-  float *a;
-  float *b;
-  size_t b_floats;
-} packing_buffers;
-
-static pthread_key_t buffers_key;
-static pthread_once_t buffers_once = PTHREAD_ONCE_INIT;
-
-static void free_buffers(void *p) {
-  packing_buffers *buffers = (packing_buffers *)p;
-  free(buffers->a);
-  free(buffers->b);
-  free(buffers);
-}
-
-static void make_key(void) { pthread_key_create(&buffers_key, free_buffers); }
-
 static float *aligned_floats(size_t count) {
   void *p = NULL;
   if (posix_memalign(&p, 64, count * sizeof(float) + 64) != 0) return NULL;
   return (float *)p;
 }
 
-static packing_buffers *thread_buffers(size_t b_floats) {
-  pthread_once(&buffers_once, make_key);
-  packing_buffers *buffers = (packing_buffers *)pthread_getspecific(buffers_key);
-  if (!buffers) {
-    buffers = (packing_buffers *)calloc(1, sizeof(packing_buffers));
-    if (!buffers) return NULL;
+/* The caller's packing buffers, grown to what this product needs; 0 on success. */
+static int ensure_buffers(tfleet_buffers *buffers, size_t b_floats) {
+  if (!buffers->a) {
     buffers->a = aligned_floats((size_t)(MC + MR) * KC);
-    if (!buffers->a || pthread_setspecific(buffers_key, buffers) != 0) {
-      free(buffers->a);
-      free(buffers);
-      return NULL;
-    }
+    if (!buffers->a) return -1;
   }
   if (b_floats > buffers->b_floats) {
     free(buffers->b);
     buffers->b = aligned_floats(b_floats);
     buffers->b_floats = buffers->b ? b_floats : 0;
-    if (!buffers->b) return NULL;
+    if (!buffers->b) return -1;
   }
-  return buffers;
+  return 0;
+}
+
+void tfleet_buffers_free(tfleet_buffers *buffers) {
+  free(buffers->a);
+  free(buffers->b);
+  buffers->a = NULL;
+  buffers->b = NULL;
+  buffers->b_floats = 0;
 }
 
 /* kc x nc block of B into NR-column panels (depth-major inside a panel), zero padded. */
@@ -212,12 +190,11 @@ void tfleet_pack_b(const float *b, long rsB, long csB, int k, int n, float *dst)
   }
 }
 
-int tfleet_gemm(const tfleet_gemm_args *g, const float *prepacked) {
+int tfleet_gemm(const tfleet_gemm_args *g, const float *prepacked, tfleet_buffers *buffers) {
   int batch = g->batch, m = g->m, n = g->n, k = g->k;
   if (batch <= 0 || m <= 0 || n <= 0 || k <= 0) return 0;
   size_t b_block = (size_t)((NC + NR - 1) / NR) * NR * KC;
-  packing_buffers *buffers = thread_buffers(prepacked ? 0 : b_block);
-  if (!buffers) return -1;
+  if (ensure_buffers(buffers, prepacked ? 0 : b_block) != 0) return -1;
   float *packed_a_buf = buffers->a;
   float *packed_b_buf = buffers->b;
   int one_block = g->bBatch == 0 && n <= NC && k <= KC;

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -186,5 +187,46 @@ describeNative('native GEMM against the wasm relaxed GEMM', () => {
     expect(() => addon.packB(heap, Int32Array.from([offsetOf(a), 4, 1, 4, 4, heap.byteLength - 8]))).toThrow(/destination lies outside the heap/);
     expect(Array.from(out.dataSync())).toEqual(new Array(16).fill(3));
     tf.dispose([a, out]);
+  });
+});
+
+describeNative('native GEMM in worker threads', () => {
+  // Node unloads an addon that only a worker thread loaded when that worker exits. The first
+  // build kept its packing buffers in thread-local storage with a pthread destructor, which then
+  // ran on unloaded code: every rank thread's exit was a SIGSEGV of the whole worker process
+  // (the cold-start bench found it; jest's main thread holds the addon, so it runs in a child).
+  it('loaded only by worker threads, survives their exit and reloads in the next one', () => {
+    const modulePath = path.join(__dirname, 'native-gemm.js');
+    const script = `
+      const { Worker } = require('node:worker_threads');
+      const code = \`
+        const { parentPort } = require('node:worker_threads');
+        const addon = require(\${JSON.stringify(${JSON.stringify(modulePath)})}).nativeGemmAddon();
+        const heap = new ArrayBuffer(256);
+        const f = new Float32Array(heap);
+        f.set([1, 2, 3, 4], 0); // A [2, 2] at byte 0
+        f.set([5, 6, 7, 8], 4); // B [2, 2] at byte 16
+        addon.gemm(heap, Int32Array.from([1, 2, 2, 2, 0, 0, 2, 1, 16, 0, 2, 1, 32, 0, 2, 0, 0, 0]));
+        parentPort.postMessage(Array.from(f.subarray(8, 12)));
+      \`;
+      const runOne = () => new Promise((resolve, reject) => {
+        const w = new Worker(code, { eval: true });
+        let result = null;
+        w.on('message', (m) => { result = m; });
+        w.on('error', reject);
+        w.on('exit', (code) => (code === 0 ? resolve(result) : reject(new Error('worker exit ' + code))));
+      });
+      (async () => {
+        const first = await runOne();
+        const second = await runOne();
+        console.log(JSON.stringify([first, second]));
+      })().catch((e) => { console.error(e); process.exit(1); });
+    `;
+    const child = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 60_000 });
+    expect({ signal: child.signal, status: child.status, stderr: child.stderr }).toEqual({ signal: null, status: 0, stderr: '' });
+    expect(JSON.parse(child.stdout)).toEqual([
+      [19, 22, 43, 50],
+      [19, 22, 43, 50],
+    ]);
   });
 });
