@@ -5,7 +5,8 @@
  *
  * A failed build is not an error: without the addon every product runs on the wasm SIMD GEMM,
  * about half as fast (docs/engine.md). The reason is printed; `node scripts/build-native.js
- * --require` exits 1 instead (.ci/run uses it where the CPU has AVX2 and FMA).
+ * --require` exits 1 instead (.ci/run uses it where the CPU has AVX2 and FMA, right after npm ci:
+ * an addon that is already built, loads and runs on this CPU is accepted without a rebuild).
  */
 'use strict';
 const { spawnSync } = require('node:child_process');
@@ -15,6 +16,12 @@ const path = require('node:path');
 const root = path.resolve(__dirname, '..');
 const addonDir = path.join(root, 'native', 'gemm');
 const required = process.argv.includes('--require');
+const addon = path.join(addonDir, 'build', 'Release', 'tfleet_gemm.node');
+
+/** Whether the built addon loads and this CPU runs it (throws when it does not load). */
+function addonSupported() {
+  return require(addon).supported() === true;
+}
 
 function nodeGypScript() {
   // npm puts its own node-gyp on lifecycle scripts' environment; by hand, use the copy npm ships.
@@ -40,6 +47,18 @@ function fail(reason) {
   process.exit(0);
 }
 
+if (required && fs.existsSync(addon)) {
+  let ready = false;
+  try {
+    ready = addonSupported();
+  } catch {
+    // not loadable: rebuilt below
+  }
+  if (ready) {
+    console.log(`tfleet: native GEMM already built at ${path.relative(root, addon)}`);
+    process.exit(0);
+  }
+}
 if (process.env.TFLEET_NATIVE_GEMM === '0') fail('TFLEET_NATIVE_GEMM=0');
 if (process.arch !== 'x64') fail(`it needs x86-64, this is ${process.arch}`);
 if (!fs.existsSync(path.join(addonDir, 'binding.gyp'))) fail(`${addonDir}/binding.gyp is missing`);
@@ -58,10 +77,9 @@ if (result.status !== 0) {
   const tail = `${result.stdout ?? ''}${result.stderr ?? ''}`.trim().split('\n').slice(-8).join('\n');
   fail(`node-gyp exited ${result.status ?? result.signal}:\n${tail}\n`);
 }
-const addon = path.join(addonDir, 'build', 'Release', 'tfleet_gemm.node');
 let supported = false;
 try {
-  supported = require(addon).supported();
+  supported = addonSupported();
 } catch (error) {
   fail(`the built addon does not load: ${error instanceof Error ? error.message : String(error)}`);
 }

@@ -84,7 +84,7 @@ function loadStatus(): NativeGemmStatus {
   return { active: true, addonPath };
 }
 
-/** The loaded addon (tests and the roofline bench); null where {@link nativeGemmStatus} is inactive. */
+/** The loaded addon; null where {@link nativeGemmStatus} is inactive. */
 export function nativeGemmAddon(): NativeGemmAddon | null {
   return nativeGemmStatus().active ? addon : null;
 }
@@ -92,7 +92,7 @@ export function nativeGemmAddon(): NativeGemmAddon | null {
 /**
  * `wasm`'s exports with the GEMM entries (gemm, gemm_bias, gemm_packed, pack_b, packed_bytes)
  * on the addon. The scratch the wasm GEMM packs into is not needed: the addon packs into its own
- * per-thread buffers, so scratch_bytes asks for nothing.
+ * buffers (one set per Node environment, i.e. per thread), so scratch_bytes asks for nothing.
  */
 export function withNativeGemm<T extends GemmEntryPoints>(wasm: T, memory: WasmHeapMemory, native: NativeGemmAddon): T {
   const args = new Int32Array(GEMM_ARGS);
